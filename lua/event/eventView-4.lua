@@ -1,0 +1,34 @@
+--[[
+  Reads an event's configuration, counters and queue sizes in one snapshot.
+
+  Input:
+    KEYS[1] meta      event hash
+    KEYS[2] stream    waiting queue (Streams backend)
+    KEYS[3] zqueue    waiting queue (sorted-set backend)
+    KEYS[4] active    sorted set of admitted sessions, score = session end (ms)
+
+  Output:
+    { 'OK', queue, capacity, available, held, sold, waiting, active,
+      holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
+      sessionTtlSeconds, paused }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+--- @include "includes/now"
+
+local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused')
+if not m[1] then
+  return { 'EVENT_NOT_FOUND' }
+end
+local waiting
+if m[1] == 'streams' then
+  waiting = rcall('XLEN', streamKey)
+else
+  waiting = rcall('ZCARD', zqueueKey)
+end
+local active = rcall('ZCOUNT', activeKey, '(' .. nowMs(), '+inf')
+return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]) }

@@ -1,0 +1,94 @@
+--[[
+  One admission tick for one event. Every replica calls it every tick; the
+  token bucket lives in the event hash, so however many replicas call it,
+  the event admits at most ratePerSecond per second plus one tick's burst.
+
+  1. ends admitted sessions whose time is over (bounded batch);
+  2. refills the bucket: tokens grow at ratePerSecond, capped at one tick's
+     worth (ratePerSecond * tickMs / 1000, at least 1);
+  3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
+     skipping those who left. Cost: O(n + log queue), never O(queue).
+
+  Input:
+    KEYS[1] meta      event hash (ratePerSecond, maxActive, sessionTtlSeconds,
+                      paused, head, tokens, tokensAt)
+    KEYS[2] users     hash userId -> seq
+    KEYS[3] stream    Streams backend queue
+    KEYS[4] zqueue    sorted-set backend queue
+    KEYS[5] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
+    KEYS[6] active    sorted set seq -> session end (ms)
+    KEYS[7] sessions  hash seq -> '<secret>|<userId>'
+
+    ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap)
+    ARGV[2] maxBatch  most users admitted by one call
+
+  Output:
+    { 'OK', admitted, endedSessions }
+    { 'PAUSED', endedSessions }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
+local tickMs, maxBatch = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+--- @include "includes/now"
+--- @include "includes/pruneSessions"
+
+local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
+  'paused', 'head', 'tokens', 'tokensAt')
+local queueKind = m[1]
+if not queueKind then
+  return { 'EVENT_NOT_FOUND' }
+end
+local rate, maxActive, sessionTtlMs = tonumber(m[2]), tonumber(m[3]), tonumber(m[4]) * 1000
+local head, tokens, tokensAt = tonumber(m[6]), tonumber(m[7]), tonumber(m[8])
+
+local now = nowMs()
+local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
+
+local burst = math.max(1, rate * tickMs / 1000)
+tokens = math.min(burst, tokens + math.max(0, now - tokensAt) * rate / 1000)
+if m[5] == '1' then
+  rcall('HSET', metaKey, 'tokens', tokens, 'tokensAt', now)
+  return { 'PAUSED', ended }
+end
+
+local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey), maxBatch)
+local admitted = 0
+local sessionEnd = now + sessionTtlMs
+
+local function admit(seq, secret, userId)
+  rcall('HSET', sessionsKey, seq, secret .. '|' .. userId)
+  rcall('ZADD', activeKey, sessionEnd, seq)
+  admitted = admitted + 1
+end
+
+if want > 0 then
+  if queueKind == 'streams' then
+    local entries = rcall('XRANGE', streamKey, (head + 1) .. '-0', '+', 'COUNT', want)
+    local last = head
+    for _, entry in ipairs(entries) do
+      -- entry = { '<seq>-0', { 'u', userId, 't', secret } }
+      local seq = string.sub(entry[1], 1, -3)
+      admit(seq, entry[2][4], entry[2][2])
+      last = tonumber(seq)
+    end
+    if last > head then
+      rcall('XTRIM', streamKey, 'MINID', (last + 1) .. '-0')
+      rcall('HSET', metaKey, 'head', last)
+    end
+  else
+    local popped = rcall('ZPOPMIN', zqueueKey, want)
+    for i = 1, #popped, 2 do
+      local seq = popped[i]
+      local record = rcall('HGET', zwaitKey, seq)
+      rcall('HDEL', zwaitKey, seq)
+      local bar = string.find(record, '|', 1, true)
+      admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
+    end
+  end
+end
+
+rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
+return { 'OK', admitted, ended }

@@ -1,0 +1,55 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { AppModule, AppModuleOptions } from './app.module';
+import { AllExceptionsFilter } from './common/http-exception.filter';
+import { validationPipe } from './common/validation';
+import { validateEnvironment } from './config/configuration';
+
+/** CONTRACT §2: request bodies over 16 KiB get 413. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+export function createLogger(level: string, format: 'json' | 'pretty'): ConsoleLogger {
+  const upTo = LEVELS.slice(0, LEVELS.indexOf(level as LogLevel) + 1);
+  return new ConsoleLogger({ json: format === 'json', logLevels: upTo, colors: format === 'pretty' && process.stdout.isTTY });
+}
+
+/**
+ * Builds the whole service (not yet listening): used by main.ts, the demo and
+ * the tests, so all of them run exactly the same app.
+ */
+export async function createApp(options: AppModuleOptions & { logger?: ConsoleLogger | false } = {}): Promise<NestFastifyApplication> {
+  const env = validateEnvironment();
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL, env.LOG_FORMAT);
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Request ids: the caller's x-request-id when it sends one, else a new one.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Keep-alive sockets must not outlive a graceful shutdown.
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    logger,
+    bufferLogs: false,
+  });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(validationPipe());
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('queuegate')
+      .setDescription('Waiting queue and seat inventory for high-traffic ticket on-sales. Every error answers { statusCode, code, message }.')
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'admin')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'access')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

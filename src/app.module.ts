@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { appConfig, authConfig, flagDefaultsConfig, redisConfig } from './config/configuration';
+import { EventModule } from './event/event.module';
+import { FeatureFlagModule } from './feature-flag/feature-flag.module';
+import { HealthModule } from './health/health.module';
+import { QueueModule } from './queue/queue.module';
+import { QueuegateRedisModule } from './redis/redis.module';
+import { SeatModule } from './seat/seat.module';
+
+export interface AppModuleOptions {
+  /** where the Lua scripts are; defaults to the package's lua/ folder */
+  luaDir?: string;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig],
+        }),
+        QueuegateRedisModule.forRoot({ luaDir: options.luaDir }),
+        HealthModule,
+        FeatureFlagModule,
+        EventModule,
+        QueueModule,
+        SeatModule,
+      ],
+    };
+  }
+}

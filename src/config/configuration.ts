@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { registerAs } from '@nestjs/config';
+import { parseEnv } from './env.schema';
+
+// The only place that reads process.env (STYLE.md). Each namespace is parsed
+// from the same validated schema, so a value has one default and one check.
+const env = () => parseEnv(process.env);
+
+// Outside production a missing secret gets a random one per process, so
+// development needs no setup; production refuses to boot without them.
+const devSecret = randomBytes(32).toString('base64url');
+
+export const appConfig = registerAs('app', () => {
+  const e = env();
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    admitTickMs: e.ADMIT_TICK_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+  };
+});
+
+export const redisConfig = registerAs('redis', () => {
+  const e = env();
+  return {
+    url: e.REDIS_URL,
+    clusterNodes: e.REDIS_CLUSTER_NODES
+      ? e.REDIS_CLUSTER_NODES.split(',').map((hostPort) => {
+          const [host, port] = hostPort.trim().split(':');
+          return { host, port: Number(port) };
+        })
+      : undefined,
+    password: e.REDIS_PASSWORD,
+    keyPrefix: e.REDIS_KEY_PREFIX,
+    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+  };
+});
+
+export const authConfig = registerAs('auth', () => {
+  const e = env();
+  return {
+    adminToken: e.ADMIN_TOKEN ?? devSecret,
+    adminTokenGenerated: !e.ADMIN_TOKEN,
+    accessTokenSecret: e.ACCESS_TOKEN_SECRET ?? devSecret,
+  };
+});
+
+export const flagDefaultsConfig = registerAs('flagDefaults', () => {
+  const e = env();
+  const fromEnv = (name: string) => process.env[name] !== undefined && process.env[name] !== '';
+  return {
+    streamsQueue: { enabled: e.ENABLE_STREAMS_QUEUE, source: fromEnv('ENABLE_STREAMS_QUEUE') ? 'env' : 'default' },
+    luaAtomic: { enabled: e.ENABLE_LUA_ATOMIC, source: fromEnv('ENABLE_LUA_ATOMIC') ? 'env' : 'default' },
+  } as const;
+});
+
+/** Validates the whole environment once, before Nest starts, for a clear boot error. */
+export const validateEnvironment = () => parseEnv(process.env);

@@ -1,0 +1,44 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AdminGuard } from '../common/admin.guard';
+import { ErrorResponses } from '../common/api-errors';
+import { IdParamPipe } from '../common/id-param.pipe';
+import { CreateEventDto } from './dto/create-event.dto';
+import { EventView } from './dto/event-view.dto';
+import { UpdateEventDto } from './dto/update-event.dto';
+import { EventService } from './event.service';
+
+@ApiTags('events')
+@Controller('v1/events')
+export class EventController {
+  constructor(private readonly events: EventService) {}
+
+  @Post()
+  @HttpCode(201)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth('admin')
+  @ApiOperation({ summary: 'Create an event with its seat inventory (admin)' })
+  @ApiResponse({ status: 201, type: EventView })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  create(@Body() dto: CreateEventDto): Promise<EventView> {
+    return this.events.create(dto);
+  }
+
+  @Get(':eventId')
+  @ApiOperation({ summary: 'Counters, queue sizes and settings of an event' })
+  @ApiResponse({ status: 200, type: EventView })
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  get(@Param('eventId', IdParamPipe) eventId: string): Promise<EventView> {
+    return this.events.get(eventId);
+  }
+
+  @Patch(':eventId')
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth('admin')
+  @ApiOperation({ summary: 'Change limits or pause admission (admin); takes effect on the next admission tick' })
+  @ApiResponse({ status: 200, type: EventView })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  update(@Param('eventId', IdParamPipe) eventId: string, @Body() dto: UpdateEventDto): Promise<EventView> {
+    return this.events.update(eventId, dto);
+  }
+}

@@ -1,0 +1,14 @@
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health.controller';
+import { RedisReadinessIndicator } from './redis.health';
+import { ShutdownState } from './shutdown-state';
+
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [HealthController],
+  providers: [RedisReadinessIndicator, ShutdownState],
+  exports: [ShutdownState],
+})
+export class HealthModule {}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AccessTokenModule } from '../access-token/access-token.module';
+import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
+import { EventModule } from '../event/event.module';
+import { Admitter } from './admitter';
+import { QueueController } from './queue.controller';
+import { QueueRepository } from './queue.repository';
+import { QueueService } from './queue.service';
+import { QueueWatchRepository } from './queue.watch-repository';
+
+@Module({
+  imports: [FeatureFlagModule, AccessTokenModule, EventModule],
+  controllers: [QueueController],
+  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter],
+  exports: [QueueService, Admitter],
+})
+export class QueueModule {}

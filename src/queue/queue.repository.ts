@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { EventKeys, KeyBuilder } from '../redis/keys';
+import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
+import { ScriptRegistry } from '../redis/script-registry';
+import { Ticket } from './ticket';
+
+export type JoinResult =
+  | { kind: 'joined'; seq: number; position: number; ratePerSecond: number; queue: 'streams' | 'zset' }
+  | { kind: 'duplicate'; position: number }
+  | { kind: 'no-event' };
+
+export type TicketState =
+  | { kind: 'waiting'; position: number; ratePerSecond: number }
+  | { kind: 'admitted'; userId: string; sessionEndMs: number }
+  | { kind: 'no-ticket' }
+  | { kind: 'no-event' };
+
+export type LeaveResult = { kind: 'left' } | { kind: 'no-ticket' } | { kind: 'no-event' };
+
+/** The operations both queue paths offer: Lua scripts, or WATCH/MULTI transactions. */
+export interface QueueStore {
+  join(eventId: string, userId: string, secret: string): Promise<JoinResult>;
+  leave(eventId: string, ticket: Ticket): Promise<LeaveResult>;
+}
+
+export const queueKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions];
+
+/** The waiting queue through Lua: one EVALSHA per call. */
+@Injectable()
+export class QueueRepository implements QueueStore {
+  constructor(
+    private readonly keys: KeyBuilder,
+    private readonly scripts: ScriptRegistry,
+  ) {}
+
+  async join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
+    const r = await this.scripts.run('join', queueKeys(this.keys.event(eventId)), [userId, secret]);
+    switch (r[0]) {
+      case ReplyCode.OK:
+        return {
+          kind: 'joined',
+          seq: numberAt('join', r, 1),
+          position: numberAt('join', r, 2),
+          ratePerSecond: numberAt('join', r, 3),
+          queue: stringAt('join', r, 4) as 'streams' | 'zset',
+        };
+      case ReplyCode.DUPLICATE:
+        return { kind: 'duplicate', position: numberAt('join', r, 1) };
+      default:
+        return { kind: 'no-event' };
+    }
+  }
+
+  async status(eventId: string, ticket: Ticket): Promise<TicketState> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [ticket.seq, ticket.secret]);
+    switch (r[0]) {
+      case ReplyCode.WAITING:
+        return { kind: 'waiting', position: numberAt('ticketStatus', r, 1), ratePerSecond: numberAt('ticketStatus', r, 2) };
+      case ReplyCode.ADMITTED:
+        return { kind: 'admitted', userId: stringAt('ticketStatus', r, 1), sessionEndMs: numberAt('ticketStatus', r, 2) };
+      case ReplyCode.TICKET_NOT_FOUND:
+        return { kind: 'no-ticket' };
+      default:
+        return { kind: 'no-event' };
+    }
+  }
+
+  async leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
+    const r = await this.scripts.run('leave', queueKeys(this.keys.event(eventId)), [ticket.seq, ticket.secret]);
+    switch (r[0]) {
+      case ReplyCode.OK:
+        return { kind: 'left' };
+      case ReplyCode.TICKET_NOT_FOUND:
+        return { kind: 'no-ticket' };
+      default:
+        return { kind: 'no-event' };
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { EventKeys, KeyBuilder } from '../redis/keys';
+import { TransactionPool } from '../redis/transaction-pool';
+import { JoinResult, LeaveResult, QueueStore } from './queue.repository';
+import { Ticket } from './ticket';
+
+const MAX_ATTEMPTS = 200;
+
+export class TransactionContentionError extends Error {}
+
+/**
+ * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
+ * path when the `luaAtomic` flag is off. Same keys and same effects as
+ * lua/queue/join and leave; every join changes meta.seq and every admission
+ * changes meta.head, so watching the event hash (and the users hash) makes any
+ * interleaving abort and retry. Several round trips per call: slower, still
+ * race-free.
+ */
+@Injectable()
+export class QueueWatchRepository implements QueueStore {
+  constructor(
+    private readonly keys: KeyBuilder,
+    private readonly pool: TransactionPool,
+  ) {}
+
+  join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
+    const k = this.keys.event(eventId);
+    return this.retry((redis) => this.tryJoin(redis, k, userId, secret));
+  }
+
+  leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
+    const k = this.keys.event(eventId);
+    return this.retry((redis) => this.tryLeave(redis, k, ticket));
+  }
+
+  /** One attempt; null when a watched key changed and the transaction must run again. */
+  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string): Promise<JoinResult | null> {
+    await redis.watch(k.meta, k.users);
+    const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
+    if (!queue) return { kind: 'no-event' };
+    const now = await nowMs(redis);
+    const existing = await redis.hget(k.users, userId);
+    const tx = redis.multi();
+    if (existing) {
+      const position = await waitingPosition(redis, k, queue, existing, Number(head));
+      if (position !== null) return { kind: 'duplicate', position };
+      const sessionEnd = await redis.zscore(k.active, existing);
+      if (sessionEnd !== null && Number(sessionEnd) > now) return { kind: 'duplicate', position: 0 };
+      tx.zrem(k.active, existing).hdel(k.sessions, existing);
+    }
+    const next = Number(seq) + 1;
+    let position: number;
+    tx.hset(k.meta, 'seq', next);
+    if (queue === 'streams') {
+      tx.xadd(k.stream, `${next}-0`, 'u', userId, 't', secret);
+      position = next - Number(head);
+    } else {
+      const score = Math.max(now * 1024, Number(lastScore) + 1);
+      tx.hset(k.meta, 'lastScore', score).zadd(k.zqueue, score, String(next)).hset(k.zwait, String(next), `${secret}|${userId}`);
+      position = (await redis.zcard(k.zqueue)) + 1;
+    }
+    tx.hset(k.users, userId, next);
+    const committed = await tx.exec();
+    if (committed === null) return null;
+    return { kind: 'joined', seq: next, position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' };
+  }
+
+  private async tryLeave(redis: Redis, k: EventKeys, ticket: Ticket): Promise<LeaveResult | null> {
+    await redis.watch(k.meta, k.users, k.sessions, k.zwait);
+    const [queue, head] = await redis.hmget(k.meta, 'queue', 'head');
+    if (!queue) return { kind: 'no-event' };
+    const now = await nowMs(redis);
+    const tx = redis.multi();
+    let userId: string | undefined;
+    const session = await redis.hget(k.sessions, ticket.seq);
+    if (session !== null) {
+      const [storedSecret, owner] = splitRecord(session);
+      const end = await redis.zscore(k.active, ticket.seq);
+      if (storedSecret !== ticket.secret || end === null || Number(end) <= now) return { kind: 'no-ticket' };
+      tx.zrem(k.active, ticket.seq).hdel(k.sessions, ticket.seq);
+      userId = owner;
+    } else if (queue === 'streams') {
+      const [entry] = await redis.xrange(k.stream, `${ticket.seq}-0`, `${ticket.seq}-0`);
+      // entry = [id, ['u', userId, 't', secret]]
+      if (!entry || entry[1][3] !== ticket.secret || Number(ticket.seq) <= Number(head)) return { kind: 'no-ticket' };
+      tx.xdel(k.stream, `${ticket.seq}-0`);
+      userId = entry[1][1];
+    } else {
+      const record = await redis.hget(k.zwait, ticket.seq);
+      if (record === null || splitRecord(record)[0] !== ticket.secret) return { kind: 'no-ticket' };
+      tx.zrem(k.zqueue, ticket.seq).hdel(k.zwait, ticket.seq);
+      userId = splitRecord(record)[1];
+    }
+    if ((await redis.hget(k.users, userId)) === ticket.seq) tx.hdel(k.users, userId);
+    return (await tx.exec()) === null ? null : { kind: 'left' };
+  }
+
+  private async retry<T>(attempt: (redis: Redis) => Promise<T | null>): Promise<T> {
+    for (let i = 0; i < MAX_ATTEMPTS; i += 1) {
+      const result = await this.pool.run(attempt);
+      if (result !== null) return result;
+      // Back off a little, at random, so contending transactions spread out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 20)));
+    }
+    throw new TransactionContentionError(`transaction still contended after ${MAX_ATTEMPTS} attempts`);
+  }
+}
+
+async function nowMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: string, head: number): Promise<number | null> {
+  if (queue === 'streams') return Number(seq) > head ? Number(seq) - head : null;
+  const rank = await redis.zrank(k.zqueue, seq);
+  return rank === null ? null : rank + 1;
+}
+
+function splitRecord(record: string): [string, string] {
+  const bar = record.indexOf('|');
+  return [record.slice(0, bar), record.slice(bar + 1)];
+}

@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { redisConfig } from '../config/configuration';
+
+/**
+ * The one place that names Redis keys. Every key of an event carries the hash
+ * tag {eventId}, so all of them live in one cluster slot and a script may
+ * touch any of them (CONTRACT §5). Ids are validated before they get here, so
+ * no ':', '{', '}' or space can reach a key.
+ */
+export interface EventKeys {
+  meta: string;
+  seats: string;
+  avail: string;
+  seatIndex: string;
+  users: string;
+  stream: string;
+  zqueue: string;
+  zwait: string;
+  active: string;
+  sessions: string;
+  holds: string;
+  userSeats: string;
+  orders: string;
+  /** prefix of per-hold hashes: holdPrefix + holdId */
+  holdPrefix: string;
+  /** prefix of idempotency records: idemPrefix + kind:userId:key */
+  idemPrefix: string;
+}
+
+@Injectable()
+export class KeyBuilder {
+  constructor(@Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>) {}
+
+  get prefix(): string {
+    return this.config.keyPrefix;
+  }
+
+  event(eventId: string): EventKeys {
+    const base = `${this.config.keyPrefix}{${eventId}}:`;
+    return {
+      meta: base + 'meta',
+      seats: base + 'seats',
+      avail: base + 'avail',
+      seatIndex: base + 'seatidx',
+      users: base + 'users',
+      stream: base + 'stream',
+      zqueue: base + 'zqueue',
+      zwait: base + 'zwait',
+      active: base + 'active',
+      sessions: base + 'sessions',
+      holds: base + 'holds',
+      userSeats: base + 'userseats',
+      orders: base + 'orders',
+      holdPrefix: base + 'hold:',
+      idemPrefix: base + 'idem:',
+    };
+  }
+
+  hold(eventId: string, holdId: string): string {
+    return this.event(eventId).holdPrefix + holdId;
+  }
+
+  idempotency(eventId: string, kind: 'hold' | 'confirm', userId: string, key: string): string {
+    return `${this.event(eventId).idemPrefix}${kind}:${userId}:${key}`;
+  }
+
+  /** Set of every event id, read by the admitter and sweeper (its own slot). */
+  get eventRegistry(): string {
+    return `${this.config.keyPrefix}events`;
+  }
+
+  /** Hash of feature-flag overrides shared by all replicas. */
+  get flagOverrides(): string {
+    return `${this.config.keyPrefix}flags`;
+  }
+}

@@ -1,0 +1,41 @@
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { ConfigType } from '@nestjs/config';
+import type { redisConfig } from '../config/configuration';
+
+type RedisConfig = ConfigType<typeof redisConfig>;
+
+/**
+ * Connection behaviour for a service that must answer fast when Redis is not
+ * there: no offline queue (a command while disconnected fails at once), a
+ * command timeout (a frozen Redis costs at most that long), and no resend of
+ * in-flight commands after a reconnect (a resent hold could run twice; the
+ * client retries with its Idempotency-Key instead). Auto-pipelining batches
+ * the commands of concurrent requests into one write.
+ */
+export function nodeOptions(config: RedisConfig): RedisOptions {
+  return {
+    password: config.password,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    commandTimeout: config.commandTimeoutMs,
+    connectTimeout: Math.max(config.commandTimeoutMs, 2000),
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
+  };
+}
+
+export function clusterOptions(config: RedisConfig): ClusterOptions {
+  const { enableAutoPipelining, ...redisOptions } = nodeOptions(config);
+  return {
+    enableOfflineQueue: false,
+    enableAutoPipelining,
+    scaleReads: 'master',
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 1000),
+    redisOptions,
+  };
+}

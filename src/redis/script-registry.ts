@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { defaultLuaDir, loadLuaScripts, LuaScript } from './lua-loader';
+import { isCluster, REDIS_CLIENT, RedisClient } from './redis.constants';
+import { checkReply, ScriptReply } from './script-replies';
+
+export const LUA_DIR = Symbol('LUA_DIR');
+
+export class ScriptLoadError extends Error {}
+
+type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Loads every Lua script at boot and runs them by EVALSHA.
+ *
+ * Scripts are registered with ioredis `defineCommand`, whose command sends
+ * EVALSHA and, on NOSCRIPT (restart, failover, SCRIPT FLUSH), resends the
+ * script body on the same node once: the request does not fail. At boot and
+ * on every reconnect each script is also SCRIPT LOADed on every master, which
+ * is how a syntax error fails the boot with the file's name.
+ */
+@Injectable()
+export class ScriptRegistry implements OnModuleInit {
+  private readonly logger = new Logger(ScriptRegistry.name);
+  private readonly scripts = new Map<string, LuaScript & { sha: string }>();
+  private loaded = false;
+  /** Times scripts had to be loaded again after boot (restart, failover, flush). */
+  reloads = 0;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    @Inject(LUA_DIR) private readonly luaDir: string = defaultLuaDir(),
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    for (const script of loadLuaScripts(this.luaDir)) {
+      this.scripts.set(script.name, { ...script, sha: createHash('sha1').update(script.lua).digest('hex') });
+      this.redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+    await waitForReady(this.redis);
+    await this.loadOnEveryMaster();
+    // After a reconnect Redis may have lost its script cache (restart, failover).
+    this.redis.on('ready', () => {
+      this.loaded = false;
+      this.loadOnEveryMaster()
+        .then(() => (this.reloads += 1))
+        .catch((err: Error) => this.logger.warn(`reloading scripts after reconnect failed: ${err.message}`));
+    });
+  }
+
+  /** Runs a script by name with its keys and arguments; checks the reply's shape. */
+  async run(name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
+    const command = (this.redis as unknown as Record<string, ScriptCommand>)[name];
+    if (!this.scripts.has(name) || typeof command !== 'function') {
+      throw new Error(`no Lua script named ${name}`);
+    }
+    const reply = await command.call(this.redis, ...keys, ...args);
+    return checkReply(name, reply);
+  }
+
+  /** Readiness: true when every master holds every script; loads what is missing. */
+  async ensureLoaded(): Promise<boolean> {
+    const shas = [...this.scripts.values()].map((s) => s.sha);
+    for (const node of this.masters()) {
+      const present = (await node.script('EXISTS', ...shas)) as number[];
+      if (present.some((p) => p !== 1)) {
+        await this.loadOn(node);
+        this.reloads += 1;
+      }
+    }
+    this.loaded = true;
+    return true;
+  }
+
+  get allLoaded(): boolean {
+    return this.loaded;
+  }
+
+  get names(): string[] {
+    return [...this.scripts.keys()];
+  }
+
+  private masters(): Redis[] {
+    return isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];
+  }
+
+  private async loadOnEveryMaster(): Promise<void> {
+    const masters = this.masters();
+    if (masters.length === 0) throw new ScriptLoadError('Redis Cluster reported no master nodes');
+    await Promise.all(masters.map((node) => this.loadOn(node)));
+    this.loaded = true;
+  }
+
+  private async loadOn(node: Redis): Promise<void> {
+    for (const script of this.scripts.values()) {
+      try {
+        await node.script('LOAD', script.lua);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (/ERR|compil|syntax/i.test(message) && !/connect|closed|writeable|timeout/i.test(message)) {
+          throw new ScriptLoadError(`Lua script lua/${script.file} does not compile: ${message}`);
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+const BOOT_CONNECT_TIMEOUT_MS = 30_000;
+
+/** Waits for the client's first 'ready' (the offline queue is off, so commands before it fail). */
+function waitForReady(redis: RedisClient): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new ScriptLoadError(`Redis did not become ready within ${BOOT_CONNECT_TIMEOUT_MS / 1000}s; is it running and reachable?`));
+    }, BOOT_CONNECT_TIMEOUT_MS);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

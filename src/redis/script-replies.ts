@@ -1,0 +1,60 @@
+/**
+ * The first element of every Lua script's reply. Expected outcomes are
+ * replies, not Redis errors (STYLE.md); this enum mirrors every code the
+ * scripts in lua/ can return, and each one has a test that provokes it.
+ */
+export enum ReplyCode {
+  OK = 'OK',
+  EVENT_EXISTS = 'EVENT_EXISTS',
+  EVENT_NOT_FOUND = 'EVENT_NOT_FOUND',
+  DUPLICATE = 'DUPLICATE',
+  WAITING = 'WAITING',
+  ADMITTED = 'ADMITTED',
+  TICKET_NOT_FOUND = 'TICKET_NOT_FOUND',
+  PAUSED = 'PAUSED',
+  FORBIDDEN = 'FORBIDDEN',
+  SEAT_NOT_FOUND = 'SEAT_NOT_FOUND',
+  SEAT_UNAVAILABLE = 'SEAT_UNAVAILABLE',
+  SOLD_OUT = 'SOLD_OUT',
+  LIMIT_EXCEEDED = 'LIMIT_EXCEEDED',
+  HOLD_NOT_FOUND = 'HOLD_NOT_FOUND',
+  HOLD_EXPIRED = 'HOLD_EXPIRED',
+  NOT_OWNER = 'NOT_OWNER',
+  REPLAYED = 'REPLAYED',
+}
+
+const KNOWN = new Set<string>(Object.values(ReplyCode));
+
+/** A script reply: its code and the values after it. */
+export type ScriptReply = [ReplyCode, ...unknown[]];
+
+export class ScriptReplyError extends Error {
+  constructor(script: string, reply: unknown) {
+    super(`script ${script} returned an unexpected reply: ${JSON.stringify(reply)}`);
+  }
+}
+
+/** Checks a raw reply has the shape every script promises: [known code, ...]. */
+export function checkReply(script: string, reply: unknown): ScriptReply {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string' || !KNOWN.has(reply[0])) {
+    throw new ScriptReplyError(script, reply);
+  }
+  return reply as ScriptReply;
+}
+
+/** Reads reply[index] as a finite number, or throws: a number where a number is due. */
+export function numberAt(script: string, reply: unknown[], index: number): number {
+  const value = typeof reply[index] === 'string' ? Number(reply[index]) : reply[index];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ScriptReplyError(script, reply);
+  }
+  return value;
+}
+
+export function stringAt(script: string, reply: unknown[], index: number): string {
+  const value = reply[index];
+  if (typeof value !== 'string') {
+    throw new ScriptReplyError(script, reply);
+  }
+  return value;
+}
