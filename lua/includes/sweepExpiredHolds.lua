@@ -9,7 +9,7 @@
 ]]
 local EXPIRED_HOLD_TTL = 3600
 
-local function releaseHoldSeats(k, holdId, seatList, userId, nextSeatState)
+local function releaseHoldSeats(k, holdId, seatList, userId)
   -- Puts the seats of one hold back on sale; shared by release and expiry.
   local count = 0
   for seatId in string.gmatch(seatList, '[^,]+') do

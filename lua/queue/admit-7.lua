@@ -47,12 +47,14 @@ local head, tokens, tokensAt = tonumber(m[6]), tonumber(m[7]), tonumber(m[8])
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
 
-local burst = math.max(1, rate * tickMs / 1000)
-tokens = math.min(burst, tokens + math.max(0, now - tokensAt) * rate / 1000)
+-- While paused nothing is written: on resume the refill is capped at the
+-- burst anyway, so an idle or paused event costs no writes.
 if m[5] == '1' then
-  rcall('HSET', metaKey, 'tokens', tokens, 'tokensAt', now)
   return { 'PAUSED', ended }
 end
+local burst = math.max(1, rate * tickMs / 1000)
+local wasFull = tokens >= burst
+tokens = math.min(burst, tokens + math.max(0, now - tokensAt) * rate / 1000)
 
 local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey), maxBatch)
 local admitted = 0
@@ -90,5 +92,7 @@ if want > 0 then
   end
 end
 
-rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
+if admitted > 0 or not wasFull then
+  rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
+end
 return { 'OK', admitted, ended }

@@ -1,0 +1,95 @@
+--[[
+  Confirms (buys) a live hold: its seats become sold under a new order, and
+  the order is appended to the event's orders stream for payment and
+  fulfilment services (read it with a consumer group). Confirming a confirmed
+  hold again answers the same order.
+
+  Input:
+    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
+    KEYS[7] hold       the hold's hash
+    KEYS[8] orders     stream of orders
+    KEYS[9] idem       idempotency record (unused when ARGV[7] is '0')
+
+    ARGV[1] userId      from the access token
+    ARGV[2] holdId
+    ARGV[3] holdPrefix  key prefix of hold hashes (for the sweep)
+    ARGV[4] orderId     new, random
+    ARGV[5] paymentRef  may be ''
+    ARGV[6] eventId     written into the order
+    ARGV[7] useIdem     '1' when the request carries an Idempotency-Key
+    ARGV[8] idemTtl     seconds the idempotency record lives
+
+  Output:
+    { 'OK', orderId, 'seat1,seat2' }
+    { 'REPLAYED', orderId, 'seat1,seat2', 'idempotent' }   same Idempotency-Key again
+    { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed' }    the hold was already confirmed
+    { 'HOLD_NOT_FOUND' }
+    { 'HOLD_EXPIRED' }
+    { 'NOT_OWNER' }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local holdKey, ordersKey, idemKey = KEYS[7], KEYS[8], KEYS[9]
+local userId, holdId, holdPrefix, orderId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local paymentRef, eventId, useIdem, idemTtl = ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
+
+--- @include "includes/now"
+--- @include "includes/seatKeys"
+--- @include "includes/sweepExpiredHolds"
+
+local k = seatKeys(holdPrefix)
+if rcall('EXISTS', k.meta) == 0 then
+  return { 'EVENT_NOT_FOUND' }
+end
+local now = nowMs()
+sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+
+if useIdem then
+  local previous = rcall('GET', idemKey)
+  if previous then
+    local orderPart, seatPart = string.match(previous, '^([^|]+)|(.*)$')
+    return { 'REPLAYED', orderPart, seatPart, 'idempotent' }
+  end
+end
+
+local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId')
+if not hold[1] then
+  return { 'HOLD_NOT_FOUND' }
+end
+if hold[1] ~= userId then
+  return { 'NOT_OWNER' }
+end
+if hold[3] == 'confirmed' then
+  return { 'REPLAYED', hold[5], hold[2], 'confirmed' }
+end
+if hold[3] == 'expired' then
+  return { 'HOLD_EXPIRED' }
+end
+if tonumber(hold[4]) <= now then
+  -- Past its time but not yet swept: expire it here, as the sweeper would.
+  releaseHoldSeats(k, holdId, hold[2], userId)
+  rcall('HSET', holdKey, 'state', 'expired')
+  rcall('EXPIRE', holdKey, EXPIRED_HOLD_TTL)
+  return { 'HOLD_EXPIRED' }
+end
+
+local count = 0
+for seatId in string.gmatch(hold[2], '[^,]+') do
+  if rcall('HGET', k.seats, seatId) ~= 'h:' .. holdId then
+    return redis.error_reply('INVARIANT seat ' .. seatId .. ' is not held by hold ' .. holdId)
+  end
+  count = count + 1
+end
+for seatId in string.gmatch(hold[2], '[^,]+') do
+  rcall('HSET', k.seats, seatId, 's:' .. orderId)
+end
+rcall('HINCRBY', k.meta, 'held', -count)
+rcall('HINCRBY', k.meta, 'sold', count)
+rcall('ZREM', k.holds, holdId)
+rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', now)
+rcall('XADD', ordersKey, '*', 'orderId', orderId, 'eventId', eventId, 'userId', userId,
+  'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now)
+if useIdem then
+  rcall('SET', idemKey, orderId .. '|' .. hold[2], 'EX', idemTtl)
+end
+return { 'OK', orderId, hold[2] }

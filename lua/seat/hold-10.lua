@@ -1,0 +1,123 @@
+--[[
+  Holds seats for an admitted user: named seats (all or nothing) or the best
+  `quantity` available. Reclaims a few expired holds first, checks the
+  session is live and owned by the user, the per-user limit (held + bought),
+  then marks the seats held until now + holdTtlSeconds.
+
+  Input:
+    KEYS[1] meta       event hash (holdTtlSeconds, maxSeatsPerUser, counters)
+    KEYS[2] seats      hash seatId -> 'a' | 'h:<holdId>' | 's:<orderId>'
+    KEYS[3] avail      sorted set of available seats by seat index
+    KEYS[4] seatIndex  sorted set of every seat by seat index
+    KEYS[5] holds      sorted set holdId -> expiresAt (ms) of live holds
+    KEYS[6] userSeats  hash userId -> seats held + bought
+    KEYS[7] active     sorted set sessionId -> session end (ms)
+    KEYS[8] sessions   hash sessionId -> '<secret>|<userId>'
+    KEYS[9] hold       the new hold's hash
+    KEYS[10] idem      idempotency record (unused when ARGV[7] is '0')
+
+    ARGV[1] userId      from the access token, never from the body
+    ARGV[2] sessionId   from the access token
+    ARGV[3] holdId      new, random
+    ARGV[4] holdPrefix  key prefix of hold hashes (for the sweep)
+    ARGV[5] mode        'seats' | 'quantity'
+    ARGV[6] quantity    seats wanted in 'quantity' mode
+    ARGV[7] useIdem     '1' when the request carries an Idempotency-Key
+    ARGV[8] idemTtl     seconds the idempotency record lives
+    ARGV[9..] seatIds   in 'seats' mode (unique)
+
+  Output:
+    { 'OK', holdId, expiresAtMs, 'seat1,seat2' }
+    { 'REPLAYED', holdId, expiresAtMs, 'seat1,seat2' }  same Idempotency-Key again
+    { 'FORBIDDEN' }                        no live session for this user
+    { 'LIMIT_EXCEEDED', current, max }
+    { 'SEAT_NOT_FOUND', 'seatA,seatB' }
+    { 'SEAT_UNAVAILABLE', 'seatA,seatB' }
+    { 'SOLD_OUT', available }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local activeKey, sessionsKey, holdKey, idemKey = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local userId, sessionId, holdId, holdPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local mode, quantity, useIdem, idemTtl = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', ARGV[8]
+
+--- @include "includes/now"
+--- @include "includes/seatKeys"
+--- @include "includes/sweepExpiredHolds"
+
+local k = seatKeys(holdPrefix)
+local m = rcall('HMGET', k.meta, 'holdTtlSeconds', 'maxSeatsPerUser')
+if not m[1] then
+  return { 'EVENT_NOT_FOUND' }
+end
+local now = nowMs()
+sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+
+if useIdem then
+  local previous = rcall('GET', idemKey)
+  if previous then
+    local holdPart, expiresPart, seatPart = string.match(previous, '^([^|]+)|([^|]+)|(.*)$')
+    return { 'REPLAYED', holdPart, tonumber(expiresPart), seatPart }
+  end
+end
+
+local sessionEnd = rcall('ZSCORE', activeKey, sessionId)
+local session = rcall('HGET', sessionsKey, sessionId)
+if not sessionEnd or tonumber(sessionEnd) <= now or not session
+  or string.sub(session, string.find(session, '|', 1, true) + 1) ~= userId then
+  return { 'FORBIDDEN' }
+end
+
+local wanted = mode == 'seats' and (#ARGV - 8) or quantity
+local maxSeats = tonumber(m[2])
+local current = tonumber(rcall('HGET', k.userSeats, userId) or '0')
+if current + wanted > maxSeats then
+  return { 'LIMIT_EXCEEDED', current, maxSeats }
+end
+
+local available = tonumber(rcall('HGET', k.meta, 'available'))
+local picked = {}
+if mode == 'seats' then
+  local missing, taken = {}, {}
+  for i = 9, #ARGV do
+    local state = rcall('HGET', k.seats, ARGV[i])
+    if not state then
+      missing[#missing + 1] = ARGV[i]
+    elseif state ~= 'a' then
+      taken[#taken + 1] = ARGV[i]
+    end
+    picked[#picked + 1] = ARGV[i]
+  end
+  if #missing > 0 then
+    return { 'SEAT_NOT_FOUND', table.concat(missing, ',') }
+  end
+  if available == 0 then
+    return { 'SOLD_OUT', 0 }
+  end
+  if #taken > 0 then
+    return { 'SEAT_UNAVAILABLE', table.concat(taken, ',') }
+  end
+else
+  if available < wanted then
+    return { 'SOLD_OUT', available }
+  end
+  picked = rcall('ZRANGE', k.avail, 0, wanted - 1)
+end
+
+for _, seatId in ipairs(picked) do
+  rcall('HSET', k.seats, seatId, 'h:' .. holdId)
+end
+rcall('ZREM', k.avail, unpack(picked))
+rcall('HINCRBY', k.meta, 'available', -#picked)
+rcall('HINCRBY', k.meta, 'held', #picked)
+rcall('HINCRBY', k.userSeats, userId, #picked)
+
+local expiresAt = now + tonumber(m[1]) * 1000
+local seatList = table.concat(picked, ',')
+rcall('HSET', holdKey, 'userId', userId, 'sessionId', sessionId, 'seatIds', seatList,
+  'expiresAt', expiresAt, 'state', 'held')
+rcall('ZADD', k.holds, expiresAt, holdId)
+if useIdem then
+  rcall('SET', idemKey, holdId .. '|' .. expiresAt .. '|' .. seatList, 'EX', idemTtl)
+end
+return { 'OK', holdId, expiresAt, seatList }

@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
+
+export class HoldSeatsDto {
+  @ApiPropertyOptional({ type: [String], description: 'named seats, all or nothing (1..maxSeatsPerUser)' })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @ArrayUnique()
+  @Matches(ID_PATTERN, { each: true, message: `each seat id ${ID_MESSAGE}` })
+  seatIds?: string[];
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'or: this many of the best available seats' })
+  @IsOptional() @IsInt() @Min(1) @Max(20)
+  quantity?: number;
+}
+
+export class HoldDto {
+  @ApiProperty() holdId!: string;
+  @ApiProperty({ type: [String] }) seatIds!: string[];
+  @ApiProperty({ description: 'ISO time; the seats return to sale then' }) expiresAt!: string;
+}
+
+export class ConfirmHoldDto {
+  @ApiPropertyOptional({ maxLength: 128, description: 'your payment reference, copied into the order' })
+  @IsOptional() @IsString() @MaxLength(128)
+  paymentRef?: string;
+}
+
+export class OrderDto {
+  @ApiProperty() orderId!: string;
+  @ApiProperty({ type: [String] }) seatIds!: string[];
+}
+
+export class SeatQueryDto {
+  @ApiPropertyOptional({ enum: ['available', 'held', 'sold'] })
+  @IsOptional() @IsIn(['available', 'held', 'sold'])
+  status?: 'available' | 'held' | 'sold';
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  cursor?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  limit?: number;
+}
+
+export class SeatDto {
+  @ApiProperty() seatId!: string;
+  @ApiProperty({ enum: ['available', 'held', 'sold'] }) status!: string;
+}
+
+export class SeatPageDto {
+  @ApiProperty() available!: number;
+  @ApiProperty() held!: number;
+  @ApiProperty() sold!: number;
+  @ApiProperty({ type: [SeatDto] }) seats!: SeatDto[];
+  @ApiProperty({ nullable: true, type: Number, description: 'pass as cursor for the next page; null at the end' }) nextCursor!: number | null;
+}
+
+export class MismatchDto {
+  @ApiProperty() kind!: string;
+  @ApiProperty() detail!: string;
+}
+
+export class RecountDto {
+  @ApiProperty() available!: number;
+  @ApiProperty() held!: number;
+  @ApiProperty() sold!: number;
+}
+
+export class AuditDto {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ type: [MismatchDto] }) mismatches!: MismatchDto[];
+  @ApiProperty({ type: RecountDto }) recount!: RecountDto;
+}

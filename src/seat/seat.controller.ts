@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AccessRequest, AccessTokenGuard } from '../access-token/access-token.guard';
+import { AccessClaims } from '../access-token/access-token.service';
+import { AdminGuard } from '../common/admin.guard';
+import { ErrorResponses } from '../common/api-errors';
+import { IdParamPipe } from '../common/id-param.pipe';
+import { AuditDto, ConfirmHoldDto, HoldDto, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { SeatService } from './seat.service';
+
+const claims = (request: AccessRequest) => request.access as AccessClaims;
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'a retry with the same key by the same user gets the first answer again and changes nothing',
+};
+
+@ApiTags('seats')
+@Controller('v1/events/:eventId')
+export class SeatController {
+  constructor(private readonly seats: SeatService) {}
+
+  @Get('seats')
+  @ApiOperation({ summary: 'Seat map, paged in seat order' })
+  @ApiResponse({ status: 200, type: SeatPageDto })
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  page(@Param('eventId', IdParamPipe) eventId: string, @Query() query: SeatQueryDto): Promise<SeatPageDto> {
+    return this.seats.page(eventId, query);
+  }
+
+  @Post('holds')
+  @HttpCode(201)
+  @UseGuards(AccessTokenGuard)
+  @ApiBearerAuth('access')
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOperation({ summary: 'Hold named seats (all or nothing) or the best `quantity` available' })
+  @ApiResponse({ status: 201, type: HoldDto })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'SEAT_NOT_FOUND', 'SEAT_UNAVAILABLE', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'UNAVAILABLE')
+  hold(
+    @Param('eventId', IdParamPipe) _eventId: string,
+    @Req() request: AccessRequest,
+    @Body() dto: HoldSeatsDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<HoldDto> {
+    return this.seats.hold(claims(request), dto, idempotencyKey);
+  }
+
+  @Delete('holds/:holdId')
+  @HttpCode(204)
+  @UseGuards(AccessTokenGuard)
+  @ApiBearerAuth('access')
+  @ApiOperation({ summary: 'Release a hold; its seats are available again at once' })
+  @ErrorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'HOLD_NOT_FOUND', 'UNAVAILABLE')
+  async release(@Param('eventId', IdParamPipe) _eventId: string, @Param('holdId') holdId: string, @Req() request: AccessRequest): Promise<void> {
+    await this.seats.release(claims(request), holdId);
+  }
+
+  @Post('holds/:holdId/confirm')
+  @UseGuards(AccessTokenGuard)
+  @ApiBearerAuth('access')
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOperation({ summary: 'Buy the held seats; confirming again answers 200 with the same order' })
+  @ApiResponse({ status: 201, type: OrderDto, description: 'order created' })
+  @ApiResponse({ status: 200, type: OrderDto, description: 'already confirmed: the same order' })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'HOLD_NOT_FOUND', 'HOLD_EXPIRED', 'UNAVAILABLE')
+  async confirm(
+    @Param('eventId', IdParamPipe) _eventId: string,
+    @Param('holdId') holdId: string,
+    @Req() request: AccessRequest,
+    @Body() dto: ConfirmHoldDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<OrderDto> {
+    const result = await this.seats.confirm(claims(request), holdId, dto?.paymentRef, idempotencyKey);
+    void reply.status(result.created ? 201 : 200);
+    return result.order;
+  }
+
+  @Get('audit')
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth('admin')
+  @ApiOperation({ summary: 'Recount every seat against counters, holds, per-user counts and orders (admin)' })
+  @ApiResponse({ status: 200, type: AuditDto })
+  @ErrorResponses('UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  audit(@Param('eventId', IdParamPipe) eventId: string): Promise<AuditDto> {
+    return this.seats.audit(eventId);
+  }
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { EventKeys, KeyBuilder } from '../redis/keys';
+import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
+import { ScriptRegistry } from '../redis/script-registry';
+
+/** How long an Idempotency-Key's first answer is kept. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+export const seatKeys = (k: EventKeys) => [k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats];
+
+export interface HoldRequest {
+  eventId: string;
+  userId: string;
+  sessionId: string;
+  holdId: string;
+  seatIds?: string[];
+  quantity?: number;
+  idempotencyKey?: string;
+}
+
+const csv = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.split(',') : []);
+
+/** Seat inventory through Lua: one EVALSHA per operation. Replies are returned as the script's codes. */
+@Injectable()
+export class SeatRepository {
+  constructor(
+    private readonly keys: KeyBuilder,
+    private readonly scripts: ScriptRegistry,
+  ) {}
+
+  hold(r: HoldRequest): Promise<ScriptReply> {
+    const k = this.keys.event(r.eventId);
+    const idem = r.idempotencyKey ? this.keys.idempotency(r.eventId, 'hold', r.userId, r.idempotencyKey) : k.idemPrefix + 'unused';
+    return this.scripts.run(
+      'hold',
+      [...seatKeys(k), k.active, k.sessions, k.holdPrefix + r.holdId, idem],
+      [r.userId, r.sessionId, r.holdId, k.holdPrefix, r.seatIds ? 'seats' : 'quantity', r.quantity ?? 0, r.idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, ...(r.seatIds ?? [])],
+    );
+  }
+
+  release(eventId: string, userId: string, holdId: string): Promise<ScriptReply> {
+    const k = this.keys.event(eventId);
+    return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId, k.holdPrefix]);
+  }
+
+  confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ScriptReply> {
+    const k = this.keys.event(eventId);
+    const idem = idempotencyKey ? this.keys.idempotency(eventId, 'confirm', userId, idempotencyKey) : k.idemPrefix + 'unused';
+    return this.scripts.run(
+      'confirm',
+      [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem],
+      [userId, holdId, k.holdPrefix, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS],
+    );
+  }
+
+  /** Expires due holds of one event; returns how many, or null when the event is gone. */
+  async sweep(eventId: string, limit: number): Promise<number | null> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('sweep', seatKeys(k), [k.holdPrefix, limit]);
+    return r[0] === ReplyCode.OK ? numberAt('sweep', r, 1) : null;
+  }
+
+  async page(eventId: string, status: string, cursor: number, limit: number) {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('seatPage', [k.meta, k.seats, k.avail, k.seatIndex], [status, cursor, limit]);
+    if (r[0] !== ReplyCode.OK) return null;
+    const seats: { seatId: string; status: string }[] = [];
+    for (let i = 5; i < r.length; i += 2) {
+      seats.push({ seatId: stringAt('seatPage', r, i), status: stringAt('seatPage', r, i + 1) });
+    }
+    const next = numberAt('seatPage', r, 4);
+    return {
+      available: numberAt('seatPage', r, 1),
+      held: numberAt('seatPage', r, 2),
+      sold: numberAt('seatPage', r, 3),
+      seats,
+      nextCursor: next === 0 ? null : next,
+    };
+  }
+
+  async audit(eventId: string) {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('audit', [...seatKeys(k), k.orders], [k.holdPrefix]);
+    if (r[0] !== ReplyCode.OK) return null;
+    const mismatches: { kind: string; detail: string }[] = [];
+    for (let i = 4; i < r.length; i += 2) {
+      mismatches.push({ kind: stringAt('audit', r, i), detail: stringAt('audit', r, i + 1) });
+    }
+    return {
+      ok: mismatches.length === 0,
+      mismatches,
+      recount: { available: numberAt('audit', r, 1), held: numberAt('audit', r, 2), sold: numberAt('audit', r, 3) },
+    };
+  }
+}
+
+export { csv };

@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AccessClaims } from '../access-token/access-token.service';
+import { DomainError } from '../common/domain-error';
+import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
+import { AuditDto, HoldDto, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { csv, SeatRepository } from './seat.repository';
+
+const HOLD_ID = /^[A-Za-z0-9_-]{16}$/;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._-]{1,64}$/;
+const newId = () => randomBytes(12).toString('base64url');
+
+export interface ConfirmResult {
+  order: OrderDto;
+  /** false when this call found the hold already confirmed */
+  created: boolean;
+}
+
+@Injectable()
+export class SeatService {
+  constructor(private readonly seats: SeatRepository) {}
+
+  async hold(access: AccessClaims, dto: HoldSeatsDto, idempotencyKey?: string): Promise<HoldDto> {
+    if ((dto.seatIds === undefined) === (dto.quantity === undefined)) {
+      throw new DomainError('VALIDATION', 'give either seatIds or quantity');
+    }
+    const r = await this.seats.hold({
+      eventId: access.eventId,
+      userId: access.userId,
+      sessionId: access.sessionId,
+      holdId: newId(),
+      seatIds: dto.seatIds,
+      quantity: dto.quantity,
+      idempotencyKey: checkIdempotencyKey(idempotencyKey),
+    });
+    switch (r[0]) {
+      case ReplyCode.OK:
+      case ReplyCode.REPLAYED:
+        return {
+          holdId: stringAt('hold', r, 1),
+          expiresAt: new Date(numberAt('hold', r, 2)).toISOString(),
+          seatIds: csv(r[3]),
+        };
+      case ReplyCode.FORBIDDEN:
+        throw new DomainError('FORBIDDEN', 'Your session is over; join the queue again.');
+      case ReplyCode.LIMIT_EXCEEDED:
+        throw new DomainError('LIMIT_EXCEEDED', `at most ${numberAt('hold', r, 2)} seats per user for this event`, {
+          current: numberAt('hold', r, 1),
+          max: numberAt('hold', r, 2),
+        });
+      case ReplyCode.SEAT_NOT_FOUND:
+        throw new DomainError('SEAT_NOT_FOUND', 'Some seats do not exist.', { seatIds: csv(r[1]) });
+      case ReplyCode.SEAT_UNAVAILABLE:
+        throw new DomainError('SEAT_UNAVAILABLE', 'Some seats are not available.', { seatIds: csv(r[1]) });
+      case ReplyCode.SOLD_OUT:
+        throw new DomainError('SOLD_OUT', 'Not enough seats are left.', { available: numberAt('hold', r, 1) });
+      default:
+        throw unexpected('hold', r);
+    }
+  }
+
+  async release(access: AccessClaims, holdId: string): Promise<void> {
+    const r = await this.seats.release(access.eventId, access.userId, checkHoldId(holdId));
+    if (r[0] === ReplyCode.OK) return;
+    throw holdError('release', r);
+  }
+
+  async confirm(access: AccessClaims, holdId: string, paymentRef = '', idempotencyKey?: string): Promise<ConfirmResult> {
+    const r = await this.seats.confirm(access.eventId, access.userId, checkHoldId(holdId), `ord_${newId()}`, paymentRef, checkIdempotencyKey(idempotencyKey));
+    if (r[0] === ReplyCode.OK || r[0] === ReplyCode.REPLAYED) {
+      // An Idempotency-Key replay repeats the first answer (201); confirming an
+      // already confirmed hold without one answers 200 with the same order.
+      const created = r[0] === ReplyCode.OK || r[3] === 'idempotent';
+      return { order: { orderId: stringAt('confirm', r, 1), seatIds: csv(r[2]) }, created };
+    }
+    throw holdError('confirm', r);
+  }
+
+  async page(eventId: string, query: SeatQueryDto): Promise<SeatPageDto> {
+    const page = await this.seats.page(eventId, query.status ?? '', query.cursor ?? 0, query.limit ?? 100);
+    if (!page) throw eventNotFound(eventId);
+    return page;
+  }
+
+  async audit(eventId: string): Promise<AuditDto> {
+    const audit = await this.seats.audit(eventId);
+    if (!audit) throw eventNotFound(eventId);
+    return audit;
+  }
+}
+
+function holdError(script: string, r: ScriptReply): Error {
+  switch (r[0]) {
+    case ReplyCode.HOLD_NOT_FOUND:
+      return new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
+    case ReplyCode.HOLD_EXPIRED:
+      return new DomainError('HOLD_EXPIRED', 'The hold expired; its seats went back on sale.');
+    case ReplyCode.NOT_OWNER:
+      return new DomainError('NOT_OWNER', 'This hold belongs to another user.');
+    case ReplyCode.EVENT_NOT_FOUND:
+      return new DomainError('EVENT_NOT_FOUND', 'The event does not exist.');
+    default:
+      return unexpected(script, r);
+  }
+}
+
+const unexpected = (script: string, r: ScriptReply) => new Error(`script ${script} answered ${String(r[0])} where it cannot`);
+const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);
+
+function checkHoldId(holdId: string): string {
+  if (!HOLD_ID.test(holdId)) throw new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
+  return holdId;
+}
+
+function checkIdempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError('VALIDATION', 'Idempotency-Key must match ^[A-Za-z0-9._-]{1,64}$');
+  }
+  return key;
+}

@@ -1,0 +1,43 @@
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from '../common/periodic-task';
+import { EventRegistry } from '../event/event-registry';
+import { SeatRepository } from './seat.repository';
+
+/** Every 250 ms, so an expired hold's seats are back on sale well within 1 s of expiresAt. */
+export const SWEEP_PERIOD_MS = 250;
+const SWEEP_LIMIT = 1000;
+
+/** Returns expired holds' seats to sale for every event, with or without traffic. */
+@Injectable()
+export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly task = new PeriodicTask('Sweeper', SWEEP_PERIOD_MS, () => this.sweepAll());
+  /** holds expired by this replica, by event (read by metrics) */
+  readonly expired = new Map<string, number>();
+
+  constructor(
+    private readonly registry: EventRegistry,
+    private readonly seats: SeatRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
+  }
+
+  async sweepAll(): Promise<void> {
+    const ids = await this.registry.eventIds();
+    await Promise.all(
+      ids.map(async (id) => {
+        const n = await this.seats.sweep(id, SWEEP_LIMIT);
+        if (n) this.expired.set(id, (this.expired.get(id) ?? 0) + n);
+      }),
+    );
+  }
+}

@@ -1,0 +1,21 @@
+// Two projects: unit specs beside the code (src/**/*.spec.ts) and end-to-end
+// suites against real redis-server processes the harness starts (test/**).
+const { resolve } = require('node:path');
+
+const rootDir = resolve(__dirname, '..');
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: `${rootDir}/tsconfig.json` }],
+  // content-disposition (under @fastify/static, which /docs needs) ships ES
+  // modules only; Node 20 loads it natively, Jest's module system does not.
+  '/node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];
+
+module.exports = {
+  rootDir,
+  testTimeout: 60000,
+  projects: [
+    { displayName: 'unit', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { displayName: 'e2e', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

@@ -1,0 +1,162 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Redis, { Cluster } from 'ioredis';
+
+const run = promisify(execFile);
+
+/** A port nobody listens on (and, for cluster nodes, its bus port + 10000 too). */
+export async function freePort(withBus = false): Promise<number> {
+  for (;;) {
+    const port = withBus ? 20000 + Math.floor(Math.random() * 20000) : await listenFree(0);
+    if (!withBus) return port;
+    if ((await isFree(port)) && (await isFree(port + 10000))) return port;
+  }
+}
+
+function listenFree(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+const isFree = (port: number) => listenFree(port).then(() => true, () => false);
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const ping = async (port: number) => (await run('redis-cli', ['-p', String(port), 'ping'])).stdout.trim() === 'PONG';
+
+/** One redis-server process that this harness started, and only it is ever signalled. */
+export class RedisProcess {
+  private child?: ChildProcess;
+
+  constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly extraArgs: string[],
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--protected-mode', 'no', ...this.extraArgs],
+      { stdio: 'ignore' },
+    );
+    const child = this.child;
+    await waitFor(async () => child.exitCode === null && (await ping(this.port)), 10_000, `redis-server on ${this.port}`);
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Freezes the process (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  client(): Redis {
+    return new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 1 });
+  }
+}
+
+/** Starts a single redis-server on a free port, in a temporary folder. */
+export async function startRedis(extraArgs: string[] = ['--appendonly', 'no']): Promise<RedisProcess & { cleanup: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'qg-redis-'));
+  const server = new RedisProcess(await freePort(), dir, extraArgs);
+  await server.start();
+  return Object.assign(server, {
+    cleanup: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** A real Redis Cluster of `masters` masters (and `replicasPerMaster` replicas each). */
+export class RedisClusterHarness {
+  readonly nodes: RedisProcess[] = [];
+  private dir = '';
+
+  constructor(
+    private readonly masters = 3,
+    private readonly replicasPerMaster = 0,
+  ) {}
+
+  get nodesEnv(): string {
+    return this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  }
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'qg-cluster-'));
+    const count = this.masters * (1 + this.replicasPerMaster);
+    for (let i = 0; i < count; i += 1) {
+      const port = await freePort(true);
+      const node = new RedisProcess(port, this.dir, [
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', `nodes-${port}.conf`,
+        '--cluster-node-timeout', '2000',
+        '--appendonly', 'no',
+      ]);
+      await node.start();
+      this.nodes.push(node);
+    }
+    await run('redis-cli', [
+      '--cluster', 'create',
+      ...this.nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas', String(this.replicasPerMaster),
+      '--cluster-yes',
+    ]);
+    await waitFor(async () => {
+      for (const n of this.nodes) {
+        const { stdout } = await run('redis-cli', ['-p', String(n.port), 'cluster', 'info']);
+        if (!stdout.includes('cluster_state:ok')) return false;
+      }
+      return true;
+    }, 20_000, 'cluster_state:ok on every node');
+  }
+
+  client(): Cluster {
+    return new Cluster(this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
