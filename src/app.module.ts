@@ -4,6 +4,8 @@ import { appConfig, authConfig, flagDefaultsConfig, redisConfig } from './config
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
 import { QueuegateRedisModule } from './redis/redis.module';
 import { SeatModule } from './seat/seat.module';
@@ -30,6 +32,8 @@ export class AppModule {
         EventModule,
         QueueModule,
         SeatModule,
+        MetricsModule,
+        LoggingModule,
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { PeriodicTask } from '../common/periodic-task';
 import { appConfig } from '../config/configuration';
@@ -16,7 +16,7 @@ export const ADMIT_MAX_BATCH = 1000;
  * token bucket is in Redis, so N replicas together admit at the event's rate.
  */
 @Injectable()
-export class Admitter implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Admitter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly task: PeriodicTask;
   /** admissions made by this replica, by event (read by metrics) */
   readonly admitted = new Map<string, number>();
@@ -34,7 +34,7 @@ export class Admitter implements OnApplicationBootstrap, OnApplicationShutdown {
     this.task.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 

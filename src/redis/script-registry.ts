@@ -11,6 +11,12 @@ export class ScriptLoadError extends Error {}
 
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
+/** Told of every script run: its reply (or error) and how long it took. Metrics listen here. */
+export interface ScriptObserver {
+  onReply(script: string, keys: string[], reply: ScriptReply, seconds: number): void;
+  onError(script: string, keys: string[], error: Error, seconds: number): void;
+}
+
 /**
  * Loads every Lua script at boot and runs them by EVALSHA.
  *
@@ -27,6 +33,7 @@ export class ScriptRegistry implements OnModuleInit {
   private loaded = false;
   /** Times scripts had to be loaded again after boot (restart, failover, flush). */
   reloads = 0;
+  private readonly observers: ScriptObserver[] = [];
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
@@ -55,8 +62,21 @@ export class ScriptRegistry implements OnModuleInit {
     if (!this.scripts.has(name) || typeof command !== 'function') {
       throw new Error(`no Lua script named ${name}`);
     }
-    const reply = await command.call(this.redis, ...keys, ...args);
-    return checkReply(name, reply);
+    const started = performance.now();
+    try {
+      const reply = checkReply(name, await command.call(this.redis, ...keys, ...args));
+      const seconds = (performance.now() - started) / 1000;
+      for (const o of this.observers) o.onReply(name, keys, reply, seconds);
+      return reply;
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000;
+      for (const o of this.observers) o.onError(name, keys, err as Error, seconds);
+      throw err;
+    }
+  }
+
+  observe(observer: ScriptObserver): void {
+    this.observers.push(observer);
   }
 
   /** Readiness: true when every master holds every script; loads what is missing. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { isCluster, REDIS_CLIENT, RedisClient } from './redis.constants';
 
@@ -11,7 +11,7 @@ const POOL_SIZE = 8;
  * own. Connections are opened on first use.
  */
 @Injectable()
-export class TransactionPool implements OnModuleDestroy {
+export class TransactionPool implements OnApplicationShutdown {
   private readonly idle: RedisClient[] = [];
   private readonly waiters: ((c: RedisClient) => void)[] = [];
   private created = 0;
@@ -29,7 +29,8 @@ export class TransactionPool implements OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  // After the HTTP server closed: no transaction is in flight any more.
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.idle.map((c) => c.quit().catch(() => c.disconnect())));
   }
 

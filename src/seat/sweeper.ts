@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
 import { EventRegistry } from '../event/event-registry';
 import { SeatRepository } from './seat.repository';
@@ -9,7 +9,7 @@ const SWEEP_LIMIT = 1000;
 
 /** Returns expired holds' seats to sale for every event, with or without traffic. */
 @Injectable()
-export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly task = new PeriodicTask('Sweeper', SWEEP_PERIOD_MS, () => this.sweepAll());
   /** holds expired by this replica, by event (read by metrics) */
   readonly expired = new Map<string, number>();
@@ -23,7 +23,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     this.task.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 

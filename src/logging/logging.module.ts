@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RequestLogger } from './request-logger';
+
+@Module({ providers: [RequestLogger] })
+export class LoggingModule {}

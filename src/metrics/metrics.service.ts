@@ -1,0 +1,153 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isRedisUnavailable } from '../common/redis-errors';
+import { EventRegistry } from '../event/event-registry';
+import { EventRepository } from '../event/event.repository';
+import { numberAt, ReplyCode, ScriptReply } from '../redis/script-replies';
+import { ScriptRegistry } from '../redis/script-registry';
+
+/** The event a script ran for: the hash tag of its first key, qg:{eventId}:meta. */
+const eventOf = (keys: string[]) => /\{([^}]*)\}/.exec(keys[0] ?? '')?.[1] ?? 'unknown';
+
+/** How a script reply counts in the business counters: [counter, amount]. */
+type Count = [keyof MetricsService['counters'], (reply: ScriptReply) => number];
+const COUNTS: Record<string, Partial<Record<ReplyCode, Count>>> = {
+  join: { [ReplyCode.OK]: ['joins', () => 1], [ReplyCode.DUPLICATE]: ['duplicates', () => 1] },
+  admit: { [ReplyCode.OK]: ['admissions', (r) => numberAt('admit', r, 1)] },
+  hold: { [ReplyCode.OK]: ['holds', () => 1] },
+  release: { [ReplyCode.OK]: ['releases', () => 1] },
+  confirm: { [ReplyCode.OK]: ['confirms', () => 1], [ReplyCode.HOLD_EXPIRED]: ['expirations', () => 1] },
+  sweep: { [ReplyCode.OK]: ['expirations', (r) => numberAt('sweep', r, 1)] },
+};
+
+/**
+ * Prometheus metrics for one app instance, on a registry of its own (so
+ * several instances in one process never collide). Script outcomes are
+ * counted where they happen, in the ScriptRegistry; HTTP timings come from a
+ * Fastify hook, which costs less than a Nest interceptor on the hot path.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'queuegate_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  private readonly scriptDuration = new Histogram({
+    name: 'queuegate_script_duration_seconds',
+    help: 'Lua script round-trip time by script',
+    labelNames: ['script'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  private readonly redisErrors = new Counter({
+    name: 'queuegate_redis_errors_total',
+    help: 'Failed Redis calls by script and kind (unavailable: connection, timeout, cluster down; other)',
+    labelNames: ['script', 'kind'],
+    registers: [this.registry],
+  });
+
+  readonly counters = {
+    joins: this.eventCounter('queuegate_joins_total', 'Queue joins accepted'),
+    duplicates: this.eventCounter('queuegate_join_duplicates_total', 'Queue joins refused as DUPLICATE'),
+    admissions: this.eventCounter('queuegate_admissions_total', 'Users admitted from the queue'),
+    holds: this.eventCounter('queuegate_holds_total', 'Holds created'),
+    releases: this.eventCounter('queuegate_releases_total', 'Holds released by their holder'),
+    confirms: this.eventCounter('queuegate_confirms_total', 'Holds confirmed into orders'),
+    expirations: this.eventCounter('queuegate_expirations_total', 'Holds expired (seats returned to sale)'),
+  };
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly scripts: ScriptRegistry,
+    private readonly eventIds: EventRegistry,
+    private readonly events: EventRepository,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'queuegate_' });
+    new Gauge({
+      name: 'queuegate_script_reloads',
+      help: 'Times the Lua scripts were loaded again after boot (Redis restart, failover, SCRIPT FLUSH)',
+      registers: [this.registry],
+      collect() {
+        this.set(scripts.reloads);
+      },
+    });
+    this.eventGauges();
+  }
+
+  onModuleInit(): void {
+    this.scripts.observe({
+      onReply: (script, keys, reply, seconds) => {
+        this.scriptDuration.observe({ script }, seconds);
+        const count = COUNTS[script]?.[reply[0]];
+        if (count) {
+          const amount = count[1](reply);
+          if (amount > 0) this.counters[count[0]].inc({ event: eventOf(keys) }, amount);
+        }
+      },
+      onError: (script, _keys, error, seconds) => {
+        this.scriptDuration.observe({ script }, seconds);
+        this.redisErrors.inc({ script, kind: isRedisUnavailable(error) ? 'unavailable' : 'other' });
+      },
+    });
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.httpDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private eventCounter(name: string, help: string): Counter<'event'> {
+    return new Counter({ name, help, labelNames: ['event'], registers: [this.registry] });
+  }
+
+  /** Per-event inventory and queue gauges, read from Redis when Prometheus scrapes. */
+  private eventGauges(): void {
+    const fields = ['waiting', 'active', 'available', 'held', 'sold'] as const;
+    // The five gauges share one read per scrape: prom-client asks every metric
+    // at once, so each gauge's collect awaits the same pending read.
+    let pending: Promise<void> | undefined;
+    const readOnce = () => (pending ??= collectAll().finally(() => (pending = undefined)));
+    const collectAll = async () => {
+      for (const g of Object.values(gauges)) g.reset();
+      const ids = await this.eventIds.eventIds().catch(() => [] as string[]);
+      await Promise.all(
+        ids.map(async (id) => {
+          const s = await this.events.snapshot(id).catch(() => null);
+          if (s) for (const f of fields) gauges[f].set({ event: id }, s[f]);
+        }),
+      );
+    };
+    const gauges = Object.fromEntries(
+      fields.map((f) => [
+        f,
+        new Gauge({
+          name: `queuegate_event_${f}`,
+          help: f === 'waiting' || f === 'active' ? `Users ${f}, by event` : `Seats ${f}, by event`,
+          labelNames: ['event'],
+          registers: [this.registry],
+          collect: readOnce,
+        }),
+      ]),
+    ) as Record<(typeof fields)[number], Gauge<'event'>>;
+  }
+}
