@@ -1,0 +1,109 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from './app.factory';
+import { demoSettings, useDemoEnvironment } from './config/demo-env';
+import { EventService } from './event/event.service';
+
+/**
+ * `npm run demo`: the whole service on one machine. With no REDIS_URL it
+ * starts a private redis-server from PATH on a free port (and stops it on
+ * exit), creates a demo event and prints where to look.
+ */
+async function main(): Promise<void> {
+  const settings = demoSettings();
+  let redis: ChildProcess | undefined;
+  let redisDir: string | undefined;
+  if (!settings.hasRedis) {
+    if (spawnSync('redis-server', ['--version']).error) {
+      throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL');
+    }
+    const port = await freePort();
+    redisDir = mkdtempSync(join(tmpdir(), 'queuegate-demo-'));
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], {
+      stdio: 'ignore',
+    });
+    useDemoEnvironment({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    await waitForPort(port);
+  }
+  const adminToken = settings.adminToken ?? `demo-${randomBytes(12).toString('base64url')}`;
+  useDemoEnvironment({ ADMIN_TOKEN: adminToken });
+
+  const stopRedis = () => {
+    if (redis && redis.exitCode === null) redis.kill('SIGTERM');
+    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  };
+  process.once('exit', stopRedis);
+
+  const app = await createApp();
+  await app.listen({ port: settings.port, host: '0.0.0.0' });
+  const events = app.get(EventService);
+  const existing = await events.get('demo').catch(() => null);
+  if (!existing) {
+    await events.create({ eventId: 'demo', capacity: 200, holdTtlSeconds: 120, maxSeatsPerUser: 4, admission: { ratePerSecond: 2, maxActive: 50, sessionTtlSeconds: 900 } });
+  }
+  const base = `http://localhost:${settings.port}`;
+  process.stdout.write(
+    [
+      '',
+      'queuegate demo is running',
+      `  waiting room   ${base}/?event=demo`,
+      `  API docs       ${base}/docs`,
+      `  event          ${base}/v1/events/demo`,
+      `  readiness      ${base}/health/ready`,
+      `  metrics        ${base}/metrics`,
+      `  redis          ${redis ? 'a private redis-server, stopped on exit' : 'yours (REDIS_URL / REDIS_CLUSTER_NODES)'}`,
+      `  admin token    ${adminToken}`,
+      '',
+      'Try it:',
+      `  curl -s -XPOST ${base}/v1/events/demo/queue -H 'content-type: application/json' -d '{"userId":"fan-1"}'`,
+      '',
+      'Ctrl-C stops the service and its Redis.',
+      '',
+    ].join('\n'),
+  );
+  const shutdown = async () => {
+    await app.close();
+    stopRedis();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { default: Redis } = await import('ioredis');
+  for (let i = 0; i < 100; i += 1) {
+    const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined); // refused until the server listens: expected here
+    try {
+      await client.connect();
+      await client.ping();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      client.disconnect();
+    }
+  }
+  throw new Error(`the private redis-server on port ${port} did not start`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`queuegate demo failed: ${err.message}\n`);
+  process.exit(1);
+});
