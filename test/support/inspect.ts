@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { loadLuaScripts } from '../../src/redis/lua-loader';
+import type { EventKeys } from '../../src/redis/keys';
+import type { HttpResult } from './app-harness';
+import type { Topology } from './topology';
+
+/**
+ * Small look-ups the e2e suites share: what Redis really holds and did, next
+ * to what the HTTP answers claim.
+ */
+
+/** Asserts an error answer: its status, its code, and the CONTRACT body shape. */
+export function expectError(r: HttpResult, status: number, code: string): void {
+  expect({ status: r.status, code: r.body?.code }).toEqual({ status, code });
+  expect(r.body).toEqual(expect.objectContaining({ statusCode: status, code, message: expect.any(String) }));
+  expect(r.body.message.length).toBeGreaterThan(0);
+}
+
+/** The sequence part of a '<seq>.<secret>' ticket. */
+export function ticketSeq(ticket: string): number {
+  const match = /^([1-9][0-9]*)\.[A-Za-z0-9_-]{22}$/.exec(ticket);
+  if (!match) throw new Error(`not a ticket: ${ticket}`);
+  return Number(match[1]);
+}
+
+/** How many times `command` ran, summed over every master (INFO commandstats). */
+export async function commandCalls(topology: Topology, command: string): Promise<number> {
+  const masters = await topology.masters();
+  try {
+    let total = 0;
+    for (const node of masters) {
+      const info = await node.info('commandstats');
+      const match = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
+      total += match ? Number(match[1]) : 0;
+    }
+    return total;
+  } finally {
+    masters.forEach((m) => m.disconnect());
+  }
+}
+
+/** SHA-1 of a script as the registry loads it (includes inlined). */
+export function scriptSha(name: string, luaDir?: string): string {
+  const script = loadLuaScripts(luaDir).find((s) => s.name === name);
+  if (!script) throw new Error(`no Lua script named ${name}`);
+  return createHash('sha1').update(script.lua).digest('hex');
+}
+
+/**
+ * A digest of every key of one event (they share one hash tag, so this also
+ * works through a cluster client, unlike KEYS). Hold and idempotency records
+ * are left out: the queue suites create none.
+ */
+export async function eventDigest(client: Redis | Cluster, keys: EventKeys): Promise<string> {
+  const names = Object.entries(keys)
+    .filter(([role]) => role !== 'holdPrefix' && role !== 'idemPrefix')
+    .map(([, key]) => key as string)
+    .sort();
+  const hash = createHash('sha256');
+  for (const key of names) {
+    const value = await client.dumpBuffer(key);
+    hash.update(key).update('\0').update(value ?? Buffer.alloc(0)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Calls `probe` every `intervalMs` until `done` holds; returns the last value
+ * and how long it took. Throws with the last value after `timeoutMs`.
+ */
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  { timeoutMs = 10_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<{ value: T; elapsedMs: number }> {
+  const started = performance.now();
+  for (;;) {
+    const value = await probe();
+    const elapsedMs = performance.now() - started;
+    if (done(value)) return { value, elapsedMs };
+    if (elapsedMs > timeoutMs) {
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
