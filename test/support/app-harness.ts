@@ -73,7 +73,14 @@ export async function startApp(env: Record<string, string>, options: { luaDir?: 
   });
   try {
     const app = await createApp({ luaDir: options.luaDir });
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+    } catch (err) {
+      // A failed boot (a script that does not compile, Redis away) would
+      // otherwise leave its Redis client reconnecting and Jest hanging.
+      await app.close().catch(() => undefined);
+      throw err;
+    }
     const { port } = app.getHttpServer().address() as { port: number };
     return new TestApp(app, `http://127.0.0.1:${port}`);
   } finally {
