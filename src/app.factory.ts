@@ -32,6 +32,18 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
     genReqId: () => randomUUID(),
     // Keep-alive sockets must not outlive a graceful shutdown.
     forceCloseConnections: 'idle',
+    // Route schemas must reject what class-validator would: unknown fields
+    // are an error (not silently dropped) and types are not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    schemaErrorFormatter: (errors, dataVar) =>
+      new Error(
+        errors
+          .map((e) => {
+            const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+            return `${dataVar}${e.instancePath} ${e.message}${extra ? `: ${extra}` : ''}`;
+          })
+          .join('; '),
+      ),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger,

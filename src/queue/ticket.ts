@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../common/random';
 
 /**
  * A ticket is '<seq>.<secret>': the arrival sequence (so look-ups need no
@@ -12,7 +12,7 @@ export interface Ticket {
 
 const TICKET = /^([1-9][0-9]{0,14})\.([A-Za-z0-9_-]{22})$/;
 
-export const newSecret = (): string => randomBytes(16).toString('base64url');
+export const newSecret = (): string => randomToken(16);
 
 export const formatTicket = (seq: number | string, secret: string): string => `${seq}.${secret}`;
 

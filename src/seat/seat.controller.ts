@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AccessRequest, AccessTokenGuard } from '../access-token/access-token.guard';
 import { AccessClaims } from '../access-token/access-token.service';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IdParamPipe } from '../common/id-param.pipe';
-import { AuditDto, ConfirmHoldDto, HoldDto, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { SeatService } from './seat.service';
 
 const claims = (request: AccessRequest) => request.access as AccessClaims;
@@ -32,6 +33,8 @@ export class SeatController {
 
   @Post('holds')
   @HttpCode(201)
+  @RouteSchema(HOLD_SCHEMA)
+  @ApiBody({ type: HoldSeatsDto })
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth('access')
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -41,7 +44,7 @@ export class SeatController {
   hold(
     @Param('eventId', IdParamPipe) _eventId: string,
     @Req() request: AccessRequest,
-    @Body() dto: HoldSeatsDto,
+    @Body() dto: HoldSeatsBody,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<HoldDto> {
     return this.seats.hold(claims(request), dto, idempotencyKey);

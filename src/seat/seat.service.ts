@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../common/random';
 import { AccessClaims } from '../access-token/access-token.service';
 import { DomainError } from '../common/domain-error';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
-import { AuditDto, HoldDto, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { csv, SeatRepository } from './seat.repository';
 
 const HOLD_ID = /^[A-Za-z0-9_-]{16}$/;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._-]{1,64}$/;
-const newId = () => randomBytes(12).toString('base64url');
+const newId = () => randomToken(12);
 
 export interface ConfirmResult {
   order: OrderDto;
@@ -20,7 +20,7 @@ export interface ConfirmResult {
 export class SeatService {
   constructor(private readonly seats: SeatRepository) {}
 
-  async hold(access: AccessClaims, dto: HoldSeatsDto, idempotencyKey?: string): Promise<HoldDto> {
+  async hold(access: AccessClaims, dto: HoldSeatsBody, idempotencyKey?: string): Promise<HoldDto> {
     if ((dto.seatIds === undefined) === (dto.quantity === undefined)) {
       throw new DomainError('VALIDATION', 'give either seatIds or quantity');
     }

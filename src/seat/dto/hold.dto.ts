@@ -74,3 +74,23 @@ export class AuditDto {
   @ApiProperty({ type: [MismatchDto] }) mismatches!: MismatchDto[];
   @ApiProperty({ type: RecountDto }) recount!: RecountDto;
 }
+
+/** Fastify's compiled schema for the hold route (same rules as HoldSeatsDto, which documents it). */
+export type HoldSeatsBody = { seatIds?: string[]; quantity?: number };
+
+export const HOLD_SCHEMA = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      seatIds: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN.source } },
+      quantity: { type: 'integer', minimum: 1, maximum: 20 },
+    },
+  },
+  response: {
+    201: {
+      type: 'object',
+      properties: { holdId: { type: 'string' }, seatIds: { type: 'array', items: { type: 'string' } }, expiresAt: { type: 'string' } },
+    },
+  },
+} as const;
