@@ -1,0 +1,114 @@
+import { Sweeper } from '../src/seat/sweeper';
+import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { expectCleanAudit } from './support/flows';
+import { admitAll, counters, expectError, sleep, tally } from './support/seat-flows';
+import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+
+/**
+ * CONTRACT invariant 3: an expired hold's seats are on sale again within 1 s
+ * after expiresAt, even when no request touches the event (the background
+ * sweeper does it; GETs only read). Then the late confirm / release answers.
+ */
+describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
+  let topology: Topology;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    topology = await startTopology(name);
+    app = await startApp(topology.env);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await topology?.stop();
+  });
+
+  const fastAdmission = { ratePerSecond: 100_000, maxActive: 1_000_000 };
+  const holdsPath = (eventId: string) => `/v1/events/${eventId}/holds`;
+
+  it('brings the seats of 1 s holds back within 1 s after expiresAt with no other request, counters exact', async () => {
+    const eventId = uniqueId('expiry');
+    await app.createEvent(eventId, { capacity: 10, holdTtlSeconds: 1, maxSeatsPerUser: 4, admission: fastAdmission });
+    const [alice, bob] = await admitAll(app, eventId, ['alice', 'bob']);
+    const a = await app.request('POST', holdsPath(eventId), { seatIds: ['GA-2', 'GA-7'] }, alice.auth);
+    const b = await app.request('POST', holdsPath(eventId), { quantity: 3 }, bob.auth);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.body.seatIds).toEqual(['GA-1', 'GA-3', 'GA-4']);
+    const holds = [a.body, b.body].map((h) => ({ seatIds: h.seatIds as string[], expiresAt: Date.parse(h.expiresAt), backAt: 0 }));
+    for (const h of holds) expect(h.expiresAt - Date.now()).toBeLessThanOrEqual(1000);
+    expect(await counters(app, eventId)).toEqual({ available: 5, held: 5, sold: 0 });
+
+    // Only reads from here on: the seat map, every 20 ms, until nothing is held.
+    const deadline = Math.max(...holds.map((h) => h.expiresAt)) + 3000;
+    let samples = 0;
+    while (holds.some((h) => !h.backAt) && Date.now() < deadline) {
+      const page = await app.request('GET', `/v1/events/${eventId}/seats?status=held`);
+      const seenAt = Date.now(); // the state read was true at the latest by now
+      samples += 1;
+      const held = new Set((page.body.seats as { seatId: string }[]).map((s) => s.seatId));
+      for (const h of holds) {
+        const stillHeld = h.seatIds.every((s) => held.has(s));
+        const allBack = h.seatIds.every((s) => !held.has(s));
+        // A hold goes all at once (one script), and never before its time.
+        expect(stillHeld || allBack).toBe(true);
+        if (seenAt < h.expiresAt) expect(stillHeld).toBe(true);
+        if (allBack && !h.backAt) h.backAt = seenAt;
+      }
+      await sleep(20);
+    }
+    const lateness = holds.map((h) => h.backAt - h.expiresAt);
+    console.log(`[${name}] seats back ${lateness.join(' ms, ')} ms after expiresAt (${samples} polls)`);
+    for (const late of lateness) {
+      expect(late).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThan(1000);
+    }
+
+    expect(await counters(app, eventId)).toEqual({ available: 10, held: 0, sold: 0 });
+    await expectCleanAudit(app, eventId);
+    // The late answers: confirm says it expired, release finds no live hold.
+    expectError(await app.request('POST', `${holdsPath(eventId)}/${a.body.holdId}/confirm`, {}, alice.auth), 410, 'HOLD_EXPIRED');
+    expectError(await app.request('POST', `${holdsPath(eventId)}/${b.body.holdId}/confirm`, { paymentRef: 'late' }, bob.auth), 410, 'HOLD_EXPIRED');
+    expectError(await app.request('DELETE', `${holdsPath(eventId)}/${a.body.holdId}`, undefined, alice.auth), 404, 'HOLD_NOT_FOUND');
+    // The per-user count went back too: alice may hold her full 4 again.
+    expect((await app.request('POST', holdsPath(eventId), { quantity: 4 }, alice.auth)).status).toBe(201);
+    expect(await counters(app, eventId)).toEqual({ available: 6, held: 4, sold: 0 });
+    await expectCleanAudit(app, eventId);
+  });
+
+  it('without the sweeper, reads leave expired seats held and the next seat request reclaims them; confirm expires a hold the inline sweep did not reach', async () => {
+    const eventId = uniqueId('inline');
+    await app.createEvent(eventId, { capacity: 60, holdTtlSeconds: 1, maxSeatsPerUser: 1, admission: fastAdmission });
+    const users = await admitAll(app, eventId, Array.from({ length: 53 }, (_, i) => `s${i}`));
+    const sweeper = app.app.get(Sweeper);
+    await sweeper.stop();
+    try {
+      // 51 holds; the last one strictly later, so the inline sweep (50 at a time) takes the others first.
+      const early = await Promise.all(users.slice(0, 50).map((u) => app.request('POST', holdsPath(eventId), { quantity: 1 }, u.auth)));
+      expect(tally(early)).toEqual({ 201: 50 });
+      await sleep(10);
+      const last = await app.request('POST', holdsPath(eventId), { quantity: 1 }, users[50].auth);
+      expect(last.status).toBe(201);
+      await sleep(Date.parse(last.body.expiresAt) - Date.now() + 300);
+
+      // Expired, but only read since: still counted as held.
+      expect(await counters(app, eventId)).toEqual({ available: 9, held: 51, sold: 0 });
+      // Confirming the last hold: the inline sweep returns 50 holds, the confirm itself expires the 51st.
+      expectError(await app.request('POST', `${holdsPath(eventId)}/${last.body.holdId}/confirm`, {}, users[50].auth), 410, 'HOLD_EXPIRED');
+      expect(await counters(app, eventId)).toEqual({ available: 60, held: 0, sold: 0 });
+      await expectCleanAudit(app, eventId);
+      expectError(await app.request('POST', `${holdsPath(eventId)}/${early[0].body.holdId}/confirm`, {}, users[0].auth), 410, 'HOLD_EXPIRED');
+
+      // A fresh hold expires and the next hold by someone else reclaims it inline.
+      const another = await app.request('POST', holdsPath(eventId), { seatIds: ['GA-60'] }, users[51].auth);
+      expect(another.status).toBe(201);
+      await sleep(Date.parse(another.body.expiresAt) - Date.now() + 200);
+      expect(await counters(app, eventId)).toEqual({ available: 59, held: 1, sold: 0 });
+      const taker = await app.request('POST', holdsPath(eventId), { seatIds: ['GA-60'] }, users[52].auth);
+      expect(taker.status).toBe(201);
+      expect(await counters(app, eventId)).toEqual({ available: 59, held: 1, sold: 0 });
+      expectError(await app.request('DELETE', `${holdsPath(eventId)}/${another.body.holdId}`, undefined, users[51].auth), 404, 'HOLD_NOT_FOUND');
+      await expectCleanAudit(app, eventId);
+    } finally {
+      sweeper.onApplicationBootstrap();
+    }
+  });
+});
