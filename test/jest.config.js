@@ -17,5 +17,6 @@ module.exports = {
   projects: [
     { displayName: 'unit', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { displayName: 'e2e', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    { displayName: 'faults', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],
 };
