@@ -117,6 +117,29 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
       expectError(await join(eventId, 'same-user'), 409, 'DUPLICATE');
       expect(await eventDigest(client, keysOf(eventId))).toBe(before);
     });
+
+    it.each(BACKENDS)('leave on %s: refused with a wrong secret, then frees the user to join again, once', async (queue) => {
+      const eventId = await pausedEvent(queue, `leave-${luaAtomic ? 'lua' : 'watch'}`);
+      const alice = await join(eventId, 'alice');
+      const bob = await join(eventId, 'bob');
+      const secret = alice.body.ticket.split('.')[1] as string;
+      const forged = `${ticketSeq(alice.body.ticket)}.${secret.startsWith('A') ? 'B' : 'A'}${secret.slice(1)}`;
+
+      const before = await eventDigest(client, keysOf(eventId));
+      expectError(await app.request('DELETE', ticketPath(eventId, forged)), 404, 'TICKET_NOT_FOUND');
+      expect(await eventDigest(client, keysOf(eventId))).toBe(before);
+
+      // Two concurrent leaves of one ticket: exactly one succeeds.
+      const leaves = await Promise.all([1, 2].map(() => app.request('DELETE', ticketPath(eventId, alice.body.ticket))));
+      expect(countStatuses(leaves)).toEqual({ 204: 1, 404: 1 });
+      const sizes = await queueSizes(eventId, queue);
+      expect(sizes.waiting).toBe(1);
+      expect(sizes.users).toEqual({ bob: String(ticketSeq(bob.body.ticket)) });
+
+      const rejoins = await Promise.all(Array.from({ length: 10 }, () => join(eventId, 'alice')));
+      expect(countStatuses(rejoins)).toEqual({ 202: 1, 409: 9 });
+      expect((await queueSizes(eventId, queue)).waiting).toBe(2);
+    });
   });
 
   it.each(BACKENDS)('1000 distinct users joining at once on %s get positions 1..1000, once each, in sequence order', async (queue) => {
@@ -181,8 +204,10 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
       const k = keysOf(eventId);
       const existing = await Promise.all(queueKeys(k).concat(k.seats, k.avail).map((key) => client.exists(key)));
       expect(existing.every((n) => n === 0)).toBe(true);
-      // The admitter meets no such id either.
+      // The admitter meets no such id either; asked anyway, its script says so and admits nobody.
       expect(await client.sismember(app.app.get(KeyBuilder).eventRegistry, eventId)).toBe(0);
+      expect((await app.app.get(ScriptRegistry).run('admit', queueKeys(k), [100, 1000]))[0]).toBe('EVENT_NOT_FOUND');
+      expect(await app.admitNow(eventId)).toBe(0);
     });
 
     it.each(BACKENDS)('WAITING, PAUSED, ADMITTED and DUPLICATE of an admitted user on %s; leaving ends the session', async (queue) => {
