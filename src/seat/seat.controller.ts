@@ -40,7 +40,7 @@ export class SeatController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOperation({ summary: 'Hold named seats (all or nothing) or the best `quantity` available' })
   @ApiResponse({ status: 201, type: HoldDto })
-  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'SEAT_NOT_FOUND', 'SEAT_UNAVAILABLE', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'EVENT_NOT_FOUND', 'SEAT_NOT_FOUND', 'SEAT_UNAVAILABLE', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'UNAVAILABLE')
   hold(
     @Param('eventId', IdParamPipe) _eventId: string,
     @Req() request: AccessRequest,
@@ -55,7 +55,7 @@ export class SeatController {
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth('access')
   @ApiOperation({ summary: 'Release a hold; its seats are available again at once' })
-  @ErrorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'HOLD_NOT_FOUND', 'UNAVAILABLE')
+  @ErrorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'EVENT_NOT_FOUND', 'HOLD_NOT_FOUND', 'UNAVAILABLE')
   async release(@Param('eventId', IdParamPipe) _eventId: string, @Param('holdId') holdId: string, @Req() request: AccessRequest): Promise<void> {
     await this.seats.release(claims(request), holdId);
   }
@@ -67,7 +67,7 @@ export class SeatController {
   @ApiOperation({ summary: 'Buy the held seats; confirming again answers 200 with the same order' })
   @ApiResponse({ status: 201, type: OrderDto, description: 'order created' })
   @ApiResponse({ status: 200, type: OrderDto, description: 'already confirmed: the same order' })
-  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'HOLD_NOT_FOUND', 'HOLD_EXPIRED', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'EVENT_NOT_FOUND', 'HOLD_NOT_FOUND', 'HOLD_EXPIRED', 'UNAVAILABLE')
   async confirm(
     @Param('eventId', IdParamPipe) _eventId: string,
     @Param('holdId') holdId: string,

@@ -54,6 +54,10 @@ export class SeatService {
         throw new DomainError('SEAT_UNAVAILABLE', 'Some seats are not available.', { seatIds: csv(r[1]) });
       case ReplyCode.SOLD_OUT:
         throw new DomainError('SOLD_OUT', 'Not enough seats are left.', { available: numberAt('hold', r, 1) });
+      // A valid token can outlive its event (deleted keys, a flushed store): a
+      // 404 like release and confirm give, not a 500.
+      case ReplyCode.EVENT_NOT_FOUND:
+        throw eventNotFound(access.eventId);
       default:
         throw unexpected('hold', r);
     }
