@@ -4,7 +4,7 @@ import { SeatRepository } from '../src/seat/seat.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
-import { admitAll, counters, expectError, readAccessToken, signAccessToken, sleep } from './support/seat-flows';
+import { admitAll, counters, eventDigest, expectError, readAccessToken, signAccessToken, sleep } from './support/seat-flows';
 import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
@@ -81,6 +81,43 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
 
     expectSeen('hold OK', 'hold REPLAYED', 'hold FORBIDDEN', 'hold LIMIT_EXCEEDED', 'hold SEAT_NOT_FOUND', 'hold SEAT_UNAVAILABLE', 'hold SOLD_OUT', 'hold EVENT_NOT_FOUND');
     expect(await counters(app, eventId)).toEqual({ available: 0, held: 6, sold: 0 });
+    await expectCleanAudit(app, eventId);
+  });
+
+  it('hold: a malformed body is 400 VALIDATION, reaches no script and writes nothing', async () => {
+    const eventId = uniqueId('r-body');
+    await app.createEvent(eventId, { capacity: 30, maxSeatsPerUser: 20, admission });
+    const [alice] = await admitAll(app, eventId, ['alice']);
+    const digest = await eventDigest(topology, eventId);
+    seen.clear();
+    const bodies: [string, string | undefined][] = [
+      ['no body', undefined],
+      ['empty object', '{}'],
+      ['both seatIds and quantity', JSON.stringify({ seatIds: ['GA-1'], quantity: 1 })],
+      ['duplicate seat ids', JSON.stringify({ seatIds: ['GA-1', 'GA-1'] })],
+      ['no seat ids', JSON.stringify({ seatIds: [] })],
+      ['21 seat ids', JSON.stringify({ seatIds: Array.from({ length: 21 }, (_, i) => `GA-${i + 1}`) })],
+      ['a seat id with a colon', JSON.stringify({ seatIds: ['GA:1'] })],
+      ['a seat id with a brace', JSON.stringify({ seatIds: ['{GA-1}'] })],
+      ['a number as seat id', JSON.stringify({ seatIds: [1] })],
+      ['quantity as a string', JSON.stringify({ quantity: '2' })],
+      ['fractional quantity', JSON.stringify({ quantity: 1.5 })],
+      ['quantity 0', JSON.stringify({ quantity: 0 })],
+      ['quantity 21', JSON.stringify({ quantity: 21 })],
+      ['an unknown field', JSON.stringify({ quantity: 1, userId: 'bob' })],
+      ['an array', JSON.stringify([{ quantity: 1 }])],
+      ['null', 'null'],
+      ['not JSON', '{quantity: 1'],
+    ];
+    for (const [what, body] of bodies) {
+      const r = await app.request('POST', `/v1/events/${eventId}/holds`, body, { ...alice.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) });
+      expect({ what, status: r.status, code: r.body?.code }).toEqual({ what, status: 400, code: 'VALIDATION' });
+    }
+    expect([...seen].filter((s) => s.startsWith('hold '))).toEqual([]);
+    expect(await eventDigest(topology, eventId)).toBe(digest);
+    // The largest valid named hold still works.
+    const twenty = await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: Array.from({ length: 20 }, (_, i) => `GA-${i + 1}`) }, alice.auth);
+    expect(twenty.status).toBe(201);
     await expectCleanAudit(app, eventId);
   });
 
