@@ -5,7 +5,8 @@
 
   1. ends admitted sessions whose time is over (bounded batch);
   2. refills the bucket: tokens grow at ratePerSecond, capped at one tick's
-     worth (ratePerSecond * tickMs / 1000, at least 1);
+     worth of whole admissions (ratePerSecond * tickMs / 1000, at least 1)
+     plus the unused fraction of a token;
   3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
      skipping those who left. Cost: O(n + log queue), never O(queue).
 
@@ -53,8 +54,16 @@ if m[5] == '1' then
   return { 'PAUSED', ended }
 end
 local burst = math.max(1, rate * tickMs / 1000)
-local wasFull = tokens >= burst
-tokens = math.min(burst, tokens + math.max(0, now - tokensAt) * rate / 1000)
+-- The bucket holds the burst's whole admissions plus a fraction under one.
+-- Admissions are whole users, so a 1 s window still admits at most
+-- ratePerSecond + floor(burst) (invariant 6). Capping at exactly `burst`
+-- threw away the fraction a tick could not use yet: ticks are never exactly
+-- tickMs apart (a tick 99 ms after the last one finds 0.99 of a token, admits
+-- nobody, and the next one's refill was then cut back to 1), which cost one
+-- replica about a tenth of a 10/s rate.
+local cap = math.floor(burst) + 0.999
+local wasFull = tokens >= cap
+tokens = math.min(cap, tokens + math.max(0, now - tokensAt) * rate / 1000)
 
 local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey), maxBatch)
 local admitted = 0
