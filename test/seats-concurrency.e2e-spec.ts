@@ -1,6 +1,6 @@
 import { HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
-import { admitAll, counters, expectError, sample, tally } from './support/seat-flows';
+import { admitAll, counters, expectError, sample, sleep, tally } from './support/seat-flows';
 import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
@@ -168,6 +168,66 @@ describe.each(TOPOLOGIES)('seat races on %s Redis', (name) => {
     refused = await app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 }, again.auth);
     expect(refused.body).toMatchObject({ code: 'LIMIT_EXCEEDED', current: 4, max: 4 });
     expect(await counters(app, eventId)).toEqual({ available: 92, held: 6, sold: 2 });
+    await expectCleanAudit(app, eventId);
+  });
+
+  it('release and confirm racing on the same holds, and confirms racing the expiry: one winner each, counters exact', async () => {
+    const eventId = uniqueId('settle-race');
+    await app.createEvent(eventId, { capacity: 200, maxSeatsPerUser: 4, admission: fastAdmission });
+    const users = await admitAll(app, eventId, Array.from({ length: 50 }, (_, i) => `r${i}`));
+    const holds = await Promise.all(users.map((u, i) => app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 + (i % 3) }, u.auth)));
+    expect(tally(holds)).toEqual({ 201: 50 });
+
+    // Each hold gets two releases and two confirms at once, interleaved.
+    const raced = await Promise.all(
+      holds.map(async (h, i) => {
+        const path = `/v1/events/${eventId}/holds/${h.body.holdId}`;
+        // A release is quicker to serve (no body to validate) and wins a dead heat; on
+        // every other hold it leaves 1 ms later, so that confirms win there.
+        const send = () => app.request('DELETE', path, undefined, users[i].auth).then((r) => `release ${r.status}`);
+        const release = () => (i % 2 ? sleep(1).then(send) : send());
+        const confirm = () => app.request('POST', `${path}/confirm`, {}, users[i].auth).then((r) => `confirm ${r.status}`);
+        const answers = await Promise.all(i % 2 ? [release(), confirm(), release(), confirm()] : [confirm(), release(), confirm(), release()]);
+        return { answers: answers.sort(), seats: h.body.seatIds.length as number, confirmed: answers.includes('confirm 201') };
+      }),
+    );
+    // Either a release won (then nothing else finds a live hold) or a confirm did
+    // (then the other confirm gets its order, 200, and the releases find no live hold).
+    for (const r of raced) {
+      expect([
+        ['confirm 404', 'confirm 404', 'release 204', 'release 404'],
+        ['confirm 200', 'confirm 201', 'release 404', 'release 404'],
+      ]).toContainEqual(r.answers);
+    }
+    const sold = raced.filter((r) => r.confirmed).reduce((n, r) => n + r.seats, 0);
+    const confirmedCount = raced.filter((r) => r.confirmed).length;
+    console.log(`[${name}] release vs confirm: ${confirmedCount} confirms won, ${50 - confirmedCount} releases won`);
+    expect(await counters(app, eventId)).toEqual({ available: 200 - sold, held: 0, sold });
+    expect(await withClient(topology, (c) => c.xlen(`qg:{${eventId}}:orders`))).toBe(confirmedCount);
+    await expectCleanAudit(app, eventId);
+
+    // Confirms fired around expiresAt: each is 201 (in time) or 410 (too late), nothing else.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { holdTtlSeconds: 1 })).status).toBe(200);
+    const before = await counters(app, eventId);
+    const short = await Promise.all(users.slice(0, 40).map((u) => app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 }, u.auth)));
+    const ok = short.filter((r) => r.status === 201);
+    // Users whose earlier confirm left them at the limit are refused; the rest race the clock.
+    expect(ok.length + short.filter((r) => r.body?.code === 'LIMIT_EXCEEDED').length).toBe(40);
+    const expiresAt = Math.max(...ok.map((r) => Date.parse(r.body.expiresAt)));
+    await sleep(expiresAt - Date.now() - 40);
+    const late = await Promise.all(
+      ok.map(async (h, n) => {
+        await sleep(n % 8 * 10); // spread over 80 ms across the expiry
+        const user = users[short.indexOf(h)];
+        return app.request('POST', `/v1/events/${eventId}/holds/${h.body.holdId}/confirm`, {}, user.auth);
+      }),
+    );
+    const lateCounts = tally(late);
+    for (const key of Object.keys(lateCounts)) expect(['201', '410 HOLD_EXPIRED']).toContain(key);
+    const inTime = lateCounts['201'] ?? 0;
+    console.log(`[${name}] confirm vs expiry: ${JSON.stringify(lateCounts)}`);
+    await sleep(1200); // the sweeper returns the expired ones
+    expect(await counters(app, eventId)).toEqual({ available: before.available - inTime, held: 0, sold: before.sold + inTime });
     await expectCleanAudit(app, eventId);
   });
 });
