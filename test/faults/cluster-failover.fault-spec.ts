@@ -1,0 +1,93 @@
+import type Redis from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { startApp, TestApp } from '../support/app-harness';
+import { expectCleanAudit } from '../support/flows';
+import { RedisClusterHarness, RedisProcess } from '../support/redis-harness';
+import { FAULT_LOG_LEVEL, LoadLoop, LOAD_CAPACITY, Poller, prepareLoad, report, show, sleep, tally, unexpectedCalls } from './load';
+
+// A Redis Cluster of 3 masters with one replica each. Under load, the replica
+// of the master that holds an event is told CLUSTER FAILOVER: it takes over
+// that master's slots (the old master becomes its replica). The service must
+// follow by itself: MOVED answers re-route it, the new master has no scripts
+// cached and gets them again, and requests after the failover succeed.
+// During the switch a request may fail only as 503 UNAVAILABLE.
+
+const role = async (node: Redis) => ((await node.call('ROLE')) as [string])[0];
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check().catch(() => false)) return performance.now();
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under load', () => {
+  const cluster = new RedisClusterHarness(3, 1);
+  let app: TestApp;
+  const clients = new Map<RedisProcess, Redis>();
+
+  beforeAll(async () => {
+    await cluster.start();
+    for (const node of cluster.nodes) clients.set(node, node.client());
+    // Every replica has synced with its master before the test starts.
+    for (const node of cluster.nodes) {
+      if ((await role(clients.get(node)!)) !== 'slave') continue;
+      await waitUntil(`replica ${node.port} in sync`, async () => /master_link_status:up/.test(await clients.get(node)!.info('replication')), 20_000);
+    }
+    app = await startApp({ REDIS_CLUSTER_NODES: cluster.nodesEnv, ...FAULT_LOG_LEVEL });
+  }, 60_000);
+  afterAll(async () => {
+    clients.forEach((c) => c.disconnect());
+    await app?.close();
+    await cluster.stop();
+  });
+
+  it('recovers by itself: 503 UNAVAILABLE at most during the switch, readiness 200 within 10 s, audits clean', async () => {
+    const { eventIds, users, joiners, readers } = await prepareLoad(app, 'failover');
+
+    // The master that holds the first event, and its replica.
+    const any = clients.get(cluster.nodes[0])!;
+    const slot = (await any.cluster('KEYSLOT', `{${eventIds[0]}}`)) as number;
+    const owner = ((await any.cluster('SLOTS')) as [number, number, [string, number, string]][]).find(([from, to]) => slot >= from && slot <= to)!;
+    const oldMaster = cluster.nodes.find((n) => n.port === owner[2][1])!;
+    let replica: RedisProcess | undefined;
+    for (const node of cluster.nodes) {
+      const r = (await clients.get(node)!.call('ROLE')) as [string, string, number];
+      if (r[0] === 'slave' && Number(r[2]) === oldMaster.port) replica = node;
+    }
+    expect(replica).toBeDefined();
+    const replicaClient = clients.get(replica!)!;
+    const oldMasterClient = clients.get(oldMaster)!;
+
+    const ready = new Poller(`${app.url}/health/ready`, 100).start();
+    const load = new LoadLoop({ users, joiners, readers, capacity: LOAD_CAPACITY, maxRequests: 40_000, maxDurationMs: 25_000 }).start();
+    const t0 = performance.now();
+    await sleep(1000);
+
+    const failoverAt = performance.now();
+    expect(await replicaClient.cluster('FAILOVER')).toBe('OK');
+    const promotedAt = await waitUntil('the replica to become master', async () => (await role(replicaClient)) === 'master' && (await role(oldMasterClient)) === 'slave', 10_000);
+    const readyAt = await ready.waitFor(200, promotedAt, 10_000);
+    await sleep(2000);
+    await load.stop();
+    await ready.stop();
+    report('failover', load.calls);
+
+    // 1. Contract answers only; 503 UNAVAILABLE only for requests that overlapped the switch.
+    const bad = unexpectedCalls(load.calls, (c) => c.end >= failoverAt && c.start <= readyAt);
+    const loadTally = tally(load.calls);
+    expect({ bad: show(bad, t0), tally: loadTally }).toEqual({ bad: [], tally: loadTally });
+
+    // 2. After the switch, the moved event is served by its new master: holds succeed there.
+    const after = load.calls.filter((c) => c.start > readyAt && c.eventId === eventIds[0]);
+    expect(after.filter((c) => c.op === 'hold' && c.status === 201).length).toBeGreaterThan(0);
+    expect(await replicaClient.exists(`qg:{${eventIds[0]}}:meta`)).toBe(1);
+    expect(readyAt - promotedAt).toBeLessThanOrEqual(10_000);
+    expect(ready.samples.filter((s) => s.start > readyAt).every((s) => s.status === 200)).toBe(true);
+
+    // 3. Nothing went astray in the switch.
+    for (const eventId of eventIds) await expectCleanAudit(app, eventId);
+  }, 60_000);
+});
