@@ -1,0 +1,98 @@
+/**
+ * The framework ceiling: the least a server can do for a join. Plain Fastify
+ * (the very copy @nestjs/platform-fastify uses) and ioredis with the service's
+ * connection options, one EVALSHA of lua/queue/join-7.lua (loaded through the
+ * service's own loadLuaScripts and key builder), a 202 JSON answer. No Nest,
+ * no class-validator, no interceptors: what the service's join is measured
+ * against (TARGETS.md: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
+ *
+ * Env: PORT, REDIS_URL, REDIS_KEY_PREFIX. Started as a child process by bench/run.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { ConfigType } from '@nestjs/config';
+import type fastifyType from 'fastify';
+import Redis from 'ioredis';
+import type { redisConfig } from '../src/config/configuration';
+import { queueKeys } from '../src/queue/queue.repository';
+import { KeyBuilder } from '../src/redis/keys';
+import { loadLuaScripts } from '../src/redis/lua-loader';
+import { LUA_DIR } from './lib/config';
+
+// The Fastify that Nest's adapter runs on, not whichever copy npm hoisted.
+const fromNestAdapter = createRequire(require.resolve('@nestjs/platform-fastify/package.json'));
+const fastify = fromNestAdapter('fastify') as typeof fastifyType;
+
+const ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+type JoinCommand = (...keysAndArgs: string[]) => Promise<unknown[]>;
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3100);
+  const keys = new KeyBuilder({ keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'qg:' } as ConfigType<typeof redisConfig>);
+  const join = loadLuaScripts(LUA_DIR).find((s) => s.name === 'join');
+  if (!join) throw new Error(`no join script in ${LUA_DIR}`);
+
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+  });
+  redis.defineCommand('join', { numberOfKeys: join.numberOfKeys, lua: join.lua });
+  await redis.connect();
+  await redis.script('LOAD', join.lua);
+  const runJoin = (redis as unknown as { join: JoinCommand }).join.bind(redis);
+
+  const app = fastify({ logger: false, bodyLimit: 16 * 1024 });
+  app.get('/health', async () => ({ ok: true }));
+  app.post<{ Params: { eventId: string }; Body: { userId: string } }>(
+    '/v1/events/:eventId/queue',
+    {
+      schema: {
+        params: { type: 'object', properties: { eventId: { type: 'string', pattern: ID } }, required: ['eventId'] },
+        body: { type: 'object', properties: { userId: { type: 'string', pattern: ID } }, required: ['userId'], additionalProperties: false },
+        response: {
+          202: {
+            type: 'object',
+            properties: { ticket: { type: 'string' }, position: { type: 'integer' }, etaSeconds: { type: 'integer' }, queue: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { eventId } = request.params;
+      const secret = randomBytes(16).toString('base64url');
+      const r = await runJoin(...queueKeys(keys.event(eventId)), request.body.userId, secret);
+      if (r[0] === 'OK') {
+        const position = Number(r[2]);
+        return reply.code(202).send({
+          ticket: `${r[1]}.${secret}`,
+          position,
+          etaSeconds: Math.ceil(position / Math.max(Number(r[3]), 1e-9)),
+          queue: r[4],
+        });
+      }
+      if (r[0] === 'DUPLICATE') {
+        return reply.code(409).send({ statusCode: 409, code: 'DUPLICATE', message: 'already waiting or admitted', position: Number(r[1]) });
+      }
+      return reply.code(404).send({ statusCode: 404, code: 'EVENT_NOT_FOUND', message: `event ${eventId} does not exist` });
+    },
+  );
+
+  const close = () => {
+    app
+      .close()
+      .then(() => redis.quit())
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
+  await app.listen({ port, host: '127.0.0.1' });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`ceiling server failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

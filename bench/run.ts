@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: the speed and memory figures of TARGETS.md, measured on
+ * this machine in one run (never part of the pass/fail tests).
+ *
+ *  1. HTTP scenarios with autocannon against the built service (`node
+ *     dist/main.js` as a child process, its own redis-server on a free port),
+ *     and against a bare Fastify + ioredis ceiling server, in the same run;
+ *  2. Redis memory per waiting user at 1,000,000 waiting users, per backend;
+ *  3. admission time against batch size and queue length.
+ * Writes bench/results/<timestamp>.json and, for a full run,
+ * bench/results/summary.{md,json}. Knobs: bench/README.md.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { startRedis } from '../test/support/redis-harness';
+import { EV, HttpResults, runHttpScenarios } from './http-scenarios';
+import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
+import { Client } from './lib/http';
+import { machineInfo, sourceInfo } from './lib/machine';
+import { freePort, ServerProcess } from './lib/processes';
+import { scriptShas } from './lib/redis-stats';
+import { BenchResults, evaluateTargets, markdown } from './lib/report';
+import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
+
+const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'join-dup-lua', 'join-dup-watch', 'mixed'];
+
+const log = (line: string) => console.log(line);
+
+function commandLine(): string {
+  const env = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v}`);
+  const cmd = process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event}` : `node ${process.argv.slice(1).join(' ')}`;
+  return [...env, cmd].join(' ');
+}
+
+/** Everything this run started, stopped in reverse order (also on Ctrl-C). */
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanUp(): Promise<void> {
+  while (cleanups.length) await cleanups.pop()!().catch((e: Error) => console.error(`clean-up: ${e.message}`));
+}
+process.once('SIGINT', () => {
+  console.error('\ninterrupted: stopping the servers this bench started');
+  void cleanUp().finally(() => process.exit(130));
+});
+
+async function httpPart(profile: string[]): Promise<HttpResults> {
+  const redis = await startRedis(['--appendonly', 'no']);
+  cleanups.push(() => redis.cleanup());
+  log(`  redis-server pid ${redis.pid} on port ${redis.port}`);
+  const stats = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  cleanups.push(async () => void stats.disconnect());
+
+  const preload = resolve(__dirname, 'lib', 'profiler-preload.js');
+  const profiling = (name: string): { args: string[]; env: Record<string, string> } =>
+    profile.length ? { args: ['-r', preload], env: { BENCH_PROFILE_OUT: join(RESULTS_DIR, `.profile-${name}-${process.pid}.cpuprofile`) } } : { args: [], env: {} };
+
+  const p = profiling('service');
+  const service = new ServerProcess('service', await freePort(), [...p.args, SERVICE_MAIN], {
+    NODE_ENV: 'production',
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: KEY_PREFIX,
+    ADMIN_TOKEN,
+    ACCESS_TOKEN_SECRET,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    ...p.env,
+  });
+  await service.start('/health/ready');
+  cleanups.push(() => service.stop());
+  log(`  service (node dist/main.js) pid ${service.pid} on ${service.url}, log ${service.logFile}`);
+
+  const startCeiling = async () => {
+    const c = profiling('ceiling');
+    const ceiling = new ServerProcess('ceiling', await freePort(), [...c.args, resolve(__dirname, 'ceiling-server.js')], {
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: KEY_PREFIX,
+      ...c.env,
+    });
+    await ceiling.start('/health');
+    log(`  ceiling server pid ${ceiling.pid} on ${ceiling.url} (event ${EV.ceiling})`);
+    return ceiling;
+  };
+
+  return runHttpScenarios({
+    service,
+    startCeiling,
+    client: new Client(service.url),
+    stats,
+    shas: scriptShas(),
+    profile,
+    log,
+  });
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  if (!existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing: build first (npm run bench does)`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const machine = machineInfo();
+  const source = sourceInfo();
+  const command = commandLine();
+  const profile = (process.env.BENCH_PROFILE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  log(`queuegate bench — ${command}`);
+  log(`  ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis.split(' ').slice(0, 3).join(' ')}`);
+  log(`  load average ${machine.loadAverageAtStart.join(' / ')}; commit ${source.commit.slice(0, 12)}${source.uncommittedInSrcOrLua.length ? `, ${source.uncommittedInSrcOrLua.length} uncommitted change(s) in src/ or lua/` : ''}`);
+
+  let http: HttpResults | undefined;
+  let memory: MemoryAndAdmission | undefined;
+  try {
+    if (HTTP_SCENARIOS.some(wanted)) {
+      log('▶ HTTP scenarios');
+      http = await httpPart(profile);
+      await cleanUp();
+    }
+    if (!settings.skipMemory && wanted('memory')) {
+      memory = await runMemoryAndAdmission(log);
+    }
+  } finally {
+    await cleanUp();
+  }
+
+  const finished = new Date();
+  const full = settings.only.length === 0 && !settings.skipMemory;
+  const results: BenchResults = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    wallSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+    command,
+    settings: { ...settings, profile },
+    machine,
+    source,
+    notes: [
+      'Shared machine: other engineers run test suites on it at the same time, so absolute numbers are noisy; compare the ratios measured within one run (the ceiling and the service run minutes apart at most) rather than numbers across runs.',
+      `The load generator (autocannon, in the bench process), the server under test (a child process) and redis-server share ${machine.cores} cores; the "load gen" CPU column shows how busy the generator itself was.`,
+      'The service runs as `node dist/main.js` with NODE_ENV=production and LOG_LEVEL=warn; the ceiling is bench/ceiling-server.ts. Every scenario has its own event; join scenarios use paused events, so admission does not run during them.',
+      'Redis counts the commands a Lua script calls in INFO commandstats as well, so commandstats deltas measure Redis work, not round trips: round trips per request come from the MONITOR audit at concurrency 1.',
+    ],
+    http,
+    memory,
+    targets: evaluateTargets(http, memory),
+  };
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const jsonFile = join(RESULTS_DIR, `${stamp}.json`);
+  writeFileSync(jsonFile, JSON.stringify(results, null, 2) + '\n');
+  const md = markdown(results);
+  if (full || process.env.BENCH_WRITE_SUMMARY === '1') {
+    writeFileSync(join(RESULTS_DIR, 'summary.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(RESULTS_DIR, 'summary.md'), md + '\n');
+    log(`\nresults: ${jsonFile}, bench/results/summary.md, bench/results/summary.json`);
+  } else {
+    writeFileSync(join(RESULTS_DIR, `${stamp}.md`), md + '\n');
+    log(`\npartial run (BENCH_ONLY / BENCH_SKIP_MEMORY): ${jsonFile} and ${stamp}.md; summary.* left as they were`);
+  }
+  log('');
+  log(md.slice(md.indexOf('## Targets'), md.indexOf('## HTTP scenarios') > 0 ? md.indexOf('## HTTP scenarios') : undefined));
+  log(`done in ${results.wallSeconds} s`);
+}
+
+main().catch(async (err: Error) => {
+  console.error(`bench failed: ${err.stack ?? err.message}`);
+  await cleanUp();
+  process.exit(1);
+});
