@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { performance } from 'node:perf_hooks';
-import { startApp, TestApp } from '../support/app-harness';
-import { expectCleanAudit } from '../support/flows';
+import { startApp, TestApp, uniqueId } from '../support/app-harness';
+import { expectCleanAudit, joinAndAdmit } from '../support/flows';
 import { startRedis } from '../support/redis-harness';
 import { FAULT_LOG_LEVEL, LoadLoop, LOAD_CAPACITY, orderIds, Poller, prepareLoad, report, show, sleep, tally, unexpectedCalls } from './load';
 
@@ -96,5 +96,60 @@ describe('Redis stopped for 3 s (SIGTERM, AOF everysec) and started again, under
     expect(lost).toEqual([]);
 
     for (const eventId of eventIds) await expectCleanAudit(app, eventId);
+  }, 60_000);
+});
+
+// Without persistence a restarted Redis is empty: every event is gone. The
+// service cannot bring it back, but it must say so with the contract's 404s,
+// not fail with a 500 for a request it simply cannot serve any more.
+describe('Redis restarted without its data (no persistence)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis(['--appendonly', 'no']);
+    app = await startApp({ REDIS_URL: redis.url, ...FAULT_LOG_LEVEL });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await redis?.cleanup();
+  });
+
+  it('answers 404 for the vanished event on every route, never 5xx', async () => {
+    const eventId = uniqueId('vanished');
+    const base = `/v1/events/${eventId}`;
+    await app.createEvent(eventId, { capacity: 10 });
+    const user = await joinAndAdmit(app, eventId, 'dave');
+    const hold = await app.request('POST', `${base}/holds`, { quantity: 1 }, user.auth);
+    expect(hold.status).toBe(201);
+
+    await redis.stop();
+    await redis.start();
+    const ready = new Poller(`${app.url}/health/ready`, 50).start();
+    await ready.waitFor(200, 0, 10_000);
+    await ready.stop();
+
+    // The access token is still valid (it is signed, not stored): the scripts find no event.
+    const answers = {
+      view: await app.request('GET', base),
+      seats: await app.request('GET', `${base}/seats`),
+      join: await app.request('POST', `${base}/queue`, { userId: 'erin' }),
+      ticket: await app.request('GET', `${base}/queue/${user.ticket}`),
+      hold: await app.request('POST', `${base}/holds`, { quantity: 1 }, user.auth),
+      confirm: await app.request('POST', `${base}/holds/${hold.body.holdId}/confirm`, {}, user.auth),
+      release: await app.request('DELETE', `${base}/holds/${hold.body.holdId}`, undefined, user.auth),
+      audit: await app.admin('GET', `${base}/audit`),
+    };
+    const got = Object.fromEntries(Object.entries(answers).map(([k, r]) => [k, `${r.status} ${r.body?.code}`]));
+    expect(got).toEqual({
+      view: '404 EVENT_NOT_FOUND',
+      seats: '404 EVENT_NOT_FOUND',
+      join: '404 EVENT_NOT_FOUND',
+      ticket: '404 EVENT_NOT_FOUND',
+      hold: '404 EVENT_NOT_FOUND',
+      confirm: '404 EVENT_NOT_FOUND',
+      release: '404 EVENT_NOT_FOUND',
+      audit: '404 EVENT_NOT_FOUND',
+    });
   }, 60_000);
 });
