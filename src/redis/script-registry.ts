@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { redisConfig } from '../config/configuration';
-import { withDeadline } from './deadline';
 import { defaultLuaDir, loadLuaScripts, LuaScript } from './lua-loader';
 import { isCluster, REDIS_CLIENT, RedisClient } from './redis.constants';
 import { checkReply, ScriptReply } from './script-replies';
@@ -41,7 +38,6 @@ export class ScriptRegistry implements OnModuleInit {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(LUA_DIR) private readonly luaDir: string = defaultLuaDir(),
-    @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -68,7 +64,7 @@ export class ScriptRegistry implements OnModuleInit {
     }
     const started = performance.now();
     try {
-      const reply = checkReply(name, await withDeadline(command.call(this.redis, ...keys, ...args), this.config.commandTimeoutMs));
+      const reply = checkReply(name, await command.call(this.redis, ...keys, ...args));
       const seconds = (performance.now() - started) / 1000;
       for (const o of this.observers) o.onReply(name, keys, reply, seconds);
       return reply;
