@@ -1,10 +1,11 @@
 /**
  * The framework ceiling: the least a server can do for a join. Plain Fastify
  * (the very copy @nestjs/platform-fastify uses) and ioredis with the service's
- * connection options, one EVALSHA of lua/queue/join-7.lua (loaded through the
- * service's own loadLuaScripts and key builder), a 202 JSON answer. No Nest,
- * no class-validator, no interceptors: what the service's join is measured
- * against (TARGETS.md: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
+ * own connection options (nodeOptions from src/redis/redis-options.ts), one
+ * EVALSHA of lua/queue/join-7.lua (loaded through the service's own
+ * loadLuaScripts and key builder), a 202 JSON answer. No Nest, no validation
+ * pipe, no interceptors: what the service's join is measured against
+ * (TARGETS.md: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
  *
  * Env: PORT, REDIS_URL, REDIS_KEY_PREFIX. Started as a child process by bench/run.ts.
  */
@@ -16,6 +17,7 @@ import Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
 import { queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
+import { nodeOptions } from '../src/redis/redis-options';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { LUA_DIR } from './lib/config';
 
@@ -26,20 +28,17 @@ const fastify = fromNestAdapter('fastify') as typeof fastifyType;
 const ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 type JoinCommand = (...keysAndArgs: string[]) => Promise<unknown[]>;
+type RedisConfig = ConfigType<typeof redisConfig>;
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3100);
-  const keys = new KeyBuilder({ keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'qg:' } as ConfigType<typeof redisConfig>);
+  const keys = new KeyBuilder({ keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'qg:' } as RedisConfig);
   const join = loadLuaScripts(LUA_DIR).find((s) => s.name === 'join');
   if (!join) throw new Error(`no join script in ${LUA_DIR}`);
 
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    commandTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-  });
+  // The service's own connection options (src/redis/redis-options.ts), so the two stay alike.
+  const config = { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: 'qg:', commandTimeoutMs: 1000 } as RedisConfig;
+  const redis = new Redis(config.url, { ...nodeOptions(config), lazyConnect: true });
   redis.defineCommand('join', { numberOfKeys: join.numberOfKeys, lua: join.lua });
   await redis.connect();
   await redis.script('LOAD', join.lua);
