@@ -37,7 +37,7 @@ function eventKeys(keys: KeyBuilder, eventId: string): string[] {
     idemPrefix + 'unused',
     keys.hold(eventId, holdId),
     keys.idempotency(eventId, 'hold', randomId(), randomId()),
-    keys.idempotency(eventId, 'confirm', randomId(), randomId()),
+    keys.idempotency(eventId, `confirm:${randomId()}`, randomId(), randomId()),
   ];
 }
 

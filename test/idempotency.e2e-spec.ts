@@ -105,6 +105,23 @@ describe.each(TOPOLOGIES)('Idempotency-Key on %s Redis', (name) => {
     await expectCleanAudit(app, eventId);
   });
 
+  it('a confirm key reused for another hold buys that hold instead of replaying the first order', async () => {
+    const eventId = uniqueId('idem-scope');
+    await app.createEvent(eventId, { capacity: 10, admission });
+    const [dave] = await admitAll(app, eventId, ['dave']);
+    const h1 = await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['GA-1'] }, dave.auth);
+    const h2 = await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['GA-2'] }, dave.auth);
+    const confirm = (holdId: string) => app.request('POST', `/v1/events/${eventId}/holds/${holdId}/confirm`, {}, { ...dave.auth, ...key('checkout') });
+    const first = await confirm(h1.body.holdId);
+    const second = await confirm(h2.body.holdId);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.orderId).not.toBe(first.body.orderId);
+    expect(second.body.seatIds).toEqual(['GA-2']);
+    expect(await orderCount(eventId)).toBe(2);
+    expect(await counters(app, eventId)).toEqual({ available: 8, held: 0, sold: 2 });
+    await expectCleanAudit(app, eventId);
+  });
+
   it('after expiry: a keyed confirm is 410 every time, the hold key still answers its first hold and re-holds nothing', async () => {
     const eventId = uniqueId('idem-expiry');
     await app.createEvent(eventId, { capacity: 5, holdTtlSeconds: 1, admission });

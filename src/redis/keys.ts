@@ -24,7 +24,7 @@ export interface EventKeys {
   orders: string;
   /** prefix of per-hold hashes: holdPrefix + holdId */
   holdPrefix: string;
-  /** prefix of idempotency records: idemPrefix + kind:userId:key */
+  /** prefix of idempotency records: idemPrefix + scope:userId:key */
   idemPrefix: string;
 }
 
@@ -61,8 +61,13 @@ export class KeyBuilder {
     return this.event(eventId).holdPrefix + holdId;
   }
 
-  idempotency(eventId: string, kind: 'hold' | 'confirm', userId: string, key: string): string {
-    return `${this.event(eventId).idemPrefix}${kind}:${userId}:${key}`;
+  /**
+   * An Idempotency-Key's record, scoped to what it may replay: 'hold' (any hold
+   * by this user) or 'confirm:<holdId>' (so a key reused for another hold's
+   * confirm buys that hold instead of replaying the first order).
+   */
+  idempotency(eventId: string, scope: 'hold' | `confirm:${string}`, userId: string, key: string): string {
+    return `${this.event(eventId).idemPrefix}${scope}:${userId}:${key}`;
   }
 
   /** Set of every event id, read by the admitter and sweeper (its own slot). */

@@ -45,7 +45,7 @@ export class SeatRepository {
 
   confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ScriptReply> {
     const k = this.keys.event(eventId);
-    const idem = idempotencyKey ? this.keys.idempotency(eventId, 'confirm', userId, idempotencyKey) : k.idemPrefix + 'unused';
+    const idem = idempotencyKey ? this.keys.idempotency(eventId, `confirm:${holdId}`, userId, idempotencyKey) : k.idemPrefix + 'unused';
     return this.scripts.run(
       'confirm',
       [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem],
