@@ -12,6 +12,12 @@ const UNAVAILABLE = [
   /max retries per request/i,
   /MaxRetriesPerRequest/i,
   /CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY/,
+  // A slot moved (failover, resharding) and the node refused the command
+  // without running it. ioredis follows MOVED for a lone command, but with
+  // auto-pipelining a batch whose replies mix successes and MOVED (or MOVED
+  // for different slots) is not retried and the MOVED reaches us: it is
+  // "retry shortly", not a bug.
+  /^(MOVED|ASK) \d+ /,
   /Failed to refresh slots cache/i,
   /None of startup nodes is available/i,
   /Cluster isn't ready/i,

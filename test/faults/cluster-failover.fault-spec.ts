@@ -12,6 +12,9 @@ import { FAULT_LOG_LEVEL, LoadLoop, LOAD_CAPACITY, Poller, prepareLoad, report, 
 // cached and gets them again, and requests after the failover succeed.
 // During the switch a request may fail only as 503 UNAVAILABLE.
 
+/** How long the service may take to find its feet again after the promotion. */
+const RECOVERY_MS = 10_000;
+
 const role = async (node: Redis) => ((await node.call('ROLE')) as [string])[0];
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -69,22 +72,28 @@ describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under 
     const failoverAt = performance.now();
     expect(await replicaClient.cluster('FAILOVER')).toBe('OK');
     const promotedAt = await waitUntil('the replica to become master', async () => (await role(replicaClient)) === 'master' && (await role(oldMasterClient)) === 'slave', 10_000);
-    const readyAt = await ready.waitFor(200, promotedAt, 10_000);
-    await sleep(2000);
+    const readyAt = await ready.waitFor(200, promotedAt, RECOVERY_MS);
+    await sleep(Math.max(readyAt + 2000, promotedAt + 3000) - performance.now());
     await load.stop();
     await ready.stop();
     report('failover', load.calls);
 
-    // 1. Contract answers only; 503 UNAVAILABLE only for requests that overlapped the switch.
-    const bad = unexpectedCalls(load.calls, (c) => c.end >= failoverAt && c.start <= readyAt);
+    // 1. Contract answers only; 503 UNAVAILABLE only from the failover on, until the service has caught up with
+    //    the new layout (readiness pings any node, so it may be 200 while a MOVED is still on its way).
+    const bad = unexpectedCalls(load.calls, (c) => c.end >= failoverAt && c.start <= promotedAt + RECOVERY_MS);
     const loadTally = tally(load.calls);
     expect({ bad: show(bad, t0), tally: loadTally }).toEqual({ bad: [], tally: loadTally });
 
-    // 2. After the switch, the moved event is served by its new master: holds succeed there.
-    const after = load.calls.filter((c) => c.start > readyAt && c.eventId === eventIds[0]);
+    // 2. It recovered by itself within 10 s of the promotion, and after that the moved event is served by its
+    //    new master: holds succeed there; readiness is 200.
+    const recoveredAt = Math.max(promotedAt, ...load.calls.filter((c) => c.status === 503).map((c) => c.end));
+    if (process.env.FAULTS_VERBOSE) {
+      process.stdout.write(`promoted +${Math.round(promotedAt - failoverAt)} ms after FAILOVER; ready +${Math.round(readyAt - promotedAt)} ms and last 503 +${Math.round(recoveredAt - promotedAt)} ms after the promotion\n`);
+    }
+    expect(recoveredAt - promotedAt).toBeLessThanOrEqual(RECOVERY_MS);
+    const after = load.calls.filter((c) => c.start > recoveredAt && c.eventId === eventIds[0]);
     expect(after.filter((c) => c.op === 'hold' && c.status === 201).length).toBeGreaterThan(0);
     expect(await replicaClient.exists(`qg:{${eventIds[0]}}:meta`)).toBe(1);
-    expect(readyAt - promotedAt).toBeLessThanOrEqual(10_000);
     expect(ready.samples.filter((s) => s.start > readyAt).every((s) => s.status === 200)).toBe(true);
 
     // 3. Nothing went astray in the switch.
