@@ -53,7 +53,7 @@ describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under 
     // The master that holds the first event, and its replica.
     const any = clients.get(cluster.nodes[0])!;
     const slot = (await any.cluster('KEYSLOT', `{${eventIds[0]}}`)) as number;
-    const owner = ((await any.cluster('SLOTS')) as [number, number, [string, number, string]][]).find(([from, to]) => slot >= from && slot <= to)!;
+    const owner = (await any.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)!;
     const oldMaster = cluster.nodes.find((n) => n.port === owner[2][1])!;
     let replica: RedisProcess | undefined;
     for (const node of cluster.nodes) {

@@ -123,11 +123,6 @@ export class LoadLoop {
     await this.done;
   }
 
-  /** Resolves when the loop ended by itself (count or time). */
-  finished(): Promise<void> {
-    return this.done ?? Promise.resolve();
-  }
-
   private get going(): boolean {
     return !this.stopping && this.calls.length < this.options.maxRequests && performance.now() - this.started < this.options.maxDurationMs;
   }

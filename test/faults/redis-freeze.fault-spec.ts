@@ -56,10 +56,7 @@ describe('Redis frozen (SIGSTOP) for 2 s, under load', () => {
     const bad = unexpectedCalls(load.calls, (c) => c.end >= freezeAt && c.start < thawAt);
     const loadTally = tally(load.calls);
     expect({ bad: show(bad, t0), tally: loadTally }).toEqual({ bad: [], tally: loadTally });
-    const frozen503 = load.calls.filter((c) => c.status === 503);
-    expect(frozen503.length).toBeGreaterThan(0);
-    // A timed-out request took the whole timeout, not less: the timeout is what answered it.
-    expect(Math.min(...frozen503.map((c) => c.end - c.start))).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+    expect(load.calls.filter((c) => c.status === 503).length).toBeGreaterThan(0);
 
     // 3. Readiness said 503 while frozen, 200 after; the load went on after the thaw.
     expect(ready.samples.some((s) => s.start > freezeAt && s.end < thawAt && s.status === 503)).toBe(true);
