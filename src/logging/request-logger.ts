@@ -23,14 +23,17 @@ export class RequestLogger implements OnModuleInit, OnApplicationShutdown {
   private buffer: string[] = [];
   private bytes = 0;
   private timer?: NodeJS.Timeout;
-  private readonly enabled: boolean;
+  /** access lines are 'log' level; 5xx lines are 'error' level */
+  private readonly logAll: boolean;
+  private readonly logErrors: boolean;
   private readonly json: boolean;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(appConfig.KEY) config: ConfigType<typeof appConfig>,
   ) {
-    this.enabled = LEVELS.indexOf(config.logLevel) >= LEVELS.indexOf('log');
+    this.logAll = LEVELS.indexOf(config.logLevel) >= LEVELS.indexOf('log');
+    this.logErrors = LEVELS.indexOf(config.logLevel) >= LEVELS.indexOf('error');
     this.json = config.logFormat === 'json';
   }
 
@@ -41,7 +44,7 @@ export class RequestLogger implements OnModuleInit, OnApplicationShutdown {
       done();
     });
     fastify.addHook('onResponse', (request, reply, done) => {
-      if (this.enabled || reply.statusCode >= 500) {
+      if (reply.statusCode >= 500 ? this.logErrors : this.logAll) {
         this.write(reply.statusCode >= 500 ? 'error' : 'log', {
           requestId: request.id,
           method: request.method,
