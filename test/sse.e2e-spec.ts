@@ -1,0 +1,307 @@
+import { get } from 'node:http';
+import { QueueService, WATCH_POLL_MS } from '../src/queue/queue.service';
+import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { waitForAdmission } from './support/flows';
+import { expectError, sleep } from './support/inspect';
+import { startRedis } from './support/redis-harness';
+import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+
+/**
+ * GET /v1/events/:eventId/queue/:ticket/events (CONTRACT §3): the ticket
+ * status as Server-Sent Events, on real Redis, read by a real streaming
+ * HTTP client that records when each frame arrived.
+ */
+
+interface Frame {
+  /** ms since the stream was opened */
+  at: number;
+  event?: string;
+  data?: any;
+  comment?: string;
+}
+
+/** An open event stream: frames as they arrive, and whether the server ended it. */
+class EventStream {
+  readonly frames: Frame[] = [];
+  ended = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly status: number,
+    readonly headers: Headers,
+    readonly abort: () => void,
+  ) {}
+
+  push(frame: Frame): void {
+    this.frames.push(frame);
+    this.wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
+  /** Waits until `done` holds (checked on every frame and at the end), or fails after `timeoutMs`. */
+  async until(done: (s: EventStream) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  }
+
+  get dataFrames(): Frame[] {
+    return this.frames.filter((f) => f.data !== undefined && f.event === undefined);
+  }
+}
+
+/**
+ * Opens the stream on a connection of its own (node:http, no agent), so that
+ * abort() really closes the socket, as a browser tab closing would. For a
+ * non-200 answer the JSON body is returned instead.
+ */
+function openStream(url: string): Promise<{ stream?: EventStream; status: number; body?: any; headers: Headers }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const request = get(url, { agent: false, headers: { accept: 'text/event-stream' } }, (response) => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+      const status = response.statusCode ?? 0;
+      response.setEncoding('utf8');
+      if (status !== 200) {
+        let text = '';
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status, body: JSON.parse(text), headers }));
+        return;
+      }
+      const stream = new EventStream(status, headers, () => request.destroy());
+      let buffer = '';
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const frame: Frame = { at: performance.now() - started };
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+            else if (line.startsWith('event: ')) frame.event = line.slice(7);
+            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
+          }
+          stream.push(frame);
+        }
+      });
+      response.on('close', () => stream.end());
+      resolve({ stream, status, headers });
+    });
+    request.on('error', reject);
+  });
+}
+
+describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
+  let topology: Topology;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    topology = await startTopology(name);
+    app = await startApp(topology.env);
+  }, 60_000);
+  afterAll(async () => {
+    const t0 = Date.now();
+    const timer = setInterval(() => console.log('DEBUG closing', Date.now() - t0, (process as any)._getActiveHandles().map((h: any) => h.constructor.name + (h.remotePort ? ':' + h.remotePort + '/' + h.localPort : '')).join(',')), 5000);
+    await app?.close();
+    clearInterval(timer);
+    console.log('DEBUG closed app');
+    await topology?.stop();
+  });
+
+  const streamsOpen: EventStream[] = [];
+  afterEach(() => streamsOpen.splice(0).forEach((s) => s.abort()));
+
+  /** An event whose admission is paused, so positions move only when a test moves them. */
+  async function pausedEvent(admission = { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 60 }): Promise<string> {
+    const eventId = uniqueId('sse');
+    await app.createEvent(eventId, { capacity: 10, admission });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    return eventId;
+  }
+
+  async function join(eventId: string, userId: string): Promise<string> {
+    const r = await app.request('POST', `/v1/events/${eventId}/queue`, { userId });
+    expect(r.status).toBe(202);
+    return r.body.ticket;
+  }
+
+  async function open(eventId: string, ticket: string): Promise<EventStream> {
+    const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+    expect(r.status).toBe(200);
+    streamsOpen.push(r.stream!);
+    return r.stream!;
+  }
+
+  async function admit(eventId: string): Promise<void> {
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    await app.admitNow(eventId);
+  }
+
+  it('answers 200 text/event-stream and sends the same JSON as GET at once', async () => {
+    const eventId = await pausedEvent();
+    await join(eventId, 'first');
+    const ticket = await join(eventId, 'second');
+    const stream = await open(eventId, ticket);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.headers.get('cache-control')).toContain('no-cache');
+    await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+    const get = await app.request('GET', `/v1/events/${eventId}/queue/${ticket}`);
+    expect(stream.dataFrames[0].data).toEqual(get.body);
+    expect(stream.dataFrames[0].data).toEqual({ status: 'waiting', position: 2, etaSeconds: expect.any(Number) });
+    // Well before the first re-read, not after it.
+    expect(stream.dataFrames[0].at).toBeLessThan(WATCH_POLL_MS);
+    // Nothing changes while admission is paused: no second frame, stream still open.
+    await sleep(2.5 * WATCH_POLL_MS);
+    expect(stream.dataFrames).toHaveLength(1);
+    expect(stream.ended).toBe(false);
+  });
+
+  it('sends a frame when the position changes, then the admitted frame, then ends; at most one frame a second', async () => {
+    // maxActive 1: the user ahead is admitted alone, and 'me' only once that session ends.
+    const eventId = await pausedEvent({ ratePerSecond: 100, maxActive: 1, sessionTtlSeconds: 60 });
+    const ahead = await join(eventId, 'ahead');
+    const ticket = await join(eventId, 'me');
+    const stream = await open(eventId, ticket);
+    await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+    expect(stream.dataFrames[0].data.position).toBe(2);
+
+    await admit(eventId);
+    await stream.until((s) => s.dataFrames.some((f) => f.data.position === 1), 3 * WATCH_POLL_MS, 'the position 1 frame');
+    expect(stream.ended).toBe(false);
+
+    expect((await app.request('DELETE', `/v1/events/${eventId}/queue/${ahead}`)).status).toBe(204); // ends that session
+    await app.admitNow(eventId);
+    await stream.until((s) => s.ended, 3 * WATCH_POLL_MS, 'the admitted frame and the end of the stream');
+    const last = stream.dataFrames[stream.dataFrames.length - 1].data;
+    expect(last).toEqual({ status: 'admitted', accessToken: expect.any(String), accessExpiresAt: expect.any(String) });
+    // The token works on the seat routes.
+    const hold = await app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 }, { authorization: `Bearer ${last.accessToken}` });
+    expect(hold.status).toBe(201);
+
+    const frames = stream.dataFrames;
+    expect(frames.map((f) => f.data.status)).toEqual([...frames.slice(0, -1).map(() => 'waiting'), 'admitted']);
+    for (let i = 1; i < frames.length; i += 1) {
+      expect(frames[i].data).not.toEqual(frames[i - 1].data); // only changes are sent
+      expect(frames[i].at - frames[i - 1].at).toBeGreaterThan(0.8 * WATCH_POLL_MS); // at most 1 per second
+    }
+  });
+
+  it('ends at once with the admitted frame when the ticket is already admitted', async () => {
+    const eventId = await pausedEvent();
+    const ticket = await join(eventId, 'early');
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    await waitForAdmission(app, eventId, ticket);
+    const stream = await open(eventId, ticket);
+    await stream.until((s) => s.ended, 2000, 'the end of the stream');
+    expect(stream.dataFrames.map((f) => f.data.status)).toEqual(['admitted']);
+  });
+
+  it('answers 404 TICKET_NOT_FOUND as a JSON error, before any stream, for an unknown or malformed ticket', async () => {
+    const eventId = await pausedEvent();
+    const real = await join(eventId, 'someone');
+    const forged = real.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`); // same seq, wrong secret
+    for (const ticket of ['999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
+      const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+      expectError({ status: r.status, body: r.body, headers: r.headers, ms: 0 }, 404, 'TICKET_NOT_FOUND');
+    }
+  });
+
+  it('sends an event: failure frame and ends when the ticket leaves the queue mid-stream', async () => {
+    const eventId = await pausedEvent();
+    const ticket = await join(eventId, 'leaver');
+    const stream = await open(eventId, ticket);
+    await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+    expect((await app.request('DELETE', `/v1/events/${eventId}/queue/${ticket}`)).status).toBe(204);
+    await stream.until((s) => s.ended, 3 * WATCH_POLL_MS, 'the end of the stream');
+    const failure = stream.frames.find((f) => f.event === 'failure');
+    expect(failure?.data).toEqual(expect.objectContaining({ statusCode: 404, code: 'TICKET_NOT_FOUND' }));
+  });
+
+  it('stops re-reading the ticket once the client closes the stream', async () => {
+    const eventId = await pausedEvent();
+    const ticket = await join(eventId, 'quitter');
+    const service = app.app.get(QueueService);
+    const reads = jest.spyOn(service, 'status');
+    try {
+      const stream = await open(eventId, ticket);
+      await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+      await sleep(2.2 * WATCH_POLL_MS);
+      const whileOpen = reads.mock.calls.filter(([e]) => e === eventId).length;
+      expect(whileOpen).toBeGreaterThanOrEqual(3); // the first read and about one a second since
+
+      stream.abort();
+      await sleep(0.5 * WATCH_POLL_MS); // a read already under way may still finish
+      const atClose = reads.mock.calls.filter(([e]) => e === eventId).length;
+      await sleep(3 * WATCH_POLL_MS);
+      expect(reads.mock.calls.filter(([e]) => e === eventId).length).toBe(atClose);
+      const srv = app.app.getHttpServer();
+      console.log('DEBUG conns', await new Promise((r) => srv.getConnections((_e: unknown, n: number) => r(n))));
+    } finally {
+      reads.mockRestore();
+    }
+  });
+});
+
+describe('ticket status stream (SSE): heartbeat and shutdown', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.cleanup();
+  });
+
+  async function waitingTicket(app: TestApp): Promise<{ eventId: string; ticket: string }> {
+    const eventId = uniqueId('sse-hb');
+    await app.createEvent(eventId, { capacity: 10 });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const joined = await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'waiter' });
+    return { eventId, ticket: joined.body.ticket };
+  }
+
+  it('sends a `: ping` comment every 15 s while nothing changes', async () => {
+    const app = await startApp({ REDIS_URL: redis.url });
+    try {
+      const { eventId, ticket } = await waitingTicket(app);
+      const { stream } = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+      try {
+        await stream!.until((s) => s.frames.some((f) => f.comment === 'ping'), 17_000, 'a heartbeat');
+        const ping = stream!.frames.find((f) => f.comment === 'ping')!;
+        expect(ping.at).toBeGreaterThan(14_000);
+        expect(stream!.dataFrames).toHaveLength(1);
+      } finally {
+        stream!.abort();
+      }
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
+
+  it('ends open streams when the app shuts down, so closing does not wait for them', async () => {
+    const app = await startApp({ REDIS_URL: redis.url });
+    const { eventId, ticket } = await waitingTicket(app);
+    const { stream } = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+    await stream!.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+    const started = performance.now();
+    await app.close();
+    expect(performance.now() - started).toBeLessThan(3000);
+    await stream!.until((s) => s.ended, 2000, 'the end of the stream');
+  });
+});
