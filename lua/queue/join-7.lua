@@ -4,7 +4,10 @@
   number of concurrent joins by one user exactly one succeeds.
 
   The ticket handed to the client is '<seq>.<secret>'; the secret is stored
-  with the entry and checked on every ticket look-up.
+  with the entry and checked on every ticket look-up. When the client sent an
+  Idempotency-Key, the service derives the secret from it, so a retry of a
+  join whose answer was lost carries the stored secret and gets the same
+  ticket back (REPLAYED) instead of a DUPLICATE it could never use.
 
   Input:
     KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rate)
@@ -20,6 +23,7 @@
 
   Output:
     { 'OK', seq, position, ratePerSecond, queue }
+    { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
     { 'DUPLICATE', position }   position 0 means the user is already admitted
     { 'EVENT_NOT_FOUND' }
 ]]
@@ -30,6 +34,21 @@ local userId, secret = ARGV[1], ARGV[2]
 
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+
+-- The secret stored with a waiting entry or an admitted session, or nil.
+local function storedSecret(record)
+  if record then
+    return string.sub(record, 1, string.find(record, '|', 1, true) - 1)
+  end
+  return nil
+end
+local function waitingSecret(queueKind, seq)
+  if queueKind == 'streams' then
+    local entry = rcall('XRANGE', streamKey, seq .. '-0', seq .. '-0')[1]
+    return entry and entry[2][4]
+  end
+  return storedSecret(rcall('HGET', zwaitKey, seq))
+end
 
 local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond')
 local queueKind = m[1]
@@ -43,10 +62,16 @@ local existing = rcall('HGET', usersKey, userId)
 if existing then
   local position = waitingPosition(queueKind, existing, head, zqueueKey, zwaitKey)
   if position then
+    if waitingSecret(queueKind, existing) == secret then
+      return { 'REPLAYED', tonumber(existing), position, tonumber(m[3]), queueKind }
+    end
     return { 'DUPLICATE', position }
   end
   local sessionEnd = rcall('ZSCORE', activeKey, existing)
   if sessionEnd and tonumber(sessionEnd) > now then
+    if storedSecret(rcall('HGET', sessionsKey, existing)) == secret then
+      return { 'REPLAYED', tonumber(existing), 0, tonumber(m[3]), queueKind }
+    end
     return { 'DUPLICATE', 0 }
   end
   -- The user's session ended and the admitter has not pruned it yet.

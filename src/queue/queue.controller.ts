@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { ErrorResponses } from '../common/api-errors';
+import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
 import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, JoinQueueDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
@@ -21,11 +22,19 @@ export class QueueController {
   @HttpCode(202)
   @RouteSchema(JOIN_SCHEMA)
   @ApiBody({ type: JoinQueueDto })
+  @ApiHeader({
+    ...IDEMPOTENCY_HEADER,
+    description: 'a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE',
+  })
   @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
   @ApiResponse({ status: 202, type: JoinedDto })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
-  join(@Param('eventId', IdParamPipe) eventId: string, @Body() body: JoinQueueBody): Promise<JoinedDto> {
-    return this.queue.join(eventId, body.userId);
+  join(
+    @Param('eventId', IdParamPipe) eventId: string,
+    @Body() body: JoinQueueBody,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<JoinedDto> {
+    return this.queue.join(eventId, body.userId, idempotencyKey);
   }
 
   @Get(':ticket')

@@ -37,6 +37,7 @@ export class QueueRepository implements QueueStore {
     const r = await this.scripts.run('join', queueKeys(this.keys.event(eventId)), [userId, secret]);
     switch (r[0]) {
       case ReplyCode.OK:
+      case ReplyCode.REPLAYED:
         return {
           kind: 'joined',
           seq: numberAt('join', r, 1),

@@ -1,12 +1,15 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError } from '../common/domain-error';
+import { checkIdempotencyKey } from '../common/idempotency-key';
+import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueRepository, QueueStore } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
-import { formatTicket, newSecret, parseTicket, Ticket } from './ticket';
+import { derivedSecret, formatTicket, newSecret, parseTicket, Ticket } from './ticket';
 
 const eta = (position: number, ratePerSecond: number) => Math.ceil(position / Math.max(ratePerSecond, 1e-9));
 
@@ -28,6 +31,7 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly watch: QueueWatchRepository,
     private readonly flags: FeatureFlagService,
     private readonly tokens: AccessTokenService,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
   /** Lua scripts, or WATCH/MULTI transactions when the luaAtomic flag is off. */
@@ -35,8 +39,9 @@ export class QueueService implements BeforeApplicationShutdown {
     return this.flags.isEnabled('luaAtomic') ? this.lua : this.watch;
   }
 
-  async join(eventId: string, userId: string): Promise<JoinedDto> {
-    const secret = newSecret();
+  async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
+    const key = checkIdempotencyKey(idempotencyKey);
+    const secret = key ? derivedSecret(this.auth.accessTokenSecret, eventId, userId, key) : newSecret();
     const result = await this.store.join(eventId, userId, secret);
     switch (result.kind) {
       case 'joined':

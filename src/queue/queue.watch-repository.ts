@@ -43,10 +43,16 @@ export class QueueWatchRepository implements QueueStore {
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
+      const replay = (position: number): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' });
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) return { kind: 'duplicate', position };
+      if (position !== null) {
+        return (await waitingSecret(redis, k, queue, existing)) === secret ? replay(position) : { kind: 'duplicate', position };
+      }
       const sessionEnd = await redis.zscore(k.active, existing);
-      if (sessionEnd !== null && Number(sessionEnd) > now) return { kind: 'duplicate', position: 0 };
+      if (sessionEnd !== null && Number(sessionEnd) > now) {
+        const session = await redis.hget(k.sessions, existing);
+        return session !== null && splitRecord(session)[0] === secret ? replay(0) : { kind: 'duplicate', position: 0 };
+      }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
     }
     const next = Number(seq) + 1;
@@ -116,6 +122,16 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   if (queue === 'streams') return Number(seq) > head ? Number(seq) - head : null;
   const rank = await redis.zrank(k.zqueue, seq);
   return rank === null ? null : rank + 1;
+}
+
+/** The secret stored with a waiting entry (same rule as waitingSecret in join-7.lua). */
+async function waitingSecret(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
+  if (queue === 'streams') {
+    const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);
+    return entry?.[1][3];
+  }
+  const record = await redis.hget(k.zwait, seq);
+  return record === null ? undefined : splitRecord(record)[0];
 }
 
 function splitRecord(record: string): [string, string] {

@@ -6,17 +6,13 @@ import { AccessRequest, AccessTokenGuard } from '../access-token/access-token.gu
 import { AccessClaims } from '../access-token/access-token.service';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
+import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { IdParamPipe } from '../common/id-param.pipe';
 import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { SeatService } from './seat.service';
 
 const claims = (request: AccessRequest) => request.access as AccessClaims;
 
-const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: 'a retry with the same key by the same user gets the first answer again and changes nothing',
-};
 
 @ApiTags('seats')
 @Controller('v1/events/:eventId')

@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { randomToken } from '../common/random';
 import { AccessClaims } from '../access-token/access-token.service';
 import { DomainError } from '../common/domain-error';
+import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { csv, SeatRepository } from './seat.repository';
 
 const HOLD_ID = /^[A-Za-z0-9_-]{16}$/;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._-]{1,64}$/;
 const newId = () => randomToken(12);
 
 export interface ConfirmResult {
@@ -114,12 +114,4 @@ const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `e
 function checkHoldId(holdId: string): string {
   if (!HOLD_ID.test(holdId)) throw new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
   return holdId;
-}
-
-function checkIdempotencyKey(key: string | undefined): string | undefined {
-  if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new DomainError('VALIDATION', 'Idempotency-Key must match ^[A-Za-z0-9._-]{1,64}$');
-  }
-  return key;
 }

@@ -1,0 +1,71 @@
+import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { waitForAdmission } from './support/flows';
+import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+
+/**
+ * A join whose answer was lost (timeout, dropped connection) must not lock the
+ * user out: a retry with the same Idempotency-Key gets the same ticket back,
+ * while anyone else asking for that user still gets 409 DUPLICATE.
+ */
+describe.each(TOPOLOGIES)('join with an Idempotency-Key on %s Redis', (name) => {
+  let topology: Topology;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    topology = await startTopology(name);
+    app = await startApp(topology.env);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await topology?.stop();
+  });
+
+  const join = (eventId: string, userId: string, key?: string) =>
+    app.request('POST', `/v1/events/${eventId}/queue`, { userId }, key ? { 'idempotency-key': key } : {});
+
+  it.each([
+    ['streams', true],
+    ['zset', true],
+    ['streams', false],
+    ['zset', false],
+  ])('%s backend, luaAtomic %s: same key -> same ticket; no key or another key -> 409', async (queue, lua) => {
+    expect((await app.admin('PUT', '/v1/flags/luaAtomic', { enabled: lua })).status).toBe(200);
+    const eventId = uniqueId(`join-idem-${queue}`);
+    await app.createEvent(eventId, { capacity: 5, queue });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+
+    const first = await join(eventId, 'mobile-fan', 'join-7f3a');
+    expect(first.status).toBe(202);
+    const retry = await join(eventId, 'mobile-fan', 'join-7f3a');
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+
+    const noKey = await join(eventId, 'mobile-fan');
+    expect(noKey.status).toBe(409);
+    expect(noKey.body).toMatchObject({ code: 'DUPLICATE', position: 1 });
+    expect((await join(eventId, 'mobile-fan', 'another-key')).status).toBe(409);
+    // Another user with the same key is another request.
+    const other = await join(eventId, 'other-fan', 'join-7f3a');
+    expect(other.status).toBe(202);
+    expect(other.body.ticket).not.toBe(first.body.ticket);
+
+    // Once admitted, the same retry still recovers the ticket, which now answers admitted.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    await waitForAdmission(app, eventId, first.body.ticket);
+    const later = await join(eventId, 'mobile-fan', 'join-7f3a');
+    expect(later.status).toBe(202);
+    expect(later.body.ticket).toBe(first.body.ticket);
+    expect(later.body.position).toBe(0);
+    const status = await app.request('GET', `/v1/events/${eventId}/queue/${later.body.ticket}`);
+    expect(status.body.status).toBe('admitted');
+    expect((await app.admin('DELETE', '/v1/flags/luaAtomic')).status).toBe(204);
+  });
+
+  it('refuses a malformed key with 400 VALIDATION', async () => {
+    const eventId = uniqueId('join-idem-bad');
+    await app.createEvent(eventId, { capacity: 1 });
+    const r = await join(eventId, 'u1', 'has:colon');
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('VALIDATION');
+  });
+});
