@@ -3,10 +3,18 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { validationPipe } from './common/validation';
 import { validateEnvironment } from './config/configuration';
+
+/**
+ * The waiting-room page, built from web/ by `npm run build`. Resolved from the
+ * package root, so the app finds it whether it runs from dist/ or (in tests) src/.
+ */
+export const PUBLIC_DIR = resolve(__dirname, '..', 'dist', 'public');
 
 /** CONTRACT §2: request bodies over 16 KiB get 413. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -63,5 +71,12 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // The waiting room at `/`. Its catch-all route is the least specific one,
+  // so the API routes and /docs still win; unknown paths stay a JSON 404.
+  if (existsSync(PUBLIC_DIR)) {
+    app.useStaticAssets({ root: PUBLIC_DIR, prefix: '/' });
+  } else {
+    logger && logger.warn(`${PUBLIC_DIR} is missing (run npm run build): no waiting-room page at /`, 'Static');
+  }
   return app;
 }

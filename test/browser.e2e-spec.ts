@@ -1,0 +1,326 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { PUBLIC_DIR } from '../src/app.factory';
+import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { expectCleanAudit } from './support/flows';
+import { startRedis } from './support/redis-harness';
+
+/**
+ * The waiting room (web/, served at /) in a real browser: Debian's Chromium,
+ * headless, driven by playwright-core, against the real service and a real
+ * redis-server. Screenshots go to test-artifacts/browser/.
+ *
+ * Chromium is a hard requirement: without it this suite fails (it does not
+ * skip). Install it with `apt-get update && apt-get install -y chromium`.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+/** The flags this machine needs (see the env notes): no GPU, no QUIC, no background calls home. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = resolve(__dirname, '..', 'test-artifacts', 'browser');
+const DESKTOP = { viewport: { width: 1280, height: 900 } };
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+jest.setTimeout(90_000);
+
+// The callbacks given to page.evaluate() and page.waitForFunction() run in the
+// page. This file is compiled without the DOM library (it runs in Node), so
+// the few browser globals those callbacks use are declared here.
+declare const window: any;
+declare const document: any;
+declare const MutationObserver: any;
+
+describe('waiting room in Chromium', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let app: TestApp;
+  let browser: Browser;
+  let tmp: string;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is not installed (${CHROMIUM} is missing): the browser suite needs it. ` +
+          'Install it with: apt-get update && apt-get install -y chromium',
+      );
+    }
+    if (!existsSync(join(PUBLIC_DIR, 'index.html'))) {
+      throw new Error(`${PUBLIC_DIR}/index.html is missing: run \`npm run build\` first (it builds web/ into dist/public/)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    tmp = mkdtempSync(join(tmpdir(), 'qg-browser-'));
+    redis = await startRedis();
+    app = await startApp({ REDIS_URL: redis.url });
+    // launch() starts Chromium with a new, empty profile (user data dir) of its own.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await redis?.cleanup();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** A fresh browser profile for one person; console errors and failed page loads fail the test. */
+  async function person(options: Parameters<Browser['newContext']>[0] = DESKTOP): Promise<{ page: Page; problems: string[] }> {
+    const context = await browser.newContext(options);
+    contexts.push(context);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (m) => {
+      // A refused request logs a console error by design (the page shows it to the person).
+      if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(m.text())) {
+        problems.push(`console: ${m.text()}`);
+      }
+    });
+    // Record every place the page shows, to check it falls live.
+    await page.addInitScript(() => {
+      const w = window as { positions: string[] };
+      w.positions = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('position');
+        if (el) new MutationObserver(() => w.positions.push(el.textContent ?? '')).observe(el, { childList: true, characterData: true, subtree: true });
+      });
+    });
+    return { page, problems };
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = 15_000): Promise<string> {
+    // Visible text only: a hidden element may still hold an old message.
+    await page.waitForFunction(
+      ([s, source, flags]) => {
+        const el = document.querySelector(s);
+        return !!el && el.getClientRects().length > 0 && new RegExp(source, flags).test(el.textContent ?? '');
+      },
+      [selector, pattern.source, pattern.flags] as const,
+      { timeout },
+    );
+    return (await page.locator(selector).textContent()) ?? '';
+  }
+
+  async function joinLine(page: Page, eventId: string, name: string): Promise<void> {
+    await page.goto(`${app.url}/?event=${eventId}`);
+    await page.getByLabel('Your name').fill(name);
+    await page.getByRole('button', { name: 'Join the line' }).click();
+    await page.locator('#view-wait').waitFor({ state: 'visible' });
+  }
+
+  async function waitForSeatMap(page: Page): Promise<void> {
+    await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
+    await page.locator('.seat').first().waitFor();
+  }
+
+  const seat = (page: Page, seatId: string) => page.locator(`[data-seat="${seatId}"]`);
+  const alertText = (page: Page, pattern: RegExp) => waitForText(page, '#alert-text', pattern);
+
+  async function joinAdmitted(page: Page, eventId: string, name: string): Promise<void> {
+    await joinLine(page, eventId, name);
+    await waitForSeatMap(page);
+  }
+
+  it('joins, watches the place fall live, picks seats, holds them with a countdown, and buys them', async () => {
+    const eventId = uniqueId('web');
+    await app.createEvent(eventId, {
+      capacity: 24,
+      holdTtlSeconds: 120,
+      maxSeatsPerUser: 4,
+      admission: { ratePerSecond: 1, maxActive: 100, sessionTtlSeconds: 600 },
+    });
+    // Three people ahead, admission paused: the page must show place 4.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    for (const userId of ['ahead-1', 'ahead-2', 'ahead-3']) {
+      expect((await app.request('POST', `/v1/events/${eventId}/queue`, { userId })).status).toBe(202);
+    }
+    const { page, problems } = await person();
+    await page.goto(`${app.url}/?event=${eventId}`);
+    expect(await page.getByLabel('Event').inputValue()).toBe(eventId);
+    await waitForText(page, '#event-info', /24 seats of 24 left · 3 people in line/);
+    await shot(page, 'desktop-1-join');
+    await page.getByLabel('Your name').fill('Ada Lovelace');
+    await page.getByRole('button', { name: 'Join the line' }).click();
+    expect(await waitForText(page, '#position', /^4$/)).toBe('4');
+    expect(await page.locator('#eta').textContent()).toMatch(/to go/);
+    expect(await page.locator('#position-live').getAttribute('aria-live')).toBe('polite');
+    await waitForText(page, '#wait-mode', /Live updates/);
+    await shot(page, 'desktop-2-waiting');
+
+    // One admission a second: the place falls 4 -> ... -> admitted, pushed by the stream.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    await waitForSeatMap(page);
+    const shown = await page.evaluate(() => (window as { positions: string[] }).positions.map(Number));
+    const positions = shown.filter((p, i) => i === 0 || p !== shown[i - 1]); // each change once
+    expect(positions[0]).toBe(4);
+    expect(positions.length).toBeGreaterThanOrEqual(2); // at least one step seen before admission
+    for (let i = 1; i < positions.length; i += 1) expect(positions[i]).toBeLessThan(positions[i - 1]);
+    expect(await page.locator('.seat').count()).toBe(24);
+    expect(await page.locator('#session-timer').textContent()).toMatch(/Your turn ends in \d+:\d\d/);
+
+    await seat(page, 'GA-3').click();
+    await seat(page, 'GA-4').click();
+    expect(await seat(page, 'GA-3').getAttribute('aria-pressed')).toBe('true');
+    expect(await page.locator('#selection').textContent()).toContain('GA-3 and GA-4');
+    await shot(page, 'desktop-3-seat-map');
+    await page.getByRole('button', { name: 'Hold 2 seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats GA-3 and GA-4');
+    const first = await waitForText(page, '#hold-countdown', /^\d+:\d\d$/);
+    await page.waitForTimeout(1200);
+    const later = (await page.locator('#hold-countdown').textContent()) ?? '';
+    const seconds = (t: string) => Number(t.split(':')[0]) * 60 + Number(t.split(':')[1]);
+    expect(seconds(first)).toBeLessThanOrEqual(120);
+    expect(seconds(later)).toBeLessThan(seconds(first)); // it counts down
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body).toEqual(expect.objectContaining({ held: 2, sold: 0 }));
+    await shot(page, 'desktop-4-held');
+
+    await page.getByRole('button', { name: 'Buy now' }).click();
+    expect(await waitForText(page, '#done-text', /yours/)).toBe('Seats GA-3 and GA-4 are yours.');
+    expect(await page.locator('#order-id').textContent()).toMatch(/^Order ord_/);
+    await shot(page, 'desktop-5-bought');
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body).toEqual(expect.objectContaining({ held: 0, sold: 2 }));
+
+    // Three more would make five: the service refuses, the page says why and what to do.
+    await page.getByRole('button', { name: 'Buy more seats' }).click();
+    await waitForSeatMap(page);
+    expect(await seat(page, 'GA-3').isDisabled()).toBe(true); // sold now
+    for (const id of ['GA-7', 'GA-8', 'GA-9']) await seat(page, id).click();
+    await page.getByRole('button', { name: 'Hold 3 seats' }).click();
+    expect(await alertText(page, /at most/)).toBe('You can have at most 4 seats for this event and you already have 2. Pick fewer seats.');
+    await shot(page, 'desktop-6-limit');
+
+    await seat(page, 'GA-9').click(); // unpick one: two more is within the limit
+    await page.getByRole('button', { name: 'Hold 2 seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Release seats' }).click();
+    expect(await alertText(page, /^Seats released/)).toBe('Seats released. Pick others, or leave them for someone else.');
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body).toEqual(expect.objectContaining({ held: 0, sold: 2 }));
+
+    await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  it('two people race for the same seat: one holds it, the other is told and can pick again', async () => {
+    const eventId = uniqueId('web-race');
+    await app.createEvent(eventId, { capacity: 12, holdTtlSeconds: 120, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    const ada = await person(DESKTOP);
+    const bob = await person(PHONE);
+    await Promise.all([joinAdmitted(ada.page, eventId, 'Ada'), joinAdmitted(bob.page, eventId, 'Bob')]);
+    await shot(bob.page, 'phone-1-seat-map');
+    // The page fits a 390 px screen: nothing wider than the viewport.
+    expect(await bob.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    await Promise.all([seat(ada.page, 'GA-5').click(), seat(bob.page, 'GA-5').click()]);
+    await Promise.all([
+      ada.page.getByRole('button', { name: 'Hold 1 seat' }).click(),
+      bob.page.getByRole('button', { name: 'Hold 1 seat' }).click(),
+    ]);
+    // Exactly one sees the hold; the other sees why not.
+    const outcome = async (page: Page) =>
+      Promise.race([
+        page.locator('#view-hold').waitFor({ state: 'visible' }).then(() => 'held' as const),
+        waitForText(page, '#alert-text', /Someone else just took/).then(() => 'lost' as const),
+      ]);
+    const [adaOutcome, bobOutcome] = await Promise.all([outcome(ada.page), outcome(bob.page)]);
+    expect([adaOutcome, bobOutcome].sort()).toEqual(['held', 'lost']);
+    const loser = adaOutcome === 'lost' ? ada : bob;
+    const winner = adaOutcome === 'lost' ? bob : ada;
+    expect(await loser.page.locator('#alert-text').textContent()).toBe(
+      'Someone else just took seat GA-5. The map is updated: please pick other seats.',
+    );
+    await waitForText(loser.page, '#hold-button', /^Hold seats$/); // the lost seat is no longer picked
+    expect(await seat(loser.page, 'GA-5').isDisabled()).toBe(true);
+    await shot(loser.page, loser === bob ? 'phone-2-lost-race' : 'desktop-lost-race');
+    await shot(winner.page, winner === bob ? 'phone-2-won-race' : 'desktop-won-race');
+    expect((await app.request('GET', `/v1/events/${eventId}/seats?status=held`)).body.seats).toEqual([{ seatId: 'GA-5', status: 'held' }]);
+
+    // The winner lets it go; after the map refreshes the loser can have it.
+    await winner.page.getByRole('button', { name: 'Release seats' }).click();
+    await waitForText(winner.page, '#alert-text', /^Seats released/);
+    await loser.page.waitForFunction(() => !(document.querySelector('[data-seat="GA-5"]') as { disabled: boolean }).disabled, undefined, {
+      timeout: 10_000,
+    });
+    await seat(loser.page, 'GA-5').click();
+    await loser.page.getByRole('button', { name: 'Hold 1 seat' }).click();
+    await loser.page.locator('#view-hold').waitFor({ state: 'visible' });
+    await loser.page.getByRole('button', { name: 'Buy now' }).click();
+    await waitForText(loser.page, '#done-text', /Seat GA-5 is yours/);
+    await shot(loser.page, loser === bob ? 'phone-3-bought' : 'desktop-race-bought');
+    await expectCleanAudit(app, eventId);
+    expect([...ada.problems, ...bob.problems]).toEqual([]);
+  });
+
+  it('on a phone: the waiting view fits the screen and falls back to polling when the event stream is blocked', async () => {
+    const eventId = uniqueId('web-poll');
+    await app.createEvent(eventId, { capacity: 6, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    expect((await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'first-in-line' })).status).toBe(202);
+    const { page, problems } = await person(PHONE);
+    let streamAttempts = 0;
+    await page.route('**/queue/*/events', (route) => {
+      streamAttempts += 1;
+      return route.abort();
+    });
+    await joinLine(page, eventId, 'Chloé Zhao!');
+    expect(await waitForText(page, '#position', /^2$/)).toBe('2');
+    await waitForText(page, '#wait-mode', /Checking every 2 seconds/);
+    expect(streamAttempts).toBeGreaterThanOrEqual(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot(page, 'phone-0-waiting-polling');
+    // The userId made from the name is a valid id (accents and '!' removed).
+    const users = await redisUsers(eventId);
+    expect(users.find((u) => u.startsWith('Chloe-Zhao-'))).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    await waitForSeatMap(page);
+    expect(problems.filter((p) => !/ERR_FAILED|net::/.test(p))).toEqual([]);
+  });
+
+  it('a hold that runs out sends the person back to the map with an explanation', async () => {
+    const eventId = uniqueId('web-expire');
+    await app.createEvent(eventId, { capacity: 6, holdTtlSeconds: 2, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    const { page, problems } = await person(PHONE);
+    await joinAdmitted(page, eventId, 'Dee');
+    await seat(page, 'GA-1').click();
+    await page.getByRole('button', { name: 'Hold 1 seat' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await waitForText(page, '#alert-text', /Your hold ran out/, 10_000)).toBe(
+      'Your hold ran out and those seats went back on sale. Pick seats again while your turn lasts.',
+    );
+    await page.locator('#view-seats').waitFor({ state: 'visible' });
+    await shot(page, 'phone-4-hold-expired');
+    await page.waitForFunction(() => !(document.querySelector('[data-seat="GA-1"]') as { disabled: boolean }).disabled, undefined, {
+      timeout: 10_000,
+    });
+    await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  /** The userIds waiting or admitted on an event, read straight from Redis. */
+  async function redisUsers(eventId: string): Promise<string[]> {
+    const client = redis.client();
+    try {
+      const keys = await client.keys(`qg:{${eventId}}:users`);
+      return keys.length ? Object.keys(await client.hgetall(keys[0])) : [];
+    } finally {
+      client.disconnect();
+    }
+  }
+});
