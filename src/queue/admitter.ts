@@ -1,6 +1,6 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { PeriodicTask } from '../common/periodic-task';
+import { RecurringJob } from '../common/recurring-job';
 import { appConfig } from '../config/configuration';
 import { EventRegistry } from '../event/event-registry';
 import { KeyBuilder } from '../redis/keys';
@@ -16,9 +16,8 @@ export const ADMIT_MAX_BATCH = 1000;
  * token bucket is in Redis, so N replicas together admit at the event's rate.
  */
 @Injectable()
-export class Admitter implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly task: PeriodicTask;
-  /** admissions made by this replica, by event (read by metrics) */
+export class Admitter extends RecurringJob {
+  /** admissions made by this replica, by event (tests add these up across replicas) */
   readonly admitted = new Map<string, number>();
 
   constructor(
@@ -27,22 +26,10 @@ export class Admitter implements OnApplicationBootstrap, BeforeApplicationShutdo
     private readonly scripts: ScriptRegistry,
     @Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>,
   ) {
-    this.task = new PeriodicTask('Admitter', config.admitTickMs, () => this.tick());
+    super('Admitter', config.admitTickMs);
   }
 
-  onApplicationBootstrap(): void {
-    this.task.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-
-  async tick(): Promise<void> {
+  protected async runOnce(): Promise<void> {
     const ids = await this.registry.eventIds();
     await Promise.all(ids.map((id) => this.admit(id)));
   }

@@ -1,5 +1,5 @@
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { PeriodicTask } from '../common/periodic-task';
+import { Injectable } from '@nestjs/common';
+import { RecurringJob } from '../common/recurring-job';
 import { EventRegistry } from '../event/event-registry';
 import { SeatRepository } from './seat.repository';
 
@@ -17,26 +17,16 @@ const SWEEP_BUDGET_MS = 200;
 
 /** Returns expired holds' seats to sale for every event, with or without traffic. */
 @Injectable()
-export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly task = new PeriodicTask('Sweeper', SWEEP_PERIOD_MS, () => this.sweepAll());
-  /** holds expired by this replica, by event (read by metrics) */
-  readonly expired = new Map<string, number>();
-
+export class Sweeper extends RecurringJob {
   constructor(
     private readonly registry: EventRegistry,
     private readonly seats: SeatRepository,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.task.start();
+  ) {
+    super('Sweeper', SWEEP_PERIOD_MS);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
+  protected runOnce(): Promise<void> {
+    return this.sweepAll();
   }
 
   async sweepAll(): Promise<void> {
@@ -46,7 +36,6 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       ids.map(async (id) => {
         for (;;) {
           const n = await this.seats.sweep(id, SWEEP_LIMIT);
-          if (n) this.expired.set(id, (this.expired.get(id) ?? 0) + n);
           if (n !== SWEEP_LIMIT || performance.now() >= deadline) break;
         }
       }),
