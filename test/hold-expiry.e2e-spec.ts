@@ -1,9 +1,9 @@
 import { SeatRepository } from '../src/seat/seat.repository';
 import { Sweeper } from '../src/seat/sweeper';
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
 import { admitAll, counters, expectError, pool, readAccessToken, sleep, tally } from './support/seat-flows';
-import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
  * CONTRACT invariant 3: an expired hold's seats are on sale again within 1 s
@@ -14,14 +14,8 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const fastAdmission = { ratePerSecond: 100_000, maxActive: 1_000_000 };
   const holdsPath = (eventId: string) => `/v1/events/${eventId}/holds`;

@@ -1,7 +1,7 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
 import { admitAll, counters, eventDigest, expectError, sleep, tally } from './support/seat-flows';
-import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
  * Idempotency-Key on POST .../holds and .../confirm: a retry with the same key
@@ -12,14 +12,8 @@ describe.each(TOPOLOGIES)('Idempotency-Key on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const admission = { ratePerSecond: 100_000, maxActive: 1_000_000 };
   const key = (k: string) => ({ 'idempotency-key': k });

@@ -1,6 +1,6 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { waitForAdmission } from './support/flows';
-import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
 /**
  * A join whose answer was lost (timeout, dropped connection) must not lock the
@@ -11,14 +11,8 @@ describe.each(TOPOLOGIES)('join with an Idempotency-Key on %s Redis', (name) => 
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const join = (eventId: string, userId: string, key?: string) =>
     app.request('POST', `/v1/events/${eventId}/queue`, { userId }, key ? { 'idempotency-key': key } : {});

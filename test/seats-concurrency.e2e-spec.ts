@@ -1,7 +1,7 @@
 import { HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
 import { admitAll, counters, expectError, sample, sleep, tally } from './support/seat-flows';
-import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
  * Many users (or one user many times) racing for the same seats, fired as
@@ -12,14 +12,8 @@ describe.each(TOPOLOGIES)('seat races on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const fastAdmission = { ratePerSecond: 100_000, maxActive: 1_000_000 };
   const seatsOf = (eventId: string, status: string) =>

@@ -1,19 +1,13 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
-import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
 describe.each(TOPOLOGIES)('on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   it('serves a hold and confirm on events spread over the masters', async () => {
     for (const queue of ['streams', 'zset']) {

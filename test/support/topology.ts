@@ -1,3 +1,4 @@
+import { startApp, TestApp } from './app-harness';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisClusterHarness, startRedis } from './redis-harness';
 
@@ -50,4 +51,19 @@ export async function withClient<T>(topology: Topology, work: (client: Redis | C
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * The usual suite setup: a topology and one app on it.
+ * `beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);`
+ */
+export async function startTopologyApp(name: TopologyName, env: Record<string, string> = {}): Promise<{ topology: Topology; app: TestApp }> {
+  const topology = await startTopology(name);
+  return { topology, app: await startApp({ ...topology.env, ...env }) };
+}
+
+/** Closes the app, then stops its Redis (either may be missing when setup failed). */
+export async function stopTopologyApp(topology: Topology | undefined, app: TestApp | undefined): Promise<void> {
+  await app?.close();
+  await topology?.stop();
 }
