@@ -447,4 +447,22 @@ describe('helm chart helm/queuegate', () => {
     // The README's token command names the Secret the default install creates.
     expect(readme).toContain("get secret queuegate -o jsonpath='{.data.ADMIN_TOKEN}'");
   });
+
+  it("the project README's Deploying example renders and validates with the chart as shipped", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const deploying = readme.slice(readme.indexOf('## Deploying'));
+    const block = /```sh\n([\s\S]*?)```/.exec(deploying)?.[1] ?? '';
+    const command = block.replace(/\\\n\s*/g, ' ').trim();
+    expect(command.startsWith('helm install ')).toBe(true);
+    const { stdout } = await run('bash', ['-c', command.replace(/^helm install /, 'helm template ')], {
+      cwd: ROOT,
+      env: { PATH: `${binDir}:${process.env.PATH}`, HOME: process.env.HOME ?? '/tmp' },
+      maxBuffer: 32 << 20,
+    });
+    const objects = parseObjects(stdout);
+    expect(validateWithOpenApi(objects)).toEqual([]);
+    expect(validateStrictFields(objects)).toEqual([]);
+    expect(one(objects, 'Deployment').metadata.name).toBe('queuegate');
+    expect(configData(objects).REDIS_URL).toMatch(/^redis:\/\//);
+  });
 });
