@@ -117,23 +117,30 @@ describe('waiting room in Chromium', () => {
     return (await page.locator(selector).textContent()) ?? '';
   }
 
-  async function joinLine(page: Page, eventId: string, name: string): Promise<void> {
+  async function submitJoin(page: Page, eventId: string, name: string): Promise<void> {
     await page.goto(`${app.url}/?event=${eventId}`);
     await page.getByLabel('Your name').fill(name);
     await page.getByRole('button', { name: 'Join the line' }).click();
+  }
+
+  /** Joins an event whose admission is paused or slow, so the waiting view stays up. */
+  async function joinLine(page: Page, eventId: string, name: string): Promise<void> {
+    await submitJoin(page, eventId, name);
     await page.locator('#view-wait').waitFor({ state: 'visible' });
   }
 
   async function waitForSeatMap(page: Page): Promise<void> {
     await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
     await page.locator('.seat').first().waitFor();
+    await page.locator('#seat-map[aria-busy="false"]').waitFor(); // read from the service, not left over
   }
 
   const seat = (page: Page, seatId: string) => page.locator(`[data-seat="${seatId}"]`);
   const alertText = (page: Page, pattern: RegExp) => waitForText(page, '#alert-text', pattern);
 
+  /** Joins an event that admits at once: the waiting view may flash by too fast to see. */
   async function joinAdmitted(page: Page, eventId: string, name: string): Promise<void> {
-    await joinLine(page, eventId, name);
+    await submitJoin(page, eventId, name);
     await waitForSeatMap(page);
   }
 

@@ -568,11 +568,16 @@ async function openSeats(): Promise<void> {
   const s = session;
   if (!s?.accessToken) return startOver();
   show('seats');
+  // What the map showed before may be stale: dim it until it is read again.
+  const map = $('seat-map');
+  map.setAttribute('aria-busy', 'true');
   try {
     currentEvent = await api<EventView>('GET', eventPath(s.eventId));
     await refreshSeats();
   } catch (err) {
     return explain(err, () => void openSeats());
+  } finally {
+    map.setAttribute('aria-busy', 'false');
   }
   renderSelection();
   $('seat-map').querySelector<HTMLButtonElement>('.seat:not(:disabled)')?.focus({ preventScroll: true });
