@@ -652,9 +652,16 @@ function showHold(hold: Hold): void {
       window.clearInterval(timer);
       if (session) session.hold = undefined;
       saveSession(session);
-      void openSeats().then(() =>
-        alertUser('Your hold ran out and those seats went back on sale. Pick seats again while your turn lasts.'),
+      // The service puts expired seats back on sale within 1 s of expiresAt:
+      // read the map after that, so it shows them available.
+      const reopen = window.setTimeout(
+        () =>
+          void openSeats().then(() =>
+            alertUser('Your hold ran out and those seats went back on sale. Pick seats again while your turn lasts.'),
+          ),
+        1200,
       );
+      onLeaveView(() => window.clearTimeout(reopen));
     }
   };
   const timer = window.setInterval(tick, 250);
