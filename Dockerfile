@@ -4,8 +4,8 @@
 #
 #   build       full dependency tree, compiles src/ into dist/ with `nest build`
 #   prod-deps   production dependencies only (`npm ci --omit=dev`)
-#   runtime     node:20-bookworm-slim as non-root UID 10001: dist/, lua/, public/,
-#               package.json and the production node_modules, nothing else
+#   runtime     node:20-bookworm-slim as non-root UID 10001: dist/ (with the
+#               waiting-room page in dist/public), lua/, package.json and the production node_modules, nothing else
 #
 # The Lua scripts are read at boot from <package root>/lua (src/redis/lua-loader.ts
 # resolves dist/redis/../../lua), so lua/ must sit beside dist/ in /app.
@@ -30,9 +30,8 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-# public/ is optional (a static waiting-room page may live there); make sure it
-# exists so the runtime stage can copy it unconditionally.
-RUN mkdir -p public && npm run build
+# The build also compiles web/ into dist/public (the waiting-room page).
+RUN npm run build
 
 # ------------------------------------------------------------ prod-deps
 FROM ${NODE_IMAGE} AS prod-deps
@@ -57,7 +56,6 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/lua ./lua
-COPY --from=build /app/public ./public
 USER 10001:10001
 EXPOSE 3000
 # Liveness only (no Redis check), the same endpoint the Kubernetes livenessProbe uses.

@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,9 +104,7 @@ describe('production install (what the Docker image runs)', () => {
     for (const path of runtimeCopies()) {
       if (path === 'package.json') continue;
       const from = join(ROOT, path);
-      // public/ is optional: the Dockerfile's build stage creates it empty when absent.
-      if (path === 'public' && !existsSync(from)) mkdirSync(join(dir, path));
-      else cpSync(from, join(dir, path), { recursive: true });
+      cpSync(from, join(dir, path), { recursive: true });
     }
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
       cwd: dir,
@@ -126,8 +124,8 @@ describe('production install (what the Docker image runs)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the Dockerfile runtime stage ships dist/, lua/, public/ and package.json, deps from npm ci --omit=dev, as UID 10001', () => {
-    expect(runtimeCopies().sort()).toEqual(['dist', 'lua', 'package.json', 'public']);
+  it('the Dockerfile runtime stage ships dist/ (with the page in dist/public), lua/ and package.json, deps from npm ci --omit=dev, as UID 10001', () => {
+    expect(runtimeCopies().sort()).toEqual(['dist', 'lua', 'package.json']);
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const prodDeps = dockerfile.slice(dockerfile.search(/^FROM \S+ AS prod-deps$/m), dockerfile.search(/^FROM \S+ AS runtime$/m));
     expect(prodDeps).toMatch(/npm ci --omit=dev --ignore-scripts/);
@@ -169,6 +167,10 @@ describe('production install (what the Docker image runs)', () => {
     await waitForStatus(app, port, '/health/ready', 200, 45_000);
     expect((await get(port, '/health/live')).status).toBe(200);
     expect((await get(port, '/health/ready')).status).toBe(200);
+    // The waiting-room page ships inside dist/public.
+    const page = await get(port, '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<html');
 
     // The Lua scripts were read from lua/ beside dist/ and loaded into this Redis.
     const { stdout: info } = await run('redis-cli', ['-p', String(redis.port), 'info', 'memory']);
