@@ -28,15 +28,22 @@ local function releaseHoldSeats(k, holdId, seatList, userId)
   return count
 end
 
+-- Expires one live hold: its seats go back on sale and the record is kept,
+-- marked 'expired', for EXPIRED_HOLD_TTL seconds. Shared by the sweep and by
+-- a confirm that finds its hold past due before the sweep reached it.
+local function expireHold(k, holdId, seatList, userId)
+  local holdKey = k.holdPrefix .. holdId
+  releaseHoldSeats(k, holdId, seatList, userId)
+  redis.call('HSET', holdKey, 'state', 'expired')
+  redis.call('EXPIRE', holdKey, EXPIRED_HOLD_TTL)
+end
+
 local function sweepExpiredHolds(k, now, limit)
   local expired = redis.call('ZRANGEBYSCORE', k.holds, '-inf', now, 'LIMIT', 0, limit)
   for _, holdId in ipairs(expired) do
-    local holdKey = k.holdPrefix .. holdId
-    local hold = redis.call('HMGET', holdKey, 'userId', 'seatIds')
+    local hold = redis.call('HMGET', k.holdPrefix .. holdId, 'userId', 'seatIds')
     if hold[1] then
-      releaseHoldSeats(k, holdId, hold[2], hold[1])
-      redis.call('HSET', holdKey, 'state', 'expired')
-      redis.call('EXPIRE', holdKey, EXPIRED_HOLD_TTL)
+      expireHold(k, holdId, hold[2], hold[1])
     else
       redis.call('ZREM', k.holds, holdId)
     end

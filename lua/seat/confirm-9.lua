@@ -36,6 +36,7 @@ local paymentRef, eventId, useIdem, idemTtl = ARGV[5], ARGV[6], ARGV[7] == '1', 
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
+--- @include "includes/idempotency"
 
 local k = seatKeys(holdPrefix)
 if rcall('EXISTS', k.meta) == 0 then
@@ -44,12 +45,10 @@ end
 local now = nowMs()
 sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
 
-if useIdem then
-  local previous = rcall('GET', idemKey)
-  if previous then
-    local orderPart, seatPart = string.match(previous, '^([^|]+)|(.*)$')
-    return { 'REPLAYED', orderPart, seatPart, 'idempotent' }
-  end
+local previous = useIdem and idempotentAnswer(idemKey)
+if previous then
+  -- previous = { orderId, 'seat1,seat2' }
+  return { 'REPLAYED', previous[1], previous[2], 'idempotent' }
 end
 
 local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId')
@@ -67,9 +66,7 @@ if hold[3] == 'expired' then
 end
 if tonumber(hold[4]) <= now then
   -- Past its time but not yet swept: expire it here, as the sweeper would.
-  releaseHoldSeats(k, holdId, hold[2], userId)
-  rcall('HSET', holdKey, 'state', 'expired')
-  rcall('EXPIRE', holdKey, EXPIRED_HOLD_TTL)
+  expireHold(k, holdId, hold[2], userId)
   return { 'HOLD_EXPIRED' }
 end
 
@@ -90,6 +87,6 @@ rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', 
 rcall('XADD', ordersKey, '*', 'orderId', orderId, 'eventId', eventId, 'userId', userId,
   'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now)
 if useIdem then
-  rcall('SET', idemKey, orderId .. '|' .. hold[2], 'EX', idemTtl)
+  rememberAnswer(idemKey, idemTtl, { orderId, hold[2] })
 end
 return { 'OK', orderId, hold[2] }

@@ -44,6 +44,7 @@ local mode, quantity, useIdem, idemTtl = ARGV[5], tonumber(ARGV[6]), ARGV[7] == 
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
+--- @include "includes/idempotency"
 
 local k = seatKeys(holdPrefix)
 local m = rcall('HMGET', k.meta, 'holdTtlSeconds', 'maxSeatsPerUser')
@@ -53,12 +54,10 @@ end
 local now = nowMs()
 sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
 
-if useIdem then
-  local previous = rcall('GET', idemKey)
-  if previous then
-    local holdPart, expiresPart, seatPart = string.match(previous, '^([^|]+)|([^|]+)|(.*)$')
-    return { 'REPLAYED', holdPart, tonumber(expiresPart), seatPart }
-  end
+local previous = useIdem and idempotentAnswer(idemKey)
+if previous then
+  -- previous = { holdId, expiresAtMs, 'seat1,seat2' }
+  return { 'REPLAYED', previous[1], tonumber(previous[2]), previous[3] }
 end
 
 local sessionEnd = rcall('ZSCORE', activeKey, sessionId)
@@ -118,6 +117,6 @@ rcall('HSET', holdKey, 'userId', userId, 'sessionId', sessionId, 'seatIds', seat
   'expiresAt', expiresAt, 'state', 'held')
 rcall('ZADD', k.holds, expiresAt, holdId)
 if useIdem then
-  rcall('SET', idemKey, holdId .. '|' .. expiresAt .. '|' .. seatList, 'EX', idemTtl)
+  rememberAnswer(idemKey, idemTtl, { holdId, expiresAt, seatList })
 end
 return { 'OK', holdId, expiresAt, seatList }
