@@ -408,6 +408,23 @@ describe('helm chart helm/queuegate', () => {
     expect([...allPaths].filter((p) => p.split('.').some((part) => !/^[a-z][A-Za-z0-9]*$/.test(part)))).toEqual([]);
   });
 
+  /**
+   * A documented `helm install` run as `helm template`, as a user would type it
+   * (bash expands the quoting), with our helm first on PATH; every object it
+   * renders must pass the schema and strict-field checks.
+   */
+  async function renderInstallCommand(command: string): Promise<K8sObject[]> {
+    const { stdout } = await run('bash', ['-c', command.replace(/^helm install /, 'helm template ')], {
+      cwd: ROOT,
+      env: { PATH: `${binDir}:${process.env.PATH}`, HOME: process.env.HOME ?? '/tmp' },
+      maxBuffer: 32 << 20,
+    });
+    const objects = parseObjects(stdout);
+    expect(validateWithOpenApi(objects)).toEqual([]);
+    expect(validateStrictFields(objects)).toEqual([]);
+    return objects;
+  }
+
   it('the helm install examples of helm/queuegate/README.md render and validate', async () => {
     const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
     const blocks = [...readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -418,19 +435,7 @@ describe('helm chart helm/queuegate', () => {
     expect(commands.length).toBeGreaterThanOrEqual(3);
 
     const results: { command: string; objects: K8sObject[] }[] = [];
-    for (const command of commands) {
-      const templated = command.replace(/^helm install /, 'helm template ');
-      // Run as a user would (bash expands the quoting), with our helm first on PATH.
-      const { stdout } = await run('bash', ['-c', templated], {
-        cwd: ROOT,
-        env: { PATH: `${binDir}:${process.env.PATH}`, HOME: process.env.HOME ?? '/tmp' },
-        maxBuffer: 32 << 20,
-      });
-      const objects = parseObjects(stdout);
-      expect(validateWithOpenApi(objects)).toEqual([]);
-      expect(validateStrictFields(objects)).toEqual([]);
-      results.push({ command, objects });
-    }
+    for (const command of commands) results.push({ command, objects: await renderInstallCommand(command) });
     const single = results.find((r) => r.command.includes('redis.url=') && !r.command.includes('existingSecret'));
     const cluster = results.find((r) => r.command.includes('redis.clusterNodes'));
     const external = results.find((r) => r.command.includes('auth.existingSecret'));
@@ -454,14 +459,7 @@ describe('helm chart helm/queuegate', () => {
     const block = /```sh\n([\s\S]*?)```/.exec(deploying)?.[1] ?? '';
     const command = block.replace(/\\\n\s*/g, ' ').trim();
     expect(command.startsWith('helm install ')).toBe(true);
-    const { stdout } = await run('bash', ['-c', command.replace(/^helm install /, 'helm template ')], {
-      cwd: ROOT,
-      env: { PATH: `${binDir}:${process.env.PATH}`, HOME: process.env.HOME ?? '/tmp' },
-      maxBuffer: 32 << 20,
-    });
-    const objects = parseObjects(stdout);
-    expect(validateWithOpenApi(objects)).toEqual([]);
-    expect(validateStrictFields(objects)).toEqual([]);
+    const objects = await renderInstallCommand(command);
     expect(one(objects, 'Deployment').metadata.name).toBe('queuegate');
     expect(configData(objects).REDIS_URL).toMatch(/^redis:\/\//);
   });

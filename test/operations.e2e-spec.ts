@@ -1,6 +1,6 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { joinAndAdmit } from './support/flows';
-import { startRedis } from './support/redis-harness';
+import { startTopologyApp, stopTopologyApp, Topology } from './support/topology';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -15,17 +15,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('operations: metrics, OpenAPI', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    app = await startApp({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await redis?.cleanup();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp('single')));
+  afterAll(() => stopTopologyApp(topology, app));
 
   it('moves every business counter and gauge by exactly what a scenario did', async () => {
     const eventId = uniqueId('metrics');
@@ -63,7 +57,7 @@ describe('operations: metrics, OpenAPI', () => {
   });
 
   it('counts script reloads after SCRIPT FLUSH and Redis errors while Redis is away', async () => {
-    const client = redis.client();
+    const client = topology.client();
     const eventId = uniqueId('reload');
     await app.createEvent(eventId, { capacity: 1 });
     const before = (await app.request('GET', '/metrics')).body as string;

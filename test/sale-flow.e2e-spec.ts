@@ -1,19 +1,13 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
-import { startRedis } from './support/redis-harness';
+import { startTopologyApp, stopTopologyApp, Topology } from './support/topology';
 
 describe('sale flow: join, admission, hold, confirm, release', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    app = await startApp({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await redis?.cleanup();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp('single')));
+  afterAll(() => stopTopologyApp(topology, app));
 
   it.each(['streams', 'zset'])('walks one user through the whole sale on the %s backend', async (queue) => {
     const eventId = uniqueId('flow');
@@ -48,7 +42,7 @@ describe('sale flow: join, admission, hold, confirm, release', () => {
       { seatId: 'GA-1', status: 'sold' },
       { seatId: 'GA-2', status: 'sold' },
     ]);
-    const client = redis.client();
+    const client = topology.client();
     const orders = await client.xrange(`qg:{${eventId}}:orders`, '-', '+');
     await client.quit();
     expect(orders).toHaveLength(1);

@@ -61,3 +61,6 @@ export const errorBody = (code: ErrorCode, message: string, extra: Record<string
   message,
   ...extra,
 });
+
+/** The one wording of an unknown event, shared by every module. */
+export const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);

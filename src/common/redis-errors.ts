@@ -13,9 +13,9 @@ const UNAVAILABLE = [
   /MaxRetriesPerRequest/i,
   /CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY/,
   // A slot moved (failover, resharding) and the node refused the command
-  // without running it. ioredis follows MOVED for a lone command, but with
-  // auto-pipelining a batch whose replies mix successes and MOVED (or MOVED
-  // for different slots) is not retried and the MOVED reaches us: it is
+  // without running it. ioredis follows MOVED for a lone command; one that
+  // still reaches us (redirections exhausted, or a pipelined batch, which
+  // ioredis retries only when every reply is the same redirection) means
   // "retry shortly", not a bug.
   /^(MOVED|ASK) \d+ /,
   /Failed to refresh slots cache/i,

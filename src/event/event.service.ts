@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../common/domain-error';
+import { DomainError, eventNotFound } from '../common/domain-error';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
@@ -50,7 +50,7 @@ export class EventService {
 
   async snapshot(eventId: string): Promise<EventSnapshot> {
     const snapshot = await this.events.snapshot(eventId);
-    if (!snapshot) throw new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);
+    if (!snapshot) throw eventNotFound(eventId);
     return snapshot;
   }
 
@@ -63,7 +63,7 @@ export class EventService {
       sessionTtlSeconds: dto.admission?.sessionTtlSeconds,
       paused: dto.paused,
     });
-    if (!updated) throw new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);
+    if (!updated) throw eventNotFound(eventId);
     return this.get(eventId);
   }
 }

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
-import { DomainError } from '../common/domain-error';
+import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
@@ -139,4 +139,3 @@ export class QueueService implements BeforeApplicationShutdown {
 }
 
 const ticketNotFound = () => new DomainError('TICKET_NOT_FOUND', 'No such ticket: unknown, left, or its session is over.');
-const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);

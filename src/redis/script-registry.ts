@@ -30,7 +30,6 @@ export interface ScriptObserver {
 export class ScriptRegistry implements OnModuleInit {
   private readonly logger = new Logger(ScriptRegistry.name);
   private readonly scripts = new Map<string, LuaScript & { sha: string }>();
-  private loaded = false;
   /** Times scripts had to be loaded again after boot (restart, failover, flush). */
   reloads = 0;
   private readonly observers: ScriptObserver[] = [];
@@ -49,7 +48,6 @@ export class ScriptRegistry implements OnModuleInit {
     await this.loadOnEveryMaster();
     // After a reconnect Redis may have lost its script cache (restart, failover).
     this.redis.on('ready', () => {
-      this.loaded = false;
       this.loadOnEveryMaster()
         .then(() => (this.reloads += 1))
         .catch((err: Error) => this.logger.warn(`reloading scripts after reconnect failed: ${err.message}`));
@@ -79,8 +77,8 @@ export class ScriptRegistry implements OnModuleInit {
     this.observers.push(observer);
   }
 
-  /** Readiness: true when every master holds every script; loads what is missing. */
-  async ensureLoaded(): Promise<boolean> {
+  /** Readiness: resolves when every master holds every script (loading what is missing); rejects otherwise. */
+  async ensureLoaded(): Promise<void> {
     const shas = [...this.scripts.values()].map((s) => s.sha);
     for (const node of this.masters()) {
       const present = (await node.script('EXISTS', ...shas)) as number[];
@@ -89,12 +87,6 @@ export class ScriptRegistry implements OnModuleInit {
         this.reloads += 1;
       }
     }
-    this.loaded = true;
-    return true;
-  }
-
-  get allLoaded(): boolean {
-    return this.loaded;
   }
 
   get names(): string[] {
@@ -109,7 +101,6 @@ export class ScriptRegistry implements OnModuleInit {
     const masters = this.masters();
     if (masters.length === 0) throw new ScriptLoadError('Redis Cluster reported no master nodes');
     await Promise.all(masters.map((node) => this.loadOn(node)));
-    this.loaded = true;
   }
 
   private async loadOn(node: Redis): Promise<void> {

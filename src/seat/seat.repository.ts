@@ -18,7 +18,6 @@ export interface HoldRequest {
   idempotencyKey?: string;
 }
 
-const csv = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.split(',') : []);
 
 /** Seat inventory through Lua: one EVALSHA per operation. Replies are returned as the script's codes. */
 @Injectable()
@@ -94,4 +93,3 @@ export class SeatRepository {
   }
 }
 
-export { csv };

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomToken } from '../common/random';
 import { AccessClaims } from '../access-token/access-token.service';
-import { DomainError } from '../common/domain-error';
+import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
-import { csv, SeatRepository } from './seat.repository';
+import { SeatRepository } from './seat.repository';
+
+/** A comma-joined list from a script reply ('GA-1,GA-2') as an array; [] for '' or a missing value. */
+const csv = (value: unknown): string[] => (typeof value === 'string' && value.length > 0 ? value.split(',') : []);
 
 const HOLD_ID = /^[A-Za-z0-9_-]{16}$/;
 const newId = () => randomToken(12);
@@ -66,7 +69,7 @@ export class SeatService {
   async release(access: AccessClaims, holdId: string): Promise<void> {
     const r = await this.seats.release(access.eventId, access.userId, checkHoldId(holdId));
     if (r[0] === ReplyCode.OK) return;
-    throw holdError('release', r);
+    throw holdError('release', access.eventId, r);
   }
 
   async confirm(access: AccessClaims, holdId: string, paymentRef = '', idempotencyKey?: string): Promise<ConfirmResult> {
@@ -77,7 +80,7 @@ export class SeatService {
       const created = r[0] === ReplyCode.OK || r[3] === 'idempotent';
       return { order: { orderId: stringAt('confirm', r, 1), seatIds: csv(r[2]) }, created };
     }
-    throw holdError('confirm', r);
+    throw holdError('confirm', access.eventId, r);
   }
 
   async page(eventId: string, query: SeatQueryDto): Promise<SeatPageDto> {
@@ -93,25 +96,26 @@ export class SeatService {
   }
 }
 
-function holdError(script: string, r: ScriptReply): Error {
+const holdNotFound = () => new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
+
+function holdError(script: string, eventId: string, r: ScriptReply): Error {
   switch (r[0]) {
     case ReplyCode.HOLD_NOT_FOUND:
-      return new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
+      return holdNotFound();
     case ReplyCode.HOLD_EXPIRED:
       return new DomainError('HOLD_EXPIRED', 'The hold expired; its seats went back on sale.');
     case ReplyCode.NOT_OWNER:
       return new DomainError('NOT_OWNER', 'This hold belongs to another user.');
     case ReplyCode.EVENT_NOT_FOUND:
-      return new DomainError('EVENT_NOT_FOUND', 'The event does not exist.');
+      return eventNotFound(eventId);
     default:
       return unexpected(script, r);
   }
 }
 
 const unexpected = (script: string, r: ScriptReply) => new Error(`script ${script} answered ${String(r[0])} where it cannot`);
-const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);
 
 function checkHoldId(holdId: string): string {
-  if (!HOLD_ID.test(holdId)) throw new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
+  if (!HOLD_ID.test(holdId)) throw holdNotFound();
   return holdId;
 }
