@@ -68,6 +68,10 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'admin')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'access')
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'identity token of the ticketing platform (JOIN_IDENTITY=jwt only)' },
+        'identity',
+      )
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

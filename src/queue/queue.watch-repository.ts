@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
-import { JoinResult, LeaveResult, QueueStore } from './queue.repository';
+import { JoinOptions, JoinResult, LeaveResult, QueueStore } from './queue.repository';
 import { Ticket } from './ticket';
 
 const MAX_ATTEMPTS = 200;
@@ -24,9 +24,9 @@ export class QueueWatchRepository implements QueueStore {
     private readonly pool: TransactionPool,
   ) {}
 
-  join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
+  join(eventId: string, userId: string, secret: string, options: JoinOptions): Promise<JoinResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis) => this.tryJoin(redis, k, userId, secret));
+    return this.retry((redis) => this.tryJoin(redis, k, userId, secret, options));
   }
 
   leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
@@ -35,25 +35,37 @@ export class QueueWatchRepository implements QueueStore {
   }
 
   /** One attempt; null when a watched key changed and the transaction must run again. */
-  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string): Promise<JoinResult | null> {
-    await redis.watch(k.meta, k.users);
-    const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
+  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string, options: JoinOptions): Promise<JoinResult | null> {
+    await redis.watch(k.meta, k.users, k.powUsed);
+    const [queue, head, rate, seq, lastScore, powBits] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore', 'powBits');
     if (!queue) return { kind: 'no-event' };
     const now = await nowMs(redis);
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
       const replay = (position: number): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' });
+      // Same rules as join-8.lua: the same secret replays, answerExisting hands the place back, else DUPLICATE.
+      const answer = (stored: string | undefined, position: number): JoinResult =>
+        stored === secret
+          ? replay(position)
+          : options.answerExisting && stored !== undefined
+            ? { kind: 'existing', seq: Number(existing), secret: stored, position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' }
+            : { kind: 'duplicate', position };
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) {
-        return (await waitingSecret(redis, k, queue, existing)) === secret ? replay(position) : { kind: 'duplicate', position };
-      }
+      if (position !== null) return answer(await waitingSecret(redis, k, queue, existing), position);
       const sessionEnd = await redis.zscore(k.active, existing);
       if (sessionEnd !== null && Number(sessionEnd) > now) {
         const session = await redis.hget(k.sessions, existing);
-        return session !== null && splitRecord(session)[0] === secret ? replay(0) : { kind: 'duplicate', position: 0 };
+        return answer(session === null ? undefined : splitRecord(session)[0], 0);
       }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
+    }
+    const bits = Number(powBits ?? 0);
+    if (bits > 0) {
+      const c = options.challenge;
+      if (!c) return { kind: 'challenge-required' };
+      if (c.bits < bits || c.expiresAtMs <= now || (await redis.zscore(k.powUsed, c.id)) !== null) return { kind: 'challenge-failed' };
+      tx.zremrangebyscore(k.powUsed, '-inf', now).zadd(k.powUsed, c.expiresAtMs, c.id);
     }
     const next = Number(seq) + 1;
     let position: number;

@@ -19,6 +19,13 @@ export interface Joined {
   etaSeconds: number;
 }
 
+/** GET /v1/events/:eventId/challenge */
+export interface Challenge {
+  challenge: string;
+  difficultyBits: number;
+  expiresAt: string;
+}
+
 /** GET /v1/events/:eventId/queue/:ticket, and each frame of its /events stream. */
 export interface TicketStatus {
   status: 'waiting' | 'admitted';
