@@ -6,7 +6,7 @@ import { keysOfEvent, pausedEvent, refusalDigest } from './support/join-support'
 import { startTopology, Topology, TOPOLOGIES } from './support/topology';
 
 /**
- * Proof-of-work join challenges (CONTRACT §3 GET .../challenge): issuing one
+ * Proof-of-work join challenges (docs/api.md): issuing one
  * writes nothing, a join without one is 403 CHALLENGE_REQUIRED, a wrong nonce,
  * an expired, forged, another event's or a used challenge is 403
  * CHALLENGE_FAILED, and none of those refusals writes anything. A solved

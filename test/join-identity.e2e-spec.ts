@@ -7,7 +7,7 @@ import { expectError } from './support/inspect';
 import { startTopology, Topology, TOPOLOGIES } from './support/topology';
 
 /**
- * JOIN_IDENTITY=jwt (CONTRACT §3 Join identity): the user is the sub of an
+ * JOIN_IDENTITY=jwt (docs/api.md): the user is the sub of an
  * identity token the ticketing platform signed; bad tokens are 401 and write
  * nothing; one person holds one place, and joining again from another tab or
  * device gets that same place back (200, same ticket).

@@ -4,7 +4,7 @@ import { expectError } from './support/inspect';
 import { startTopology, Topology, TOPOLOGIES } from './support/topology';
 
 /**
- * JOIN_RATE_PER_MINUTE (CONTRACT §3 Join rate per client): joins per client
+ * JOIN_RATE_PER_MINUTE (docs/api.md): joins per client
  * address per minute across every replica, counted in Redis; over it 429
  * RATE_LIMITED with Retry-After. The address is the socket peer, or with
  * TRUST_PROXY_HOPS the hops-th entry from the right of X-Forwarded-For.

@@ -47,7 +47,7 @@ export const authConfig = registerAs('auth', () => {
   };
 });
 
-/** Who may join and how often (CONTRACT §3 Join identity, Join rate per client). */
+/** Who may join and how often (docs/api.md: join identity, join rate). */
 export const joinConfig = registerAs('join', () => {
   const e = env();
   const publicKey = e.JOIN_JWT_PUBLIC_KEY;

@@ -26,7 +26,7 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(20) @Max(250) ADMIT_TICK_MS = 100;
   /** How long a terminating pod keeps serving with readiness 503 so endpoints drain. */
   @Transform(toInt) @IsInt() @Min(0) @Max(120000) SHUTDOWN_DRAIN_MS = 0;
-  /** Who may join (CONTRACT §3 Join identity): any userId from the body, or the `sub` of a verified JWT. */
+  /** Who may join (docs/api.md): any userId from the body, or the `sub` of a verified JWT. */
   @IsIn(['anonymous', 'jwt']) JOIN_IDENTITY: 'anonymous' | 'jwt' = 'anonymous';
   /** HS256 secret of the identity tokens (JOIN_IDENTITY=jwt); or give JOIN_JWT_PUBLIC_KEY. */
   @IsOptional() @IsString() @MinLength(32) JOIN_JWT_SECRET?: string;

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { randomToken } from '../common/random';
 
 /**
- * Proof-of-work join challenges (CONTRACT §3 GET .../challenge).
+ * Proof-of-work join challenges (docs/api.md, GET /v1/events/:eventId/challenge).
  *
  * A challenge is stateless: '<bits>.<expiresAtMs>.<id>.<mac>', where the MAC
  * (HMAC-SHA256 under a key derived from ACCESS_TOKEN_SECRET, over the event

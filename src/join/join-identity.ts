@@ -7,7 +7,7 @@ import { ID_PATTERN } from '../common/identifiers';
 import { joinConfig } from '../config/configuration';
 
 /**
- * Who is joining (CONTRACT §3 Join identity). `anonymous`: whoever the body
+ * Who is joining (docs/api.md). `anonymous`: whoever the body
  * says (v1). `jwt`: the `sub` of an identity token the ticketing platform
  * signed, checked here; the body must not name a user then.
  *
