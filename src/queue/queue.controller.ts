@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { ErrorResponses } from '../common/api-errors';
@@ -26,7 +26,6 @@ export class QueueController {
     ...IDEMPOTENCY_HEADER,
     description: 'a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE',
   })
-  @ApiBearerAuth('identity')
   @ApiOperation({
     summary: 'Join the waiting queue; one ticket per user per event',
     description:
@@ -109,6 +108,7 @@ export class QueueController {
   @Delete(':ticket')
   @HttpCode(204)
   @ApiOperation({ summary: 'Leave the queue or end the admitted session; the user may join again' })
+  @ApiResponse({ status: 204, description: 'left' })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')
   async leave(@Param('eventId', IdParamPipe) eventId: string, @Param('ticket') ticket: string): Promise<void> {
     await this.queue.leave(eventId, ticket);
