@@ -42,14 +42,11 @@ export class JoinRateLimiter {
     private readonly scripts: ScriptRegistry,
   ) {}
 
-  address(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
-    return clientAddress(peer, forwardedFor, this.config.trustProxyHops);
-  }
-
-  /** Counts one join from `address`; throws RATE_LIMITED (with Retry-After) over the limit. */
-  async take(address: string): Promise<void> {
+  /** Counts one join from the request's client address; throws RATE_LIMITED (with Retry-After) over the limit. */
+  async take(peer: string | undefined, forwardedFor: string | string[] | undefined): Promise<void> {
     const limit = this.config.ratePerMinute;
     if (limit === 0) return;
+    const address = clientAddress(peer, forwardedFor, this.config.trustProxyHops);
     const r = await this.scripts.run('joinRate', [this.keys.joinRate(address)], [limit, JOIN_RATE_WINDOW_MS]);
     if (r[0] === ReplyCode.RATE_LIMITED) {
       const retryAfter = Math.max(1, Math.ceil(numberAt('joinRate', r, 1) / 1000));

@@ -65,7 +65,7 @@ export class QueueService implements BeforeApplicationShutdown {
   async join(eventId: string, body: JoinQueueBody, ctx: JoinContext = {}): Promise<{ existing: boolean; joined: JoinedDto }> {
     const userId = this.identity.userFor(body.userId, ctx.authorization);
     const key = checkIdempotencyKey(ctx.idempotencyKey);
-    await this.joinRate.take(this.joinRate.address(ctx.peer, ctx.forwardedFor));
+    await this.joinRate.take(ctx.peer, ctx.forwardedFor);
     const challenge = body.challenge === undefined ? undefined : this.challenges.verify(eventId, body.challenge, body.nonce ?? '');
     const secret = key ? derivedSecret(this.auth.accessTokenSecret, eventId, userId, key) : newSecret();
     const result = await this.store.join(eventId, userId, secret, { answerExisting: this.identity.mode === 'jwt', challenge });
