@@ -26,14 +26,17 @@
     { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
     { 'DUPLICATE', position }   position 0 means the user is already admitted
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local userId, secret = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+
+local userId, secret = argId('userId', ARGV[1]), argId('secret', ARGV[2])
 
 -- The secret stored with a waiting entry or an admitted session, or nil.
 local function storedSecret(record)

@@ -33,13 +33,13 @@ export class SeatRepository {
     return this.scripts.run(
       'hold',
       [...seatKeys(k), k.active, k.sessions, k.holdPrefix + r.holdId, idem],
-      [r.userId, r.sessionId, r.holdId, k.holdPrefix, r.seatIds ? 'seats' : 'quantity', r.quantity ?? 0, r.idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, ...(r.seatIds ?? [])],
+      [r.userId, r.sessionId, r.holdId, r.seatIds ? 'seats' : 'quantity', r.quantity ?? 0, r.idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, ...(r.seatIds ?? [])],
     );
   }
 
   release(eventId: string, userId: string, holdId: string): Promise<ScriptReply> {
     const k = this.keys.event(eventId);
-    return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId, k.holdPrefix]);
+    return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId]);
   }
 
   confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ScriptReply> {
@@ -48,14 +48,14 @@ export class SeatRepository {
     return this.scripts.run(
       'confirm',
       [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem],
-      [userId, holdId, k.holdPrefix, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS],
+      [userId, holdId, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS],
     );
   }
 
   /** Expires due holds of one event; returns how many, or null when the event is gone. */
   async sweep(eventId: string, limit: number): Promise<number | null> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('sweep', seatKeys(k), [k.holdPrefix, limit]);
+    const r = await this.scripts.run('sweep', seatKeys(k), [limit]);
     return r[0] === ReplyCode.OK ? numberAt('sweep', r, 1) : null;
   }
 
@@ -79,7 +79,7 @@ export class SeatRepository {
 
   async audit(eventId: string) {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('audit', [...seatKeys(k), k.orders], [k.holdPrefix]);
+    const r = await this.scripts.run('audit', [...seatKeys(k), k.orders]);
     if (r[0] !== ReplyCode.OK) return null;
     const mismatches: { kind: string; detail: string }[] = [];
     for (let i = 4; i < r.length; i += 2) {
