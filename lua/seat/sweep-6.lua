@@ -11,7 +11,7 @@
     ARGV[1] limit       most holds expired by this call (>= 1)
 
   Output:
-    { 'OK', holdsExpired }
+    { 'OK', holdsExpired, liveHolds }   liveHolds: holds still live after the sweep
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
@@ -28,4 +28,5 @@ local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
-return { 'OK', sweepExpiredHolds(k, nowMs(), limit) }
+local expired = sweepExpiredHolds(k, nowMs(), limit)
+return { 'OK', expired, rcall('ZCARD', k.holds) }
