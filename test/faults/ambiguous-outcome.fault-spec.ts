@@ -89,7 +89,7 @@ describe('an ambiguous outcome (the client gave up, the server went on), retried
     await expectCleanAudit(app, eventId);
 
     // 2. The confirm: the client gives up, the server sells the seats anyway.
-    const holdId = live[0];
+    const holdId = liveHoldId;
     const confirmKey = { ...user.auth, 'idempotency-key': 'confirm-attempt-1' };
     await sendAndGiveUp(`${base}/holds/${holdId}/confirm`, { paymentRef: 'pay-1' }, confirmKey);
     await until(eventId, (v) => v.sold === 2);
