@@ -202,6 +202,10 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['reserved', 0, 10], 'status'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['', -1, 10], 'cursor'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['', 0, 1001], 'limit'],
+      ['updateEvent', [k.meta], ['maxSeatsPerUser'], 'ARGV'],
+      ['updateEvent', [k.meta], ['available', 99], 'field'],
+      ['updateEvent', [k.meta], ['', 3], 'field'],
+      ['updateEvent', [k.meta], ['maxSeatsPerUser', ''], 'maxSeatsPerUser'],
     ];
 
     const before = await digest(eventId, zsetEvent);
