@@ -199,6 +199,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', secret], 'seq'],
       ['admit', queueKeys(z), [0, 10], 'tickMs'],
       ['admit', queueKeys(z), [100, 'lots'], 'maxBatch'],
+      ['admit', queueKeys(z), [100, 5001], 'maxBatch'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['reserved', 0, 10], 'status'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['', -1, 10], 'cursor'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex], ['', 0, 1001], 'limit'],

@@ -21,7 +21,7 @@
     KEYS[7] sessions  hash seq -> '<secret>|<userId>'
 
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
-    ARGV[2] maxBatch  most users admitted by one call (>= 1)
+    ARGV[2] maxBatch  most users admitted by one call (1..5000)
 
   Output:
     { 'OK', admitted, endedSessions }
@@ -38,7 +38,8 @@ local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
 
-local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1)
+-- maxBatch is bounded by Lua's unpack limit (the sorted-set path removes a batch in one call).
+local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt')
