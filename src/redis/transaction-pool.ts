@@ -58,9 +58,11 @@ export class TransactionPool implements OnApplicationShutdown {
       // The offline queue is on only so the new connection's first command
       // waits for its handshake; the command timeout still bounds it.
       const options = { enableAutoPipelining: false, enableOfflineQueue: true };
-      return Promise.resolve(
-        isCluster(this.redis) ? this.redis.duplicate(undefined, options) : this.redis.duplicate(options),
-      );
+      const fresh = isCluster(this.redis) ? this.redis.duplicate(undefined, options) : this.redis.duplicate(options);
+      // Connection errors (a refused or BUSY ready check) reach the commands
+      // that meet them; without a listener ioredis also prints each one.
+      fresh.on('error', () => undefined);
+      return Promise.resolve(fresh);
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
