@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
-import { expectError, pollUntil, sleep } from './support/inspect';
+import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, sleep } from './support/inspect';
 import { startRedis } from './support/redis-harness';
 
 /**
@@ -13,13 +13,22 @@ import { startRedis } from './support/redis-harness';
  */
 
 const COMMAND_TIMEOUT_MS = 500;
-/** The contract's bound. */
-const BOUND_MS = COMMAND_TIMEOUT_MS + 200;
 /**
- * Room for a busy 2-core machine shared with other test runs: 100 answers
- * leave the process at the same instant, and this process is also the client.
+ * The contract's bound, asserted on the time the service took (HttpResult.serverMs)
+ * plus the suite-wide busy-machine margin: the service, Jest and this client
+ * share one event loop on two busy cores.
  */
-const LOADED_MACHINE_MARGIN_MS = 300;
+const BOUND_MS = COMMAND_TIMEOUT_MS + 200;
+const SERVER_BUDGET_MS = BOUND_MS + BUSY_MACHINE_MARGIN_MS;
+/** As the client saw it: well under what the old path took (seconds), so a hang would show. */
+const CLIENT_HANG_MS = 3000;
+
+/** A 503 with Retry-After, answered within the bound. */
+function expectFastUnavailable(r: HttpResult): void {
+  expectUnavailable(r);
+  expect(r.serverMs).toBeLessThan(SERVER_BUDGET_MS);
+  expect(r.ms).toBeLessThan(CLIENT_HANG_MS);
+}
 
 function expectUnavailable(r: HttpResult): void {
   expectError(r, 503, 'UNAVAILABLE');
@@ -49,7 +58,7 @@ describe('WATCH/MULTI path (luaAtomic off): bounded by the command timeout', () 
 
   const join = (eventId: string, userId: string) => app.request('POST', `/v1/events/${eventId}/queue`, { userId });
 
-  it(`Redis frozen, 100 concurrent joins: every one answers 503 with Retry-After within ${BOUND_MS} ms (+${LOADED_MACHINE_MARGIN_MS} ms margin), and none took a place`, async () => {
+  it(`Redis frozen, 100 concurrent joins: every one answers 503 with Retry-After within ${BOUND_MS} ms (+${BUSY_MACHINE_MARGIN_MS} ms margin), and none took a place`, async () => {
     const eventId = uniqueId('watch-frozen');
     await app.createEvent(eventId, { capacity: 10, queue: 'streams' });
     expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
@@ -66,13 +75,15 @@ describe('WATCH/MULTI path (luaAtomic off): bounded by the command timeout', () 
     } finally {
       redis.thaw();
     }
-    const slowest = Math.max(...answers.map((r) => r.ms));
-    const sorted = answers.map((r) => Math.round(r.ms)).sort((x, y) => x - y);
-    console.log(`100 joins on the WATCH/MULTI path against a frozen Redis: answers after ${sorted[0]}..${sorted[49]}..${sorted[89]}..${sorted[99]} ms (min, median, p90, max)`);
-    for (const r of answers) expectUnavailable(r);
-    expect(slowest).toBeLessThan(BOUND_MS + LOADED_MACHINE_MARGIN_MS);
+    const spread = (ms: number[]) => {
+      const sorted = ms.map(Math.round).sort((x, y) => x - y);
+      return `${sorted[0]}..${sorted[49]}..${sorted[89]}..${sorted[99]}`;
+    };
+    console.log(`100 joins on the WATCH/MULTI path against a frozen Redis (min..median..p90..max): ` +
+      `service ${spread(answers.map((r) => r.serverMs ?? NaN))} ms, client ${spread(answers.map((r) => r.ms))} ms`);
+    for (const r of answers) expectFastUnavailable(r);
     // They did wait for Redis, up to the deadline, rather than fail on something else.
-    expect(Math.min(...answers.map((r) => r.ms))).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+    expect(Math.min(...answers.map((r) => r.serverMs ?? 0))).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
 
     // Thawed: no refused join sent its EXEC late, and joins work again.
     const view = await pollUntil(() => app.request('GET', `/v1/events/${eventId}`), (r) => r.status === 200);
@@ -101,8 +112,7 @@ describe('WATCH/MULTI path (luaAtomic off): bounded by the command timeout', () 
       await Promise.all(noise);
       await Promise.all(writers.map((w) => w.quit()));
     }
-    expectUnavailable(lost);
-    expect(lost.ms).toBeLessThan(BOUND_MS + LOADED_MACHINE_MARGIN_MS);
+    expectFastUnavailable(lost);
     const client = redis.client();
     try {
       await client.hdel(meta, 'noise0', 'noise1', 'noise2');
@@ -156,8 +166,7 @@ describe('Redis error replies that mean "busy, retry shortly" are 503 with Retry
     };
     for (const lua of [true, false]) {
       const answer = await whileBusy(lua);
-      expectUnavailable(answer);
-      expect(answer.ms).toBeLessThan(BOUND_MS);
+      expectFastUnavailable(answer);
     }
     expect(errors).toContain('BUSY');
     expect((await app.admin('DELETE', '/v1/flags/luaAtomic')).status).toBe(204);
@@ -173,8 +182,7 @@ describe('Redis error replies that mean "busy, retry shortly" are 503 with Retry
       await control.config('SET', 'maxmemory-policy', 'noeviction');
       await control.config('SET', 'maxmemory', '1');
       const refused = await join(app, eventId, 'u1');
-      expectUnavailable(refused);
-      expect(refused.ms).toBeLessThan(BOUND_MS);
+      expectFastUnavailable(refused);
       expect(errors).toContain('OOM');
       expectUnavailable(await app.admin('POST', '/v1/events', { eventId: uniqueId('oom-new'), capacity: 1 }));
       expect((await app.request('GET', `/v1/events/${eventId}`)).body.waiting).toBe(0);
@@ -201,8 +209,7 @@ describe('Redis error replies that mean "busy, retry shortly" are 503 with Retry
     apps.push(onReplica);
     const errors = scriptErrors(onReplica);
     const refused = await join(onReplica, eventId, 'u1');
-    expectUnavailable(refused);
-    expect(refused.ms).toBeLessThan(BOUND_MS);
+    expectFastUnavailable(refused);
     expect(errors).toContain('READONLY');
     expect((await onReplica.request('GET', `/v1/events/${eventId}`)).status).toBe(200);
     expect((await join(app, eventId, 'u1')).status).toBe(202);
@@ -261,16 +268,14 @@ describe('Redis error replies that mean "busy, retry shortly" are 503 with Retry
       // Migrating: a multi-key call whose keys are partly missing gets TRYAGAIN.
       await ca.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', bId);
       const migrating = await join(app, eventId, 'u1');
-      expectUnavailable(migrating);
-      expect(migrating.ms).toBeLessThan(BOUND_MS);
+      expectFastUnavailable(migrating);
       expect(errors).toContain('TRYAGAIN');
       await ca.call('CLUSTER', 'SETSLOT', slot, 'STABLE');
 
       // Not served by anyone: CLUSTERDOWN.
       await ca.call('CLUSTER', 'DELSLOTS', slot);
       const down = await join(app, eventId, 'u1');
-      expectUnavailable(down);
-      expect(down.ms).toBeLessThan(BOUND_MS);
+      expectFastUnavailable(down);
       expect(errors).toContain('CLUSTERDOWN');
       await ca.call('CLUSTER', 'ADDSLOTS', slot);
       expect((await pollUntil(() => join(app, eventId, 'u1'), (r) => r.status === 202, { timeoutMs: 10_000 })).value.status).toBe(202);
