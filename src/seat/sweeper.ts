@@ -23,9 +23,12 @@ const SWEEP_BUDGET_MS = 200;
  */
 const RECORD_CHECK_WINDOW = 500;
 
-/** Returns expired holds' seats to sale for every event, with or without traffic. */
+/** Returns to sale the seats of expired holds, and of live holds whose record is gone, for every event, with or without traffic. */
 @Injectable()
 export class Sweeper extends RecurringJob {
+  /** Where the next look for lost hold records starts, per event (a rank in the live-hold index). */
+  private readonly recordCursor = new Map<string, number>();
+
   constructor(
     private readonly registry: EventRegistry,
     private readonly seats: SeatRepository,
@@ -54,9 +57,6 @@ export class Sweeper extends RecurringJob {
       }),
     );
   }
-
-  /** Where the next look for lost hold records starts, per event (a rank in the live-hold index). */
-  private readonly recordCursor = new Map<string, number>();
 
   private async checkRecords(eventId: string): Promise<void> {
     const offset = this.recordCursor.get(eventId) ?? 0;
