@@ -147,6 +147,25 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     expectError(await app.request('GET', `/v1/events/${eventId}/queue/${tickets[1]}`), 404, 'TICKET_NOT_FOUND');
   });
 
+  it('join and admit refuse an event hash that lacks a queue setting with an INVARIANT error, before any write', async () => {
+    const eventId = uniqueId('broken-meta');
+    await app.createEvent(eventId, { capacity: 2, queue: 'zset' });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const k = keysOf(eventId);
+    // An ended session of 'again' still listed, which a join would clean up first: its first write.
+    await client.hset(k.users, 'again', '7');
+    await client.zadd(k.active, 1, '7');
+    await client.hset(k.sessions, '7', `${'B'.repeat(22)}|again`);
+    await client.hdel(k.meta, 'lastScore', 'tokensAt');
+    const before = await digest(eventId);
+    await expect(client.evalsha(scriptSha('join'), 7, ...queueKeys(k), 'again', 'C'.repeat(22))).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('admit'), 7, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
+    expect(await digest(eventId)).toEqual(before);
+    // Mended, so the admitter's ticks on it stop failing for the rest of the suite.
+    await client.hset(k.meta, 'lastScore', 0, 'tokensAt', 0);
+    expect((await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'again' })).status).toBe(202);
+  });
+
   it('every script answers a bad argument with an error reply and writes nothing', async () => {
     const eventId = uniqueId('args');
     await app.createEvent(eventId, { capacity: 5, holdTtlSeconds: 300, admission });
