@@ -50,6 +50,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
+    // Every 503 is "retry shortly" (CONTRACT §2).
+    if (body.statusCode === 503) void reply.header('retry-after', '1');
     void reply.status(body.statusCode).send(body);
   }
 }

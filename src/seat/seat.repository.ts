@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
+import { ReplicaWait } from '../redis/replica-wait';
 import { ScriptRegistry } from '../redis/script-registry';
 
 /** How long an Idempotency-Key's first answer is kept. */
@@ -18,6 +19,11 @@ export interface HoldRequest {
   idempotencyKey?: string;
 }
 
+/** A confirm's script reply, and whether REDIS_WAIT_REPLICAS replicas have the order it names. */
+export interface ConfirmReply {
+  reply: ScriptReply;
+  durable: boolean;
+}
 
 /** Seat inventory through Lua: one EVALSHA per operation. Replies are returned as the script's codes. */
 @Injectable()
@@ -25,6 +31,7 @@ export class SeatRepository {
   constructor(
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
+    private readonly replicas: ReplicaWait,
   ) {}
 
   hold(r: HoldRequest): Promise<ScriptReply> {
@@ -42,14 +49,31 @@ export class SeatRepository {
     return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId, k.holdPrefix]);
   }
 
-  confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ScriptReply> {
+  /**
+   * Runs the confirm script. With REDIS_WAIT_REPLICAS > 0 an order in the
+   * reply (new or replayed) is `durable` only once that many replicas have
+   * it: the script runs on a connection of its own to the event's master,
+   * followed there by WAIT (see ReplicaWait). Replies without an order need
+   * no wait.
+   */
+  async confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ConfirmReply> {
     const k = this.keys.event(eventId);
     const idem = idempotencyKey ? this.keys.idempotency(eventId, `confirm:${holdId}`, userId, idempotencyKey) : k.idemPrefix + 'unused';
-    return this.scripts.run(
-      'confirm',
-      [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem],
-      [userId, holdId, k.holdPrefix, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS],
-    );
+    const keys = [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem];
+    const args = [userId, holdId, k.holdPrefix, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS];
+    if (this.replicas.replicas === 0) return { reply: await this.scripts.run('confirm', keys, args), durable: true };
+    return this.replicas.onMasterOf(k.meta, async (connection) => {
+      const reply = await this.scripts.runOn(connection, 'confirm', keys, args);
+      switch (reply[0]) {
+        case ReplyCode.OK:
+          return { reply, durable: await this.replicas.waitOn(connection) };
+        case ReplyCode.REPLAYED:
+          // The order was written earlier, perhaps on another connection and not yet replicated.
+          return { reply, durable: await this.replicas.waitOn(connection, k.sync) };
+        default:
+          return { reply, durable: true };
+      }
+    });
   }
 
   /** Expires due holds of one event; returns how many, or null when the event is gone. */
