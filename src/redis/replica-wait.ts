@@ -8,7 +8,7 @@ import { isCluster, REDIS_CLIENT, RedisClient } from './redis.constants';
 import { MasterReplication, parseReplicationInfo } from './replication-info';
 
 /** Dedicated connections per master: each one is blocked by a WAIT for as long as it lasts. */
-const POOL_SIZE = 16;
+const POOL_SIZE = 32;
 /** How long the marker written before a replayed answer's WAIT lives (it only has to reach the replicas). */
 const MARK_TTL_MS = 1000;
 
