@@ -383,7 +383,7 @@ describe('helm chart helm/queuegate', () => {
     expect(await renderError(['--set', 'redis.url=', '--set', 'redis.clusterNodes=null'])).toMatch(/set redis.url/);
     expect(await renderError(['--set', 'redis.url=http://redis:6379'])).toMatch(/redis:\/\//);
     expect(await renderError(['--set', 'config.redisWaitReplicas=-1'])).toMatch(/redisWaitReplicas/);
-    expect(await renderError(['--set', 'config.redisWaitTimeoutMs=1000'])).toMatch(/redisWaitTimeoutMs must be less than config.redisCommandTimeoutMs/);
+    expect(await renderError(['--set', 'config.redisWaitReplicas=1', '--set', 'config.redisWaitTimeoutMs=1000'])).toMatch(/redisWaitTimeoutMs must be less than config.redisCommandTimeoutMs/);
   });
 
   it('honours the chart kubeVersion floor (1.23) and renders there', async () => {

@@ -12,9 +12,13 @@ describe('REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS', () => {
   });
 
   it('refuse a WAIT timeout the command timeout would cut short, naming both', () => {
-    expect(() => parseEnv({ REDIS_WAIT_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '1000' })).toThrow(
+    expect(() => parseEnv({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '1000' })).toThrow(
       /REDIS_WAIT_TIMEOUT_MS \(1000\) must be less than REDIS_COMMAND_TIMEOUT_MS \(1000\)/,
     );
+  });
+
+  it('without a wait, any command timeout goes (the WAIT timeout is unused)', () => {
+    expect(parseEnv({ REDIS_COMMAND_TIMEOUT_MS: '200' }).REDIS_COMMAND_TIMEOUT_MS).toBe(200);
   });
 
   it('refuse a negative or non-numeric replica count', () => {
