@@ -138,6 +138,38 @@ describe('durable confirm: REDIS_WAIT_REPLICAS=1 on a master with one replica', 
     await expectCleanAudit(app, eventId);
   });
 
+  it('more confirms waiting than connections to wait on: the overflow answers 503 after waiting one command timeout for a connection', async () => {
+    // 900 ms WAITs and a 1000 ms command timeout: with the replica frozen, the first 32 confirms (the pool)
+    // hold every connection for 900 ms, the next ones get theirs just in time, and those after give up
+    // waiting for a connection after 1000 ms.
+    const crowded = await startApp({ REDIS_URL: master.url, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '900', REDIS_COMMAND_TIMEOUT_MS: '1000' });
+    try {
+      const eventId = uniqueId('durable-crowd');
+      await crowded.createEvent(eventId, { capacity: 10, admission: { ratePerSecond: 1000 } });
+      const user = await joinAndAdmit(crowded, eventId, 'u1');
+      const hold = await crowded.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['GA-1'] }, user.auth);
+      expect(hold.status).toBe(201);
+      replica.freeze();
+      let answers;
+      try {
+        answers = await Promise.all(
+          Array.from({ length: 100 }, () => crowded.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, user.auth)),
+        );
+      } finally {
+        replica.thaw();
+      }
+      const kinds = answers.map((a) => `${a.status} ${a.body.code} ${/not yet certain/.test(a.body.message) ? 'uncertain' : /Too many confirms/.test(a.body.message) ? 'crowded' : a.body.message}`);
+      const counts = kinds.reduce<Record<string, number>>((acc, k) => ((acc[k] = (acc[k] ?? 0) + 1), acc), {});
+      expect(Object.keys(counts).sort()).toEqual(['503 UNAVAILABLE crowded', '503 UNAVAILABLE uncertain']);
+      expect(counts['503 UNAVAILABLE uncertain']).toBeGreaterThanOrEqual(32);
+      expect(answers.every((a) => a.headers.get('retry-after') === '1')).toBe(true);
+      // One order all the same.
+      expect(await ordersOn(masterClient, eventId)).toHaveLength(1);
+    } finally {
+      await crowded.close();
+    }
+  });
+
   it('a confirm refused by the script (hold unknown) answers at once: nothing to wait for', async () => {
     const eventId = uniqueId('durable-404');
     await app.createEvent(eventId, { capacity: 10, admission: { ratePerSecond: 1000 } });
