@@ -115,6 +115,9 @@ describe('durable confirm: REDIS_WAIT_REPLICAS=1 on a master with one replica', 
       // This service replica waited twice (the first confirm and its retry), in vain both times.
       expect(await waits(app)).toEqual({ acked: before.acked, timeout: before.timeout! + 2 });
       const during = await scrape(app);
+      // ...and each wait took the whole timeout.
+      expect(metric(during, 'queuegate_redis_wait_duration_seconds_count{outcome="timeout"}')).toBe(before.timeout! + 2);
+      expect(metric(during, 'queuegate_redis_wait_duration_seconds_bucket{le="0.25",outcome="timeout"}')).toBe(0);
       const lag = during.split('\n').find((l) => l.startsWith('queuegate_redis_replication_lag_bytes{'));
       expect(lag).toContain(`replica="127.0.0.1:${replica.port}"`);
       expect(Number(lag!.split(' ').pop())).toBeGreaterThan(0);

@@ -135,8 +135,18 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['outcome'],
       registers: [this.registry],
     });
+    const waitDuration = new Histogram({
+      name: 'queuegate_redis_wait_duration_seconds',
+      help: 'Time a confirm waited for REDIS_WAIT_REPLICAS replicas (the WAIT round trip), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [this.registry],
+    });
     for (const outcome of ['acked', 'timeout']) waits.inc({ outcome }, 0);
-    this.replicas.onOutcome((outcome) => waits.inc({ outcome }));
+    this.replicas.onOutcome((outcome, seconds) => {
+      waits.inc({ outcome });
+      waitDuration.observe({ outcome }, seconds);
+    });
 
     let pending: Promise<void> | undefined;
     const readOnce = () => (pending ??= collectAll().finally(() => (pending = undefined)));

@@ -38,7 +38,7 @@ interface NodePool {
 @Injectable()
 export class ReplicaWait implements OnApplicationShutdown {
   private readonly pools = new Map<string, NodePool>();
-  private readonly listeners: ((outcome: WaitOutcome) => void)[] = [];
+  private readonly listeners: ((outcome: WaitOutcome, seconds: number) => void)[] = [];
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
@@ -54,8 +54,8 @@ export class ReplicaWait implements OnApplicationShutdown {
     return this.config.waitTimeoutMs;
   }
 
-  /** Told of every WAIT's outcome (metrics). */
-  onOutcome(listener: (outcome: WaitOutcome) => void): void {
+  /** Told of every WAIT's outcome and how long it took (metrics). */
+  onOutcome(listener: (outcome: WaitOutcome, seconds: number) => void): void {
     this.listeners.push(listener);
   }
 
@@ -81,11 +81,13 @@ export class ReplicaWait implements OnApplicationShutdown {
    * does not depend on that.)
    */
   async waitOn(connection: Redis, markKey?: string): Promise<boolean> {
+    const started = performance.now();
     const acked = markKey
       ? (await Promise.all([connection.set(markKey, '1', 'PX', MARK_TTL_MS), connection.wait(this.replicas, this.timeoutMs)]))[1]
       : await connection.wait(this.replicas, this.timeoutMs);
     const outcome: WaitOutcome = acked >= this.replicas ? 'acked' : 'timeout';
-    for (const listener of this.listeners) listener(outcome);
+    const seconds = (performance.now() - started) / 1000;
+    for (const listener of this.listeners) listener(outcome, seconds);
     return outcome === 'acked';
   }
 
