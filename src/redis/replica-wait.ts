@@ -66,6 +66,11 @@ export class ReplicaWait implements OnApplicationShutdown {
     const connection = await this.lease(pool, node);
     try {
       return await work(connection);
+    } catch (err) {
+      // The slot moved (failover): this connection goes to one node only, so
+      // it does not follow MOVED; have the cluster client learn the new layout.
+      if (/^(MOVED|ASK) /.test((err as Error).message)) this.refreshSlots();
+      throw err;
     } finally {
       this.release(pool, connection);
     }
@@ -108,8 +113,15 @@ export class ReplicaWait implements OnApplicationShutdown {
     const nodeKey = this.redis.slots[calculateSlot(key)]?.[0];
     const node = nodeKey ? this.redis.nodes('master').find((n) => nodeKeyOf(n) === nodeKey) : undefined;
     // The cluster client has no master for this slot right now (failover, startup): as a Redis fault would.
-    if (!nodeKey || !node) throw new DomainError('UNAVAILABLE', 'No Redis master serves this event right now; nothing was done. Retry shortly.');
+    if (!nodeKey || !node) {
+      this.refreshSlots();
+      throw new DomainError('UNAVAILABLE', 'No Redis master serves this event right now; nothing was done. Retry shortly.');
+    }
     return { nodeKey, node };
+  }
+
+  private refreshSlots(): void {
+    if (isCluster(this.redis)) this.redis.refreshSlotsCache();
   }
 
   private poolOf(nodeKey: string): NodePool {
