@@ -35,7 +35,9 @@ export class RedisReadinessIndicator {
    * while taking every replica out of service would stop the queue as well.
    */
   private async replication() {
-    const masters = await this.replicas.replication();
+    // A Redis that refuses INFO (a restrictive ACL) is still ready: say so instead of failing.
+    const masters = await this.replicas.replication().catch((err: Error) => err);
+    if (masters instanceof Error) return { error: `INFO replication failed: ${masters.message}` };
     return {
       waitReplicas: this.replicas.replicas,
       waitTimeoutMs: this.replicas.timeoutMs,

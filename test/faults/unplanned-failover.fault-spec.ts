@@ -120,12 +120,22 @@ describe.each([0, 1])('REDIS_WAIT_REPLICAS=%i: a master killed while its replica
       }
     });
 
+    // Readiness names each master's replicas: here every master has its one replica online.
+    const replicationOf = async () => (await app.request('GET', '/health/ready')).body.details.redis.replication;
+    const healthy = await replicationOf();
+    expect(healthy.masters.map((m: any) => [m.replicas.length, m.replicas[0]?.state, m.durable])).toEqual(Array(3).fill([1, 'online', true]));
+
     // 1. Healthy: the replica keeps up.
     await sleep(1000);
     // 2. The replica falls behind: frozen, and its link cut, so acks reach only the master's backlog.
     replica.freeze();
     const cutAt = performance.now();
     expect(Number(await client(master).client('KILL', 'TYPE', 'replica'))).toBe(1);
+    // Operators see it: the master has no replica any more, so confirms cannot be durable.
+    const degraded = (await replicationOf()).masters.find((m: any) => m.node === `127.0.0.1:${master.port}`);
+    expect({ replicas: degraded.replicas.length, durable: degraded.durable }).toEqual({ replicas: 0, durable: waitReplicas === 0 });
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain(`queuegate_redis_connected_replicas{master="127.0.0.1:${master.port}"} 0`);
     await sleep(1500);
     // 3. The master dies with what only it had; the replica, resumed, takes over without it.
     await master.kill();
