@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     async (request, reply) => {
       const { eventId } = request.params;
       const secret = randomBytes(16).toString('base64url');
-      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, secret);
+      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, secret, '0', '', '0', '0');
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({

@@ -110,7 +110,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
             const to = Math.min(count, from + PIPELINE);
             next = to;
             const p = redis.pipeline();
-            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, randomBytes(16).toString('base64url'));
+            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, randomBytes(16).toString('base64url'), '0', '', 0, 0);
             const replies = (await p.exec()) ?? [];
             for (const [err, reply] of replies) {
               if (err) throw err;

@@ -30,10 +30,10 @@
 
     ARGV[1] userId
     ARGV[2] secret (22 characters, base64url)
-    ARGV[3] '1': answer a user who already waits or is active with EXISTING, not DUPLICATE
+    ARGV[3] '1': answer a user who already waits or is active with EXISTING, not DUPLICATE; else '0'
     ARGV[4] challengeId   of a verified challenge, or '' when the join sent none
-    ARGV[5] challengeBits the difficulty it was issued with
-    ARGV[6] challengeExpiresAtMs
+    ARGV[5] challengeBits the difficulty it was issued with (0..32; 0 without a challenge)
+    ARGV[6] challengeExpiresAtMs (0 without a challenge)
 
   Output:
     { 'OK', seq, position, ratePerSecond, queue }
@@ -43,15 +43,22 @@
     { 'CHALLENGE_REQUIRED' }    the event asks for a challenge and none came
     { 'CHALLENGE_FAILED' }      expired, already used, or easier than the event now asks
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey, powUsedKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local userId, secret, answerExisting = ARGV[1], ARGV[2], ARGV[3] == '1'
-local challengeId, challengeBits, challengeExpiresAt = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+
+local userId, secret = argId('userId', ARGV[1]), argId('secret', ARGV[2])
+local answerExisting = argOneOf('answerExisting', ARGV[3], { '0', '1' }) == '1'
+local challengeId = ARGV[4] == '' and '' or argId('challengeId', ARGV[4])
+local challengeBits = argInt('challengeBits', ARGV[5], 0, 32)
+local challengeExpiresAt = argInt('challengeExpiresAtMs', ARGV[6], 0)
 
 -- The secret stored with a waiting entry or an admitted session, or nil.
 local function storedSecret(record)
@@ -68,12 +75,16 @@ local function waitingSecret(queueKind, seq)
   return storedSecret(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'powBits')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'lastScore', 'powBits')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local head = tonumber(m[2])
+local head, lastScore = tonumber(m[2]), tonumber(m[4])
+-- Checked before any write, so a broken hash cannot leave half a join.
+if not head or not tonumber(m[3]) or (queueKind == 'zset' and not lastScore) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks queue settings')
+end
 local now = nowMs()
 
 local existing = rcall('HGET', usersKey, userId)
@@ -104,7 +115,7 @@ end
 
 -- A new place. Checked before any write, so a refused join writes nothing;
 -- ZSCORE keeps the reuse check O(1) in the number of used challenges.
-local powBits = tonumber(m[4] or '0')
+local powBits = tonumber(m[5] or '0')
 if powBits > 0 then
   if challengeId == '' then
     return { 'CHALLENGE_REQUIRED' }
@@ -130,7 +141,7 @@ if queueKind == 'streams' then
   rcall('XADD', streamKey, seq .. '-0', 'u', userId, 't', secret)
   position = seq - head
 else
-  local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
+  local score = math.max(now * 1024, lastScore + 1)
   rcall('HSET', metaKey, 'lastScore', score)
   rcall('ZADD', zqueueKey, score, seq)
   rcall('HSET', zwaitKey, seq, secret .. '|' .. userId)

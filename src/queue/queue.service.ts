@@ -3,7 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
-import { checkIdempotencyKey } from '../common/idempotency-key';
+import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { challengeFailed, challengeRequired, JoinChallenges } from '../join/join-challenges';
@@ -64,7 +64,7 @@ export class QueueService implements BeforeApplicationShutdown {
    */
   async join(eventId: string, body: JoinQueueBody, ctx: JoinContext = {}): Promise<{ existing: boolean; joined: JoinedDto }> {
     const userId = this.identity.userFor(body.userId, ctx.authorization);
-    const key = checkIdempotencyKey(ctx.idempotencyKey);
+    const key = checkJoinIdempotencyKey(ctx.idempotencyKey);
     await this.joinRate.take(ctx.peer, ctx.forwardedFor);
     const challenge = body.challenge === undefined ? undefined : this.challenges.verify(eventId, body.challenge, body.nonce ?? '');
     const secret = key ? derivedSecret(this.auth.accessTokenSecret, eventId, userId, key) : newSecret();
