@@ -152,7 +152,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy the held seats; confirming again answers 200 with the same order */
+        /**
+         * Buy the held seats; confirming again answers 200 with the same order
+         * @description With REDIS_WAIT_REPLICAS > 0 the order is answered only once that many Redis replicas have it; otherwise 503 UNAVAILABLE (Retry-After) says the outcome is not yet certain, and a retry with the same Idempotency-Key answers the order once it is safe.
+         */
         post: operations["SeatController_confirm"];
         delete?: never;
         options?: never;
@@ -808,6 +811,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -856,6 +861,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -917,6 +924,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -974,6 +983,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1022,6 +1033,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1105,6 +1118,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1171,6 +1186,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1265,6 +1282,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,7 +1296,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE */
+                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1375,6 +1394,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1424,6 +1445,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1472,6 +1495,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1520,6 +1545,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1573,6 +1600,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1610,6 +1639,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1671,6 +1702,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1718,6 +1751,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
