@@ -1385,6 +1385,8 @@ export interface operations {
             /** @description code: RATE_LIMITED */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
