@@ -321,6 +321,45 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('an event with a challenge: the page solves it in a Web Worker, showing its progress, and joins', async () => {
+    const eventId = uniqueId('web-pow');
+    await app.createEvent(eventId, { capacity: 6, challenge: { difficultyBits: 12 } });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const { page, problems } = await person();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+    // Every text the progress line shows, and whether it was on screen then.
+    await page.addInitScript(() => {
+      const w = window as { powLines: string[] };
+      w.powLines = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('pow-progress');
+        if (el) {
+          new MutationObserver(() => {
+            if (!el.hidden) w.powLines.push(el.textContent ?? '');
+          }).observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+        }
+      });
+    });
+    await joinLine(page, eventId, 'Pat');
+    const lines: string[] = await page.evaluate(() => (window as { powLines: string[] }).powLines);
+    expect(lines[0]).toMatch(/^Checking this is a person, not a bot/);
+    expect(lines).toContain('Check done, joining the line…');
+    expect(requested).toEqual(expect.arrayContaining([`/v1/events/${eventId}/challenge`, '/pow-worker.js', '/pow.js']));
+    await page.locator('#pow-progress').waitFor({ state: 'hidden' });
+    expect(await waitForText(page, '#position', /^1$/)).toBe('1');
+    await shot(page, 'desktop-challenge-solved');
+    expect(await redisUsers(eventId)).toEqual([expect.stringMatching(/^Pat-/)]);
+    // The challenge the page used is spent.
+    const client = redis.client();
+    try {
+      expect(await client.zcard(`qg:{${eventId}}:powused`)).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+    expect(problems).toEqual([]);
+  });
+
   /** The userIds waiting or admitted on an event, read straight from Redis. */
   async function redisUsers(eventId: string): Promise<string[]> {
     const client = redis.client();

@@ -94,7 +94,7 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
 
       expect(countStatuses(results)).toEqual({ 202: 1, 409: 99 });
       const winner = results.find((r) => r.status === 202) as HttpResult;
-      expect(winner.body).toEqual({ ticket: expect.any(String), position: 1, etaSeconds: expect.any(Number), queue });
+      expect(winner.body).toEqual({ ticket: expect.any(String), status: 'waiting', position: 1, etaSeconds: expect.any(Number), queue });
       const seq = ticketSeq(winner.body.ticket);
       for (const r of results.filter((x) => x.status === 409)) {
         expectError(r, 409, 'DUPLICATE');

@@ -14,8 +14,9 @@
     ARGV[4] ratePerSecond
     ARGV[5] maxActive
     ARGV[6] sessionTtlSeconds
-    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[8..] lists them
-    ARGV[8..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
+    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[9..] lists them
+    ARGV[8] powBits   join challenge difficulty (0: none)
+    ARGV[9..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
 
   Output:
     { 'OK', capacity, createdAtMs }
@@ -26,7 +27,7 @@ local metaKey, seatsKey, availKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[3], KEY
 local queueKind = ARGV[1]
 local holdTtlSeconds, maxSeatsPerUser = ARGV[2], ARGV[3]
 local ratePerSecond, maxActive, sessionTtlSeconds = ARGV[4], ARGV[5], ARGV[6]
-local generatedCapacity = tonumber(ARGV[7])
+local generatedCapacity, powBits = tonumber(ARGV[7]), ARGV[8]
 
 --- @include "includes/now"
 
@@ -58,7 +59,7 @@ end
 if generatedCapacity > 0 then
   for i = 1, generatedCapacity do addSeat('GA-' .. i) end
 else
-  for i = 8, #ARGV do addSeat(ARGV[i]) end
+  for i = 9, #ARGV do addSeat(ARGV[i]) end
 end
 flush()
 
@@ -80,5 +81,6 @@ rcall('HSET', metaKey,
   'lastScore', 0,
   'tokens', 0,
   'tokensAt', createdAt,
-  'createdAt', createdAt)
+  'createdAt', createdAt,
+  'powBits', powBits)
 return { 'OK', capacity, createdAt }

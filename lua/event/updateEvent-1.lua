@@ -5,7 +5,8 @@
   Input:
     KEYS[1] meta      event hash
     ARGV[1..] field, value pairs among holdTtlSeconds, maxSeatsPerUser,
-              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1)
+              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
+              powBits (join challenge difficulty, 0..32)
               (names and ranges checked by the service)
 
   Output:

@@ -20,8 +20,8 @@ export function ErrorResponses(...codes: ErrorCode[]) {
         status,
         type: ErrorBodyDto,
         description: `code: ${list.join(' | ')}`,
-        // Every 503 says when to retry (CONTRACT §2).
-        ...(status === 503 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
+        // Every 503 and 429 says when to retry (docs/api.md §2).
+        ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
       }),
     ),
   );

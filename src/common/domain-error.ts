@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   VALIDATION: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  CHALLENGE_REQUIRED: 403,
+  CHALLENGE_FAILED: 403,
   NOT_OWNER: 403,
   NOT_FOUND: 404,
   EVENT_NOT_FOUND: 404,
@@ -22,6 +24,7 @@ export const ERROR_STATUS = {
   HOLD_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 } as const;
@@ -33,6 +36,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Sent as the Retry-After header (seconds), e.g. with RATE_LIMITED. */
+    readonly retryAfterSeconds?: number,
   ) {
     // An expected outcome (sold out, duplicate), not a bug: skip capturing a
     // stack trace, which costs more than the rest of a 409 answer.

@@ -12,6 +12,8 @@ export interface EventSettings {
   ratePerSecond: number;
   maxActive: number;
   sessionTtlSeconds: number;
+  /** join challenge difficulty in bits; 0: no challenge */
+  powBits: number;
 }
 
 export interface EventSnapshot extends EventSettings {
@@ -43,7 +45,17 @@ export class EventRepository {
     const reply = await this.scripts.run(
       'createEvent',
       [k.meta, k.seats, k.avail, k.seatIndex],
-      [queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, seats.capacity ?? 0, ...(seats.seatIds ?? [])],
+      [
+        queue,
+        s.holdTtlSeconds,
+        s.maxSeatsPerUser,
+        s.ratePerSecond,
+        s.maxActive,
+        s.sessionTtlSeconds,
+        seats.capacity ?? 0,
+        s.powBits,
+        ...(seats.seatIds ?? []),
+      ],
     );
     return reply[0] === ReplyCode.OK;
   }
@@ -67,6 +79,7 @@ export class EventRepository {
       maxActive: n(11),
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
+      powBits: n(14),
     };
   }
 

@@ -35,6 +35,7 @@ export class EventService {
         ratePerSecond: dto.admission?.ratePerSecond ?? EVENT_DEFAULTS.ratePerSecond,
         maxActive: dto.admission?.maxActive ?? EVENT_DEFAULTS.maxActive,
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
+        powBits: dto.challenge?.difficultyBits ?? 0,
       },
       { capacity: dto.capacity, seatIds: dto.seats },
     );
@@ -62,6 +63,7 @@ export class EventService {
       maxActive: dto.admission?.maxActive,
       sessionTtlSeconds: dto.admission?.sessionTtlSeconds,
       paused: dto.paused,
+      powBits: dto.challenge?.difficultyBits,
     });
     if (!updated) throw eventNotFound(eventId);
     return this.get(eventId);
@@ -83,6 +85,7 @@ function toView(eventId: string, s: EventSnapshot): EventView {
       maxSeatsPerUser: s.maxSeatsPerUser,
       admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
       paused: s.paused,
+      challenge: { difficultyBits: s.powBits },
     },
   };
 }

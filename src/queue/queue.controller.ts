@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { ErrorResponses } from '../common/api-errors';
 import { JOIN_IDEMPOTENCY_HEADER } from '../common/idempotency-key';
@@ -23,15 +23,41 @@ export class QueueController {
   @RouteSchema(JOIN_SCHEMA)
   @ApiBody({ type: JoinQueueDto })
   @ApiHeader(JOIN_IDEMPOTENCY_HEADER)
-  @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
-  @ApiResponse({ status: 202, type: JoinedDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
-  join(
+  @ApiOperation({
+    summary: 'Join the waiting queue; one ticket per user per event',
+    description:
+      'JOIN_IDENTITY=anonymous: the body names the user. JOIN_IDENTITY=jwt: the user is the sub of the identity token ' +
+      '(Authorization: Bearer), the body names no user, and a repeated join answers 200 with the same place. ' +
+      'An event with a challenge needs { challenge, nonce } (GET /v1/events/{eventId}/challenge). ' +
+      'JOIN_RATE_PER_MINUTE limits joins per client address (429 with Retry-After).',
+  })
+  @ApiResponse({ status: 202, type: JoinedDto, description: 'a new place' })
+  @ApiResponse({ status: 200, type: JoinedDto, description: 'JOIN_IDENTITY=jwt: this person already had a place; its ticket and status' })
+  @ErrorResponses(
+    'VALIDATION',
+    'UNAUTHORIZED',
+    'CHALLENGE_REQUIRED',
+    'CHALLENGE_FAILED',
+    'EVENT_NOT_FOUND',
+    'DUPLICATE',
+    'PAYLOAD_TOO_LARGE',
+    'RATE_LIMITED',
+    'UNAVAILABLE',
+  )
+  async join(
     @Param('eventId', IdParamPipe) eventId: string,
-    @Body() body: JoinQueueBody,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Body() body: JoinQueueBody | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JoinedDto> {
-    return this.queue.join(eventId, body.userId, idempotencyKey);
+    const { existing, joined } = await this.queue.join(eventId, body ?? {}, {
+      idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+      authorization: request.headers.authorization,
+      peer: request.socket.remoteAddress,
+      forwardedFor: request.headers['x-forwarded-for'],
+    });
+    if (existing) void reply.status(200);
+    return joined;
   }
 
   @Get(':ticket')

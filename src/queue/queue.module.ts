@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AccessTokenModule } from '../access-token/access-token.module';
 import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
+import { JoinModule } from '../join/join.module';
 import { Admitter } from './admitter';
 import { QueueController } from './queue.controller';
 import { QueueRepository } from './queue.repository';
@@ -9,7 +10,7 @@ import { QueueService } from './queue.service';
 import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
-  imports: [FeatureFlagModule, AccessTokenModule, EventModule],
+  imports: [FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
   controllers: [QueueController],
   providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter],
   exports: [QueueService, Admitter],

@@ -6,7 +6,10 @@ import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
-import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
+import { challengeFailed, challengeRequired, JoinChallenges } from '../join/join-challenges';
+import { JoinIdentity } from '../join/join-identity';
+import { JoinRateLimiter } from '../join/join-rate';
+import { JoinedDto, JoinQueueBody, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueRepository, QueueStore } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
 import { derivedSecret, formatTicket, newSecret, parseTicket, Ticket } from './ticket';
@@ -21,6 +24,16 @@ const eta = (position: number, ratePerSecond: number) => Math.ceil(position / Ma
  */
 export const WATCH_POLL_MS = 1000;
 
+/** What a join request says besides its body. */
+export interface JoinContext {
+  idempotencyKey?: string;
+  /** the Authorization header: the identity token with JOIN_IDENTITY=jwt */
+  authorization?: string;
+  /** the socket peer and X-Forwarded-For, for JOIN_RATE_PER_MINUTE */
+  peer?: string;
+  forwardedFor?: string | string[];
+}
+
 @Injectable()
 export class QueueService implements BeforeApplicationShutdown {
   /** Aborted at shutdown: every open status stream ends, so the HTTP server can close. */
@@ -32,6 +45,9 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly flags: FeatureFlagService,
     private readonly tokens: AccessTokenService,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+    private readonly identity: JoinIdentity,
+    private readonly challenges: JoinChallenges,
+    private readonly joinRate: JoinRateLimiter,
   ) {}
 
   /** Lua scripts, or WATCH/MULTI transactions when the luaAtomic flag is off. */
@@ -39,25 +55,64 @@ export class QueueService implements BeforeApplicationShutdown {
     return this.flags.isEnabled('luaAtomic') ? this.lua : this.watch;
   }
 
-  async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
-    const key = checkJoinIdempotencyKey(idempotencyKey);
+  /**
+   * Joins the queue. `existing` is true when the answer is the person's place
+   * they already had (JOIN_IDENTITY=jwt: 200, not 202). Checks, in order:
+   * who joins (400/401), the join rate of the client address (429, its own
+   * round trip, only when JOIN_RATE_PER_MINUTE is set), the challenge's MAC and
+   * work (403, no Redis); then one join script run.
+   */
+  async join(eventId: string, body: JoinQueueBody, ctx: JoinContext = {}): Promise<{ existing: boolean; joined: JoinedDto }> {
+    const userId = this.identity.userFor(body.userId, ctx.authorization);
+    const key = checkJoinIdempotencyKey(ctx.idempotencyKey);
+    await this.joinRate.take(ctx.peer, ctx.forwardedFor);
+    const challenge = body.challenge === undefined ? undefined : this.challenges.verify(eventId, body.challenge, body.nonce ?? '');
     const secret = key ? derivedSecret(this.auth.accessTokenSecret, eventId, userId, key) : newSecret();
-    const result = await this.store.join(eventId, userId, secret);
+    const result = await this.store.join(eventId, userId, secret, { answerExisting: this.identity.mode === 'jwt', challenge });
     switch (result.kind) {
       case 'joined':
         return {
-          ticket: formatTicket(result.seq, secret),
-          position: result.position,
-          etaSeconds: eta(result.position, result.ratePerSecond),
-          queue: result.queue,
+          existing: false,
+          joined: {
+            ticket: this.ticketFor(eventId, result.seq, secret),
+            status: 'waiting',
+            position: result.position,
+            etaSeconds: eta(result.position, result.ratePerSecond),
+            queue: result.queue,
+          },
+        };
+      case 'existing':
+        return {
+          existing: true,
+          joined: {
+            ticket: this.ticketFor(eventId, result.seq, result.secret),
+            queue: result.queue,
+            ...(result.position > 0
+              ? { status: 'waiting', position: result.position, etaSeconds: eta(result.position, result.ratePerSecond) }
+              : { status: 'admitted' }),
+          },
         };
       case 'duplicate':
         throw new DomainError('DUPLICATE', `user ${userId} already waits or is admitted for event ${eventId}`, {
           position: result.position,
         });
+      case 'challenge-required':
+        throw challengeRequired();
+      case 'challenge-failed':
+        throw challengeFailed();
       default:
         throw eventNotFound(eventId);
     }
+  }
+
+  /**
+   * The ticket of the place with sequence `seq` in an event, handed out by a
+   * join and by a repeated join (JOIN_IDENTITY=jwt). Today a ticket carries
+   * the secret stored with the entry; one place, so both answers agree.
+   */
+  private ticketFor(eventId: string, seq: number, secret: string): string {
+    void eventId; // part of a ticket's identity once tickets are signed per event
+    return formatTicket(seq, secret);
   }
 
   async status(eventId: string, rawTicket: string): Promise<TicketStatusDto> {

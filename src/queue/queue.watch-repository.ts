@@ -6,7 +6,7 @@ import { RedisUnavailableError } from '../common/redis-errors';
 import { redisConfig } from '../config/configuration';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
-import { JoinResult, LeaveResult, QueueStore } from './queue.repository';
+import { JoinOptions, JoinResult, LeaveResult, QueueStore } from './queue.repository';
 import { Ticket } from './ticket';
 
 /**
@@ -31,9 +31,9 @@ export class QueueWatchRepository implements QueueStore {
     @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
-  join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
+  join(eventId: string, userId: string, secret: string, options: JoinOptions): Promise<JoinResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, secret, deadline));
+    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, secret, options, deadline));
   }
 
   leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
@@ -42,25 +42,44 @@ export class QueueWatchRepository implements QueueStore {
   }
 
   /** One attempt; null when a watched key changed and the transaction must run again. */
-  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string, deadline: number): Promise<JoinResult | null> {
-    await redis.watch(k.meta, k.users);
-    const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
+  private async tryJoin(
+    redis: Redis,
+    k: EventKeys,
+    userId: string,
+    secret: string,
+    options: JoinOptions,
+    deadline: number,
+  ): Promise<JoinResult | null> {
+    await redis.watch(k.meta, k.users, k.powUsed);
+    const [queue, head, rate, seq, lastScore, powBits] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore', 'powBits');
     if (!queue) return { kind: 'no-event' };
     const now = await nowMs(redis);
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
       const replay = (position: number): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' });
+      // Same rules as join-8.lua: the same secret replays, answerExisting hands the place back, else DUPLICATE.
+      const answer = (stored: string | undefined, position: number): JoinResult =>
+        stored === secret
+          ? replay(position)
+          : options.answerExisting && stored !== undefined
+            ? { kind: 'existing', seq: Number(existing), secret: stored, position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' }
+            : { kind: 'duplicate', position };
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) {
-        return (await waitingSecret(redis, k, queue, existing)) === secret ? replay(position) : { kind: 'duplicate', position };
-      }
+      if (position !== null) return answer(await waitingSecret(redis, k, queue, existing), position);
       const sessionEnd = await redis.zscore(k.active, existing);
       if (sessionEnd !== null && Number(sessionEnd) > now) {
         const session = await redis.hget(k.sessions, existing);
-        return session !== null && splitRecord(session)[0] === secret ? replay(0) : { kind: 'duplicate', position: 0 };
+        return answer(session === null ? undefined : splitRecord(session)[0], 0);
       }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
+    }
+    const bits = Number(powBits ?? 0);
+    if (bits > 0) {
+      const c = options.challenge;
+      if (!c) return { kind: 'challenge-required' };
+      if (c.bits < bits || c.expiresAtMs <= now || (await redis.zscore(k.powUsed, c.id)) !== null) return { kind: 'challenge-failed' };
+      tx.zremrangebyscore(k.powUsed, '-inf', now).zadd(k.powUsed, c.expiresAtMs, c.id);
     }
     const next = Number(seq) + 1;
     let position: number;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { redisConfig } from '../config/configuration';
@@ -28,6 +29,8 @@ export interface EventKeys {
   holdPrefix: string;
   /** prefix of idempotency records: idemPrefix + scope:userId:key */
   idemPrefix: string;
+  /** sorted set of used join challenges: challengeId -> expiry (ms) */
+  powUsed: string;
 }
 
 @Injectable()
@@ -57,6 +60,7 @@ export class KeyBuilder {
       sync: base + 'sync',
       holdPrefix: base + 'hold:',
       idemPrefix: base + 'idem:',
+      powUsed: base + 'powused',
     };
   }
 
@@ -76,6 +80,15 @@ export class KeyBuilder {
   /** Set of every event id, read by the admitter and sweeper (its own slot). */
   get eventRegistry(): string {
     return `${this.config.keyPrefix}events`;
+  }
+
+  /**
+   * A client address's join counter (JOIN_RATE_PER_MINUTE), shared by all
+   * replicas; a key of its own, in whatever slot it hashes to. The address is
+   * hashed: IPv6 addresses hold ':', and no client text reaches a key.
+   */
+  joinRate(address: string): string {
+    return `${this.config.keyPrefix}rl:${createHash('sha256').update(address).digest('base64url').slice(0, 22)}`;
   }
 
   /** Hash of feature-flag overrides shared by all replicas. */

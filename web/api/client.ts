@@ -4,7 +4,7 @@
  * views never build a path or a header themselves.
  */
 import { randomId } from '../util.js';
-import type { ErrorBody, EventView, Hold, Joined, Order, Seat, SeatPage, TicketStatus } from './types.js';
+import type { Challenge, ErrorBody, EventView, Hold, Joined, Order, Seat, SeatPage, TicketStatus } from './types.js';
 
 /** An answer that was not a success: the CONTRACT error body, or NETWORK when nothing came back. */
 export class ApiError extends Error {
@@ -49,8 +49,11 @@ const ticketPath = (eventId: string, ticket: string) => `${eventPath(eventId)}/q
 
 export const getEvent = (eventId: string) => call<EventView>('GET', eventPath(eventId));
 
-export const joinQueue = (eventId: string, userId: string) =>
-  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId } });
+/** Joins; `proof` is a solved challenge, for an event that asks for one. */
+export const joinQueue = (eventId: string, userId: string, proof?: { challenge: string; nonce: string }) =>
+  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId, ...proof } });
+
+export const getChallenge = (eventId: string) => call<Challenge>('GET', `${eventPath(eventId)}/challenge`);
 
 export const getTicket = (eventId: string, ticket: string) => call<TicketStatus>('GET', ticketPath(eventId, ticket));
 

@@ -89,6 +89,11 @@ export function explain(err: unknown, retry?: () => void): void {
       );
     case 'VALIDATION':
       return alertUser(`That did not look right: ${e.message}`);
+    case 'RATE_LIMITED':
+      return alertUser('Too many people joined from your network in the last minute. Please try again in a moment.', retryAction);
+    case 'CHALLENGE_REQUIRED':
+    case 'CHALLENGE_FAILED':
+      return alertUser('The check that you are a person did not go through. Please try again.', retryAction);
     case 'UNAVAILABLE':
     case 'NETWORK':
       return alertUser(

@@ -14,6 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
+import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
 
 export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100000, default: 50, description: 'users admitted per second, across all replicas' })
@@ -27,6 +28,16 @@ export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 7200, default: 600, description: 'how long an admitted session lasts' })
   @IsOptional() @IsInt() @Min(1) @Max(7200)
   sessionTtlSeconds?: number;
+}
+
+export class ChallengeSettingsDto {
+  @ApiProperty({
+    minimum: 0,
+    maximum: MAX_DIFFICULTY_BITS,
+    description: 'proof-of-work difficulty of a join in bits (0: no challenge); each bit doubles the work: 20 bits is about a million SHA-256s',
+  })
+  @IsInt() @Min(0) @Max(MAX_DIFFICULTY_BITS)
+  difficultyBits!: number;
 }
 
 export class CreateEventDto {
@@ -54,6 +65,10 @@ export class CreateEventDto {
   @ApiPropertyOptional({ type: AdmissionDto })
   @IsOptional() @ValidateNested() @Type(() => AdmissionDto)
   admission?: AdmissionDto;
+
+  @ApiPropertyOptional({ type: ChallengeSettingsDto, description: 'a proof-of-work challenge for every new place in the queue; default none' })
+  @IsOptional() @ValidateNested() @Type(() => ChallengeSettingsDto)
+  challenge?: ChallengeSettingsDto;
 
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])

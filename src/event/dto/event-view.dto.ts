@@ -6,11 +6,16 @@ export class AdmissionConfigView {
   @ApiProperty() sessionTtlSeconds!: number;
 }
 
+export class ChallengeConfigView {
+  @ApiProperty({ description: 'proof-of-work bits a join must show; 0: no challenge' }) difficultyBits!: number;
+}
+
 export class EventConfigView {
   @ApiProperty() holdTtlSeconds!: number;
   @ApiProperty() maxSeatsPerUser!: number;
   @ApiProperty({ type: AdmissionConfigView }) admission!: AdmissionConfigView;
   @ApiProperty() paused!: boolean;
+  @ApiProperty({ type: ChallengeConfigView }) challenge!: ChallengeConfigView;
 }
 
 export class EventView {

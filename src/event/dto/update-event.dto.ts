@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { AdmissionDto } from './create-event.dto';
+import { AdmissionDto, ChallengeSettingsDto } from './create-event.dto';
 
 export class UpdateEventDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 3600 })
@@ -15,6 +15,10 @@ export class UpdateEventDto {
   @ApiPropertyOptional({ type: AdmissionDto })
   @IsOptional() @ValidateNested() @Type(() => AdmissionDto)
   admission?: AdmissionDto;
+
+  @ApiPropertyOptional({ type: ChallengeSettingsDto, description: 'changes the join challenge; challenges issued easier than the new difficulty are refused' })
+  @IsOptional() @ValidateNested() @Type(() => ChallengeSettingsDto)
+  challenge?: ChallengeSettingsDto;
 
   @ApiPropertyOptional({ description: 'pauses admission; joins go on' })
   @IsOptional() @IsBoolean()

@@ -1,17 +1,32 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 
 export class JoinQueueDto {
-  @ApiProperty({ pattern: ID_PATTERN.source, example: 'fan-42' })
+  @ApiPropertyOptional({
+    pattern: ID_PATTERN.source,
+    example: 'fan-42',
+    description: 'required with JOIN_IDENTITY=anonymous; refused (400) with JOIN_IDENTITY=jwt, where the user is the identity token\'s sub',
+  })
+  @IsOptional()
   @Matches(ID_PATTERN, { message: `userId ${ID_MESSAGE}` })
-  userId!: string;
+  userId?: string;
+
+  @ApiPropertyOptional({ maxLength: 128, description: 'from GET /v1/events/{eventId}/challenge, when the event asks for one (with nonce)' })
+  @IsOptional() @IsString() @MaxLength(128)
+  challenge?: string;
+
+  @ApiPropertyOptional({ maxLength: 64, description: 'SHA-256(challenge + nonce) starts with difficultyBits zero bits (with challenge)' })
+  @IsOptional() @IsString() @MaxLength(64)
+  nonce?: string;
 }
 
 export class JoinedDto {
   @ApiProperty({ description: 'opaque, unguessable; the only secret a waiting user holds' }) ticket!: string;
-  @ApiProperty({ description: '1-based; 1 is next to be admitted' }) position!: number;
-  @ApiProperty() etaSeconds!: number;
+  @ApiProperty({ enum: ['waiting', 'admitted'], description: "'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted" })
+  status!: 'waiting' | 'admitted';
+  @ApiPropertyOptional({ description: '1-based; 1 is next to be admitted (absent once admitted)' }) position?: number;
+  @ApiPropertyOptional() etaSeconds?: number;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: string;
 }
 
@@ -29,21 +44,32 @@ export class TicketStatusDto {
  * object churn is where a Nest app loses to plain Fastify). The DTO classes
  * above stay as the OpenAPI description; these schemas say the same.
  */
-export type JoinQueueBody = { userId: string };
+export type JoinQueueBody = { userId?: string; challenge?: string; nonce?: string };
+
+const JOINED_SCHEMA = {
+  type: 'object',
+  properties: {
+    ticket: { type: 'string' },
+    status: { type: 'string' },
+    position: { type: 'integer' },
+    etaSeconds: { type: 'integer' },
+    queue: { type: 'string' },
+  },
+} as const;
 
 export const JOIN_SCHEMA = {
   body: {
     type: 'object',
-    required: ['userId'],
     additionalProperties: false,
-    properties: { userId: { type: 'string', pattern: ID_PATTERN.source } },
-  },
-  response: {
-    202: {
-      type: 'object',
-      properties: { ticket: { type: 'string' }, position: { type: 'integer' }, etaSeconds: { type: 'integer' }, queue: { type: 'string' } },
+    // userId is required or refused by the identity mode (checked in the service).
+    properties: {
+      userId: { type: 'string', pattern: ID_PATTERN.source },
+      challenge: { type: 'string', maxLength: 128 },
+      nonce: { type: 'string', maxLength: 64 },
     },
+    dependencies: { challenge: ['nonce'], nonce: ['challenge'] },
   },
+  response: { 200: JOINED_SCHEMA, 202: JOINED_SCHEMA },
 } as const;
 
 export const TICKET_STATUS_SCHEMA = {

@@ -9,6 +9,15 @@
   join whose answer was lost carries the stored secret and gets the same
   ticket back (REPLAYED) instead of a DUPLICATE it could never use.
 
+  With JOIN_IDENTITY=jwt the user is a verified person, so a repeated join
+  (another tab, another device) is answered with that person's existing
+  ticket (EXISTING) instead of DUPLICATE: the place follows the person.
+
+  An event with a proof-of-work challenge (meta powBits > 0) takes a new place
+  only with a challenge the service verified (MAC and work); here it must be
+  unexpired by Redis time and unused, and it is marked used with the join.
+  A refused join writes nothing.
+
   Input:
     KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rate)
     KEYS[2] users     hash userId -> seq, while the user waits or is active
@@ -17,27 +26,39 @@
     KEYS[5] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
     KEYS[6] active    sorted set seq -> session end (ms)
     KEYS[7] sessions  hash seq -> '<secret>|<userId>' of admitted users
+    KEYS[8] powUsed   sorted set challengeId -> its expiry (ms): challenges already used
 
     ARGV[1] userId
     ARGV[2] secret (22 characters, base64url)
+    ARGV[3] '1': answer a user who already waits or is active with EXISTING, not DUPLICATE; else '0'
+    ARGV[4] challengeId   of a verified challenge, or '' when the join sent none
+    ARGV[5] challengeBits the difficulty it was issued with (0..32; 0 without a challenge)
+    ARGV[6] challengeExpiresAtMs (0 without a challenge)
 
   Output:
     { 'OK', seq, position, ratePerSecond, queue }
     { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
+    { 'EXISTING', seq, position, ratePerSecond, queue, secret }  the user's place (ARGV[3]); position 0: admitted
     { 'DUPLICATE', position }   position 0 means the user is already admitted
+    { 'CHALLENGE_REQUIRED' }    the event asks for a challenge and none came
+    { 'CHALLENGE_FAILED' }      expired, already used, or easier than the event now asks
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
     error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
+local zwaitKey, activeKey, sessionsKey, powUsedKey = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
 
 local userId, secret = argId('userId', ARGV[1]), argId('secret', ARGV[2])
+local answerExisting = argOneOf('answerExisting', ARGV[3], { '0', '1' }) == '1'
+local challengeId = ARGV[4] == '' and '' or argId('challengeId', ARGV[4])
+local challengeBits = argInt('challengeBits', ARGV[5], 0, 32)
+local challengeExpiresAt = argInt('challengeExpiresAtMs', ARGV[6], 0)
 
 -- The secret stored with a waiting entry or an admitted session, or nil.
 local function storedSecret(record)
@@ -54,7 +75,7 @@ local function waitingSecret(queueKind, seq)
   return storedSecret(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'lastScore')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'lastScore', 'powBits')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -70,18 +91,45 @@ local existing = rcall('HGET', usersKey, userId)
 if existing then
   local position = waitingPosition(queueKind, existing, head, zqueueKey, zwaitKey)
   if position then
-    if waitingSecret(queueKind, existing) == secret then
+    local stored = waitingSecret(queueKind, existing)
+    if stored == secret then
       return { 'REPLAYED', tonumber(existing), position, tonumber(m[3]), queueKind }
+    end
+    if answerExisting and stored then
+      return { 'EXISTING', tonumber(existing), position, tonumber(m[3]), queueKind, stored }
     end
     return { 'DUPLICATE', position }
   end
   local sessionEnd = rcall('ZSCORE', activeKey, existing)
   if sessionEnd and tonumber(sessionEnd) > now then
-    if storedSecret(rcall('HGET', sessionsKey, existing)) == secret then
+    local stored = storedSecret(rcall('HGET', sessionsKey, existing))
+    if stored == secret then
       return { 'REPLAYED', tonumber(existing), 0, tonumber(m[3]), queueKind }
+    end
+    if answerExisting and stored then
+      return { 'EXISTING', tonumber(existing), 0, tonumber(m[3]), queueKind, stored }
     end
     return { 'DUPLICATE', 0 }
   end
+end
+
+-- A new place. Checked before any write, so a refused join writes nothing;
+-- ZSCORE keeps the reuse check O(1) in the number of used challenges.
+local powBits = tonumber(m[5] or '0')
+if powBits > 0 then
+  if challengeId == '' then
+    return { 'CHALLENGE_REQUIRED' }
+  end
+  if challengeBits < powBits or challengeExpiresAt <= now or rcall('ZSCORE', powUsedKey, challengeId) then
+    return { 'CHALLENGE_FAILED' }
+  end
+  -- Expired ids can go: an expired challenge is refused above anyway. Each id
+  -- is removed once, so this costs O(1) per join on average.
+  rcall('ZREMRANGEBYSCORE', powUsedKey, '-inf', now)
+  rcall('ZADD', powUsedKey, challengeExpiresAt, challengeId)
+end
+
+if existing then
   -- The user's session ended and the admitter has not pruned it yet.
   rcall('ZREM', activeKey, existing)
   rcall('HDEL', sessionsKey, existing)
