@@ -1,24 +1,30 @@
 --[[
   Changes an event's settings (PATCH). Only the fields given change; the
-  admitter and the seat scripts read them on their next call.
+  admitter and the seat scripts read them on their next call. Every change
+  raises the event's revision, which the service copies into the event
+  registry: a replica that stopped looking at an ended event looks again
+  when its revision moves (src/event/event-activity.ts).
 
   Input:
     KEYS[1] meta      event hash
     ARGV[1..] field, value pairs among holdTtlSeconds, maxSeatsPerUser,
-              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1)
+              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
+              endsAt (Redis time in ms, 0 for no end)
               (names and ranges checked by the service)
 
   Output:
-    { 'OK' }
+    { 'OK', revision }   revision: greater than any before, at least the Redis time (ms)
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
 local metaKey = KEYS[1]
 
-if rcall('EXISTS', metaKey) == 0 then
+--- @include "includes/now"
+
+local m = rcall('HMGET', metaKey, 'createdAt', 'rev')
+if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-if #ARGV > 0 then
-  rcall('HSET', metaKey, unpack(ARGV))
-end
-return { 'OK' }
+local rev = math.max(tonumber(m[2] or m[1]) + 1, nowMs())
+rcall('HSET', metaKey, 'rev', rev, unpack(ARGV))
+return { 'OK', rev }

@@ -8,11 +8,17 @@
      worth of whole admissions (ratePerSecond * tickMs / 1000, at least 1)
      plus the unused fraction of a token;
   3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
-     skipping those who left. Cost: O(n + log queue), never O(queue).
+     skipping those who left. Cost: O(n + log queue), never O(queue);
+  4. leaves in the event hash what the replicas' once-a-second look at each
+     event reads (src/event/event-activity.ts): 'drained', the sequence up to
+     which the queue was found empty (a join raises seq past it), and
+     'sessionsUntil', the latest session end. An event with neither someone
+     waiting nor a live session is then not ticked at all.
 
   Input:
     KEYS[1] meta      event hash (ratePerSecond, maxActive, sessionTtlSeconds,
-                      paused, head, tokens, tokensAt)
+                      paused, endsAt, seq, head, tokens, tokensAt, drained,
+                      sessionsUntil)
     KEYS[2] users     hash userId -> seq
     KEYS[3] stream    Streams backend queue
     KEYS[4] zqueue    sorted-set backend queue
@@ -26,6 +32,7 @@
   Output:
     { 'OK', admitted, endedSessions }
     { 'PAUSED', endedSessions }
+    { 'CLOSED', endedSessions }   past the event's endsAt: nobody is admitted
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -35,9 +42,10 @@ local tickMs, maxBatch = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
+--- @include "includes/eventStatus"
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
-  'paused', 'head', 'tokens', 'tokensAt')
+  'seq', 'head', 'tokens', 'tokensAt', 'drained', 'sessionsUntil')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -48,10 +56,13 @@ local head, tokens, tokensAt = tonumber(m[6]), tonumber(m[7]), tonumber(m[8])
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
 
--- While paused nothing is written: on resume the refill is capped at the
--- burst anyway, so an idle or paused event costs no writes.
-if m[5] == '1' then
+-- While paused or closed nothing is written: on resume the refill is capped
+-- at the burst anyway, so a paused event costs no writes.
+local status = eventStatus(metaKey, now)
+if status == 'paused' then
   return { 'PAUSED', ended }
+elseif status == 'closed' then
+  return { 'CLOSED', ended }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -103,5 +114,14 @@ end
 
 if admitted > 0 or not wasFull then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
+end
+if admitted > 0 and sessionEnd > tonumber(m[10] or '0') then
+  rcall('HSET', metaKey, 'sessionsUntil', sessionEnd)
+end
+-- Nobody waits any more (those ahead were admitted or left): record up to
+-- which sequence, so the replicas stop ticking until a join raises seq.
+local stillWaiting = queueKind == 'streams' and rcall('XLEN', streamKey) or rcall('ZCARD', zqueueKey)
+if stillWaiting == 0 and m[9] ~= m[5] then
+  rcall('HSET', metaKey, 'drained', m[5])
 end
 return { 'OK', admitted, ended }

@@ -25,6 +25,7 @@
     { 'OK', seq, position, ratePerSecond, queue }
     { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
     { 'DUPLICATE', position }   position 0 means the user is already admitted
+    { 'CLOSED' }                the event is closed (past its endsAt): nobody joins
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -34,6 +35,7 @@ local userId, secret = ARGV[1], ARGV[2]
 
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+--- @include "includes/eventStatus"
 
 -- The secret stored with a waiting entry or an admitted session, or nil.
 local function storedSecret(record)
@@ -57,6 +59,9 @@ if not queueKind then
 end
 local head = tonumber(m[2])
 local now = nowMs()
+if eventStatus(metaKey, now) == 'closed' then
+  return { 'CLOSED' }
+end
 
 local existing = rcall('HGET', usersKey, userId)
 if existing then

@@ -4,28 +4,49 @@ import { EventRepository } from './event.repository';
 const REFRESH_MS = 1000;
 
 /**
- * The ids of every event, for the background loops (admitter, sweeper). A
- * Redis set read at most once a second: works the same on a cluster, where
- * SCAN would have to visit every master.
+ * Every event id with its revision, for the background work of every
+ * replica. A Redis sorted set (its own key, so on a cluster one read instead
+ * of a SCAN of every master) that only the service writes, each time after
+ * the event's own script ran: an id is listed once its event exists (create),
+ * its revision moves up when its settings change (PATCH) and it leaves when
+ * the event is deleted. Replicas never remove ids: an id without an event
+ * costs them nothing (src/event/event-activity.ts), so a lookup that ran
+ * while an event was being created or deleted can never drop a live one.
  */
 @Injectable()
 export class EventRegistry {
-  private ids: string[] = [];
+  private entries = new Map<string, number>();
   private readAt = 0;
 
   constructor(private readonly events: EventRepository) {}
 
-  async eventIds(): Promise<string[]> {
-    if (Date.now() - this.readAt >= REFRESH_MS) {
-      this.ids = await this.events.eventIds();
+  /** Ids and revisions, read again from Redis at most once a second. */
+  async read(maxAgeMs = REFRESH_MS): Promise<Map<string, number>> {
+    if (Date.now() - this.readAt >= maxAgeMs) {
+      await this.events.adoptLegacyRegistry();
+      this.entries = await this.events.registryEntries();
       this.readAt = Date.now();
     }
-    return this.ids;
+    return this.entries;
   }
 
-  /** Drops an id whose event no longer exists (it was registered but never created). */
-  async forget(eventId: string): Promise<void> {
-    this.ids = this.ids.filter((id) => id !== eventId);
-    await this.events.forget(eventId);
+  async eventIds(): Promise<string[]> {
+    return [...(await this.read()).keys()];
+  }
+
+  /** A new event, after its create script ran. */
+  register(eventId: string, createdAt: number): Promise<void> {
+    return this.events.register(eventId, createdAt, 'set');
+  }
+
+  /** An event whose settings changed, after its update script ran. */
+  revised(eventId: string, revision: number): Promise<void> {
+    return this.events.register(eventId, revision, 'raise');
+  }
+
+  /** A deleted event, once its hash is gone. */
+  async unregister(eventId: string): Promise<void> {
+    await this.events.unregister(eventId);
+    this.entries.delete(eventId);
   }
 }

@@ -7,6 +7,7 @@ import { Ticket } from './ticket';
 export type JoinResult =
   | { kind: 'joined'; seq: number; position: number; ratePerSecond: number; queue: 'streams' | 'zset' }
   | { kind: 'duplicate'; position: number }
+  | { kind: 'closed' }
   | { kind: 'no-event' };
 
 export type TicketState =
@@ -47,6 +48,8 @@ export class QueueRepository implements QueueStore {
         };
       case ReplyCode.DUPLICATE:
         return { kind: 'duplicate', position: numberAt('join', r, 1) };
+      case ReplyCode.CLOSED:
+        return { kind: 'closed' };
       default:
         return { kind: 'no-event' };
     }

@@ -5,6 +5,7 @@ import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
+import { EventActivity } from '../event/event-activity';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueRepository, QueueStore } from './queue.repository';
@@ -31,6 +32,7 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly watch: QueueWatchRepository,
     private readonly flags: FeatureFlagService,
     private readonly tokens: AccessTokenService,
+    private readonly activity: EventActivity,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -45,6 +47,7 @@ export class QueueService implements BeforeApplicationShutdown {
     const result = await this.store.join(eventId, userId, secret);
     switch (result.kind) {
       case 'joined':
+        this.activity.markJoined(eventId);
         return {
           ticket: formatTicket(result.seq, secret),
           position: result.position,
@@ -55,6 +58,8 @@ export class QueueService implements BeforeApplicationShutdown {
         throw new DomainError('DUPLICATE', `user ${userId} already waits or is admitted for event ${eventId}`, {
           position: result.position,
         });
+      case 'closed':
+        throw new DomainError('QUEUE_CLOSED', `event ${eventId} is closed: the queue takes nobody more`);
       default:
         throw eventNotFound(eventId);
     }

@@ -37,9 +37,11 @@ export class QueueWatchRepository implements QueueStore {
   /** One attempt; null when a watched key changed and the transaction must run again. */
   private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users);
-    const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
+    const [queue, head, rate, seq, lastScore, endsAt] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore', 'endsAt');
     if (!queue) return { kind: 'no-event' };
     const now = await nowMs(redis);
+    // Same rule as lua/includes/eventStatus.lua: from endsAt on, nobody joins.
+    if (Number(endsAt ?? 0) > 0 && now >= Number(endsAt)) return { kind: 'closed' };
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {

@@ -21,6 +21,10 @@ export enum ReplyCode {
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   NOT_OWNER = 'NOT_OWNER',
   REPLAYED = 'REPLAYED',
+  /** the event is past its endsAt: joins refused, nobody admitted */
+  CLOSED = 'CLOSED',
+  /** a delete without force met live sessions or holds */
+  EVENT_ACTIVE = 'EVENT_ACTIVE',
 }
 
 const KNOWN = new Set<string>(Object.values(ReplyCode));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RecurringJob } from '../common/recurring-job';
-import { EventRegistry } from '../event/event-registry';
+import { EventActivity } from '../event/event-activity';
 import { SeatRepository } from './seat.repository';
 
 /** Every 250 ms, so an expired hold's seats are back on sale well within 1 s of expiresAt. */
@@ -15,11 +15,15 @@ const SWEEP_LIMIT = 1000;
  */
 const SWEEP_BUDGET_MS = 200;
 
-/** Returns expired holds' seats to sale for every event, with or without traffic. */
+/**
+ * Returns expired holds' seats to sale, with or without traffic, for every
+ * event with seats held (EventActivity tells which): an event without holds
+ * costs the sweeper nothing.
+ */
 @Injectable()
 export class Sweeper extends RecurringJob {
   constructor(
-    private readonly registry: EventRegistry,
+    private readonly activity: EventActivity,
     private readonly seats: SeatRepository,
   ) {
     super('Sweeper', SWEEP_PERIOD_MS);
@@ -30,12 +34,12 @@ export class Sweeper extends RecurringJob {
   }
 
   async sweepAll(): Promise<void> {
-    const ids = await this.registry.eventIds();
     const deadline = performance.now() + SWEEP_BUDGET_MS;
     await Promise.all(
-      ids.map(async (id) => {
+      this.activity.sweepTargets().map(async (id) => {
         for (;;) {
           const n = await this.seats.sweep(id, SWEEP_LIMIT);
+          if (n === null) this.activity.gone(id);
           if (n !== SWEEP_LIMIT || performance.now() >= deadline) break;
         }
       }),
