@@ -66,4 +66,34 @@ describe.each(TOPOLOGIES)('event registry on %s Redis', (name) => {
     expect(pending).toEqual([]);
     console.log(`[${name}] all ${EVENTS} events admitted their ${USERS} users within ${Math.round(performance.now() - started)} ms of the last create`);
   });
+
+  it('a create whose registration was lost (Redis gone right after the script) is listed by its retry, which answers 409 EVENT_EXISTS', async () => {
+    const eventId = uniqueId('heal');
+    const created = await apps[0].createEvent(eventId, { capacity: 2 });
+    const registry = apps[0].app.get(KeyBuilder).eventRegistry;
+    const score = await withClient(topology, (c) => c.zscore(registry, eventId));
+    expect(Number(score)).toBeGreaterThan(0);
+    await withClient(topology, (c) => c.zrem(registry, eventId));
+    const retry = await apps[1].admin('POST', '/v1/events', { eventId, capacity: 2 });
+    expect(retry.status).toBe(409);
+    expect(retry.body.code).toBe('EVENT_EXISTS');
+    expect(await withClient(topology, (c) => c.zscore(registry, eventId))).toBe(score);
+    expect(await eventView(apps[0], eventId)).toMatchObject({ capacity: created.capacity, available: 2 });
+  });
+
+  it('ids in the set registry of earlier versions (a replica not yet upgraded) move into the sorted set and are served', async () => {
+    const eventId = uniqueId('legacy');
+    await apps[0].createEvent(eventId, { capacity: 2, admission: { ratePerSecond: 1000 } });
+    const keys = apps[0].app.get(KeyBuilder);
+    await withClient(topology, async (c) => {
+      await c.zrem(keys.eventRegistry, eventId);
+      await c.sadd(keys.legacyEventRegistry, eventId);
+    });
+    // Joined straight into Redis: only the registry can lead a replica to it.
+    const r = await apps[0].app.get(QueueRepository).join(eventId, 'old-timer', newSecret());
+    expect(r.kind).toBe('joined');
+    await pollUntil(() => eventView(apps[1], eventId), (v) => v.active === 1 && v.waiting === 0, { timeoutMs: 10_000, intervalMs: 100 });
+    expect(await withClient(topology, (c) => c.zscore(keys.eventRegistry, eventId))).toBe('0');
+    expect(await withClient(topology, (c) => c.sismember(keys.legacyEventRegistry, eventId))).toBe(0);
+  });
 });

@@ -82,6 +82,12 @@ export class EventActivity extends RecurringJob {
     return this.probe();
   }
 
+  /** A replica that just started looks at once rather than a period later. */
+  override onApplicationBootstrap(): void {
+    super.onApplicationBootstrap();
+    this.probe().catch(() => undefined); // the periodic run logs failures
+  }
+
   /** Reads the registry and probes every event not known to be finished. */
   async probe(): Promise<void> {
     const startedAt = performance.now();

@@ -39,6 +39,15 @@ export class EventRegistry {
     return this.events.register(eventId, createdAt, 'set');
   }
 
+  /**
+   * An event found to exist when creating it again: lists it if a create
+   * answered with an error after its script ran (the retry lands here), and
+   * changes nothing otherwise.
+   */
+  registerExisting(eventId: string, createdAt: number): Promise<void> {
+    return this.events.registerIfMissing(eventId, createdAt);
+  }
+
   /** An event whose settings changed, after its update script ran. */
   revised(eventId: string, revision: number): Promise<void> {
     return this.events.register(eventId, revision, 'raise');

@@ -195,6 +195,17 @@ export class EventRepository {
     else await this.redis.zadd(this.keys.eventRegistry, 'GT', revision, eventId);
   }
 
+  /** Lists an event unless it is listed already (keeps its revision). */
+  async registerIfMissing(eventId: string, revision: number): Promise<void> {
+    await this.redis.zadd(this.keys.eventRegistry, 'NX', revision, eventId);
+  }
+
+  /** When the event was created (Redis ms), or null when it does not exist. */
+  async createdAt(eventId: string): Promise<number | null> {
+    const value = await this.redis.hget(this.keys.event(eventId).meta, 'createdAt');
+    return value === null ? null : Number(value);
+  }
+
   async unregister(eventId: string): Promise<void> {
     await this.redis.zrem(this.keys.eventRegistry, eventId);
   }

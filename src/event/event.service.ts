@@ -44,6 +44,10 @@ export class EventService {
       { capacity: dto.capacity, seatIds: dto.seats },
     );
     if (createdAt === null) {
+      // A first create whose script ran but whose registration did not (Redis
+      // went away in between) left its event unlisted: its retry lists it.
+      const existing = await this.events.createdAt(dto.eventId);
+      if (existing !== null) await this.registry.registerExisting(dto.eventId, existing);
       throw new DomainError('EVENT_EXISTS', `event ${dto.eventId} already exists`);
     }
     // Only now, with the event in place, do the replicas learn of it.
