@@ -1,6 +1,6 @@
 --[[
-  One admission tick for one event. Every replica calls it every tick; the
-  token bucket lives in the event hash, so however many replicas call it,
+  One admission tick for one event. Every replica calls it every tick while
+  someone waits (once a second while only sessions are live); the token bucket lives in the event hash, so however many replicas call it,
   the event admits at most ratePerSecond per second plus one tick's burst.
 
   1. ends admitted sessions whose time is over (bounded batch);

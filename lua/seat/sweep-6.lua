@@ -1,6 +1,6 @@
 --[[
   Returns the seats of expired holds to sale. The background sweeper calls it
-  for every event at least once a second, so seats come back with no traffic
+  for every event with seats held at least once a second, so seats come back with no traffic
   at all (keyspace notifications are not used: they are lost when nobody
   listens).
 

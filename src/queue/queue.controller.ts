@@ -28,7 +28,7 @@ export class QueueController {
   })
   @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
   @ApiResponse({ status: 202, type: JoinedDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'QUEUE_CLOSED', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
   join(
     @Param('eventId', IdParamPipe) eventId: string,
     @Body() body: JoinQueueBody,
