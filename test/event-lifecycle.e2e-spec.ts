@@ -66,13 +66,16 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     }
   }
 
-  /** Script runs for one event, and Redis-wide EVALSHA and HMGET calls, over `ms`. */
+  /** Script runs (EVALSHA, or EVAL: ioredis's first call of a script on a connection) over every master. */
+  const scriptCalls = async () => (await commandCalls(topology, 'evalsha')) + (await commandCalls(topology, 'eval'));
+
+  /** Script runs for one event, and Redis-wide script and HMGET calls, over `ms`. */
   async function workOver(eventId: string, ms: number) {
-    const before = { runs: runs.get(eventId) ?? 0, evalsha: await commandCalls(topology, 'evalsha'), hmget: await commandCalls(topology, 'hmget') };
+    const before = { runs: runs.get(eventId) ?? 0, scripts: await scriptCalls(), hmget: await commandCalls(topology, 'hmget') };
     await sleep(ms);
     return {
       runs: (runs.get(eventId) ?? 0) - before.runs,
-      evalsha: (await commandCalls(topology, 'evalsha')) - before.evalsha,
+      scripts: (await scriptCalls()) - before.scripts,
       hmget: (await commandCalls(topology, 'hmget')) - before.hmget,
     };
   }
@@ -156,7 +159,7 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     await pollUntil(async () => served(eventId), (s) => s.every((x) => !x), { timeoutMs: 20_000, intervalMs: 200 });
     const work = await workOver(eventId, 3000);
     console.log(`[${name}] closed event, nothing live, 3 s: ${JSON.stringify(work)}`);
-    expect(work).toEqual({ runs: 0, evalsha: 0, hmget: 0 });
+    expect(work).toEqual({ runs: 0, scripts: 0, hmget: 0 });
     expect(await eventView(a(), eventId)).toMatchObject({ status: 'closed', held: 0, available: 10 });
     expect((await a().admin('DELETE', `/v1/events/${eventId}`)).status).toBe(204);
   });
@@ -201,11 +204,11 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     expectError(await a().request('DELETE', `/v1/events/${eventId}/holds/${holds[2][0].body.holdId}`, undefined, users[2].auth), 404, 'EVENT_NOT_FOUND');
     expect(await keysOfEvent(eventId)).toEqual([]);
 
-    // Both replicas stop: no script for the event, and (no other event here being busy) no EVALSHA or probe at all.
+    // Both replicas stop: no script for the event, and (no other event here being busy) no script or probe at all.
     await sleep(1500);
     const work = await workOver(eventId, 3000);
     console.log(`[${name}] deleted event, 3 s: ${JSON.stringify(work)}`);
-    expect(work).toEqual({ runs: 0, evalsha: 0, hmget: 0 });
+    expect(work).toEqual({ runs: 0, scripts: 0, hmget: 0 });
 
     // The id is free again: a new event, nothing of the old one.
     const again = await a().createEvent(eventId, { capacity: 2, queue: 'zset' });
@@ -264,5 +267,56 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     await expect(scripts.run('deleteEvent', [k.meta, k.seatIndex, k.active, k.holds], [2])).rejects.toThrow(/force must be 0 or 1/);
     expect((await a().admin('POST', '/v1/events', { eventId, capacity: 9 })).status).toBe(201);
     expect((await a().admin('DELETE', `/v1/events/${eventId}`)).status).toBe(204);
+  });
+
+  it('DELETE of a big event runs only short Redis calls: UNLINK (freed off the main thread) in batches of at most 500 keys and COUNT-bounded SCAN; DEL only of the small event hash', async () => {
+    const eventId = uniqueId('del-big');
+    const WAITING = 10_000;
+    await a().createEvent(eventId, { capacity: 10_000, admission: fast });
+    await a().admin('PATCH', `/v1/events/${eventId}`, { paused: true });
+    const scripts = a().app.get(ScriptRegistry);
+    const k = queueKeys(keysOf(eventId));
+    for (let i = 0; i < WAITING; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => scripts.run('join', k, [`big${i + j}`, 'A'.repeat(22)])));
+    }
+    expect(await eventView(a(), eventId)).toMatchObject({ waiting: WAITING, available: 10_000 });
+
+    const masters = await topology.masters();
+    try {
+      for (const m of masters) {
+        await m.config('SET', 'slowlog-log-slower-than', '0');
+        await m.config('SET', 'slowlog-max-len', '100000');
+        await m.slowlog('RESET');
+      }
+      expect((await a().admin('DELETE', `/v1/events/${eventId}?force=true`)).status).toBe(204);
+      const entries: { command: string; args: string[]; micros: number }[] = [];
+      for (const m of masters) {
+        for (const [, , micros, args] of (await m.slowlog('GET', -1)) as [number, number, number, string[]][]) {
+          if (args.some((x) => x.includes(`{${eventId}}`))) entries.push({ command: args[0].toLowerCase(), args, micros });
+        }
+      }
+      const slowest = new Map<string, number>();
+      for (const e of entries) slowest.set(e.command, Math.max(slowest.get(e.command) ?? 0, e.micros));
+      console.log(`[${name}] DELETE of ${WAITING} waiting + 10,000 seats: ${entries.length} calls, slowest per command (µs): ${JSON.stringify(Object.fromEntries(slowest))}`);
+      // The deleteEvent script (EVAL/EVALSHA; Redis 7 logs the commands inside it too) deletes only the small
+      // event hash; everything big goes by UNLINK.
+      for (const command of slowest.keys()) expect(['eval', 'evalsha', 'exists', 'del', 'scan', 'unlink']).toContain(command);
+      expect(slowest.has('unlink') && slowest.has('scan')).toBe(true);
+      for (const e of entries.filter((x) => x.command === 'del')) expect(e.args.slice(1)).toEqual([keysOf(eventId).meta]);
+      for (const e of entries.filter((x) => x.command === 'unlink')) {
+        // SLOWLOG keeps 32 arguments and sums up the rest as '... (N more arguments)'.
+        const more = /^\.\.\. \((\d+) more arguments\)$/.exec(e.args[e.args.length - 1]);
+        const keys = more ? e.args.length - 2 + Number(more[1]) : e.args.length - 1;
+        expect(keys).toBeLessThanOrEqual(500);
+      }
+      for (const e of entries.filter((x) => x.command === 'scan')) expect(e.args.slice(-2)).toEqual(['COUNT', '1000']);
+    } finally {
+      for (const m of masters) {
+        await m.config('SET', 'slowlog-log-slower-than', '10000');
+        await m.config('SET', 'slowlog-max-len', '128');
+        m.disconnect();
+      }
+    }
+    expect(await keysOfEvent(eventId)).toEqual([]);
   });
 });
