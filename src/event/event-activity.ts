@@ -91,7 +91,7 @@ export class EventActivity extends RecurringJob {
   /** Reads the registry and probes every event not known to be finished. */
   async probe(): Promise<void> {
     const startedAt = performance.now();
-    const listed = await this.registry.read(0);
+    const listed = await this.registry.read();
     for (const [id, revision] of this.finished) {
       if (listed.get(id) !== revision) this.finished.delete(id);
     }

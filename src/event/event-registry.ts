@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventRepository } from './event.repository';
 
-const REFRESH_MS = 1000;
-
 /**
  * Every event id with its revision, for the background work of every
  * replica. A Redis sorted set (its own key, so on a cluster one read instead
@@ -12,26 +10,16 @@ const REFRESH_MS = 1000;
  * the event is deleted. Replicas never remove ids: an id without an event
  * costs them nothing (src/event/event-activity.ts), so a lookup that ran
  * while an event was being created or deleted can never drop a live one.
+ * EventActivity reads it once a second.
  */
 @Injectable()
 export class EventRegistry {
-  private entries = new Map<string, number>();
-  private readAt = 0;
-
   constructor(private readonly events: EventRepository) {}
 
-  /** Ids and revisions, read again from Redis at most once a second. */
-  async read(maxAgeMs = REFRESH_MS): Promise<Map<string, number>> {
-    if (Date.now() - this.readAt >= maxAgeMs) {
-      await this.events.adoptLegacyRegistry();
-      this.entries = await this.events.registryEntries();
-      this.readAt = Date.now();
-    }
-    return this.entries;
-  }
-
-  async eventIds(): Promise<string[]> {
-    return [...(await this.read()).keys()];
+  /** Every listed id with its revision. */
+  async read(): Promise<Map<string, number>> {
+    await this.events.adoptLegacyRegistry();
+    return this.events.registryEntries();
   }
 
   /** A new event, after its create script ran. */
@@ -54,8 +42,7 @@ export class EventRegistry {
   }
 
   /** A deleted event, once its hash is gone. */
-  async unregister(eventId: string): Promise<void> {
-    await this.events.unregister(eventId);
-    this.entries.delete(eventId);
+  unregister(eventId: string): Promise<void> {
+    return this.events.unregister(eventId);
   }
 }

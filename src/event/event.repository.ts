@@ -178,11 +178,19 @@ export class EventRepository {
     await this.redis.unlink(k.seatIndex);
   }
 
-  /** Every registered event id with its revision. */
+  /**
+   * Every registered event id with its revision, by ZSCAN: each call is
+   * bounded however many events there are, and an id listed during the whole
+   * read is always returned.
+   */
   async registryEntries(): Promise<Map<string, number>> {
-    const flat = await this.redis.zrange(this.keys.eventRegistry, 0, -1, 'WITHSCORES');
     const out = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) out.set(flat[i], Number(flat[i + 1]));
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.keys.eventRegistry, cursor, 'COUNT', 1000);
+      for (let i = 0; i < flat.length; i += 2) out.set(flat[i], Number(flat[i + 1]));
+      cursor = next;
+    } while (cursor !== '0');
     return out;
   }
 
