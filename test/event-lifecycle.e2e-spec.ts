@@ -1,4 +1,5 @@
 import { EventActivity } from '../src/event/event-activity';
+import { FeatureFlagService } from '../src/feature-flag/feature-flag.service';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { queueKeys } from '../src/queue/queue.repository';
@@ -96,7 +97,8 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     // the WATCH/MULTI path refuses too
     expect((await a().admin('PUT', '/v1/flags/luaAtomic', { enabled: false })).status).toBe(200);
     try {
-      await pollUntil(() => join(apps[1], eventId, 'late-watch'), (r) => r.status === 410, { timeoutMs: 5000 });
+      await pollUntil(async () => apps[1].app.get(FeatureFlagService).isEnabled('luaAtomic'), (on) => !on, { timeoutMs: 5000 });
+      expectError(await join(apps[1], eventId, 'late-watch'), 410, 'QUEUE_CLOSED');
     } finally {
       await a().admin('DELETE', '/v1/flags/luaAtomic');
     }
