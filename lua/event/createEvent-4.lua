@@ -31,6 +31,10 @@ local generatedCapacity, endsAt = tonumber(ARGV[7]), ARGV[8]
 
 --- @include "includes/now"
 
+if not tonumber(endsAt) or tonumber(endsAt) < 0 then
+  return redis.error_reply('ERR createEvent: endsAt must be a number of ms, 0 for none')
+end
+
 -- A deleted event's seat index goes last (deleteEvent-4.lua): until then its
 -- remains are still being removed and must not mix with a new event.
 if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', seatIndexKey) == 1 then
