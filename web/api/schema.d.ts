@@ -65,7 +65,8 @@ export interface paths {
         get: operations["EventController_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete an event and every key of it (admin); with live sessions or holds only with ?force=true */
+        delete: operations["EventController_delete"];
         options?: never;
         head?: never;
         /** Change limits or pause admission (admin); takes effect on the next admission tick */
@@ -286,6 +287,12 @@ export interface components {
             admission?: components["schemas"]["AdmissionDto"];
             /** @description number of seats, named GA-1..GA-n; or give seats */
             capacity?: number;
+            /**
+             * Format: date-time
+             * @description from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted
+             * @example 2026-06-01T20:00:00Z
+             */
+            endsAt?: string;
             /** @example concert-2026 */
             eventId: string;
             /** @default 300 */
@@ -305,7 +312,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -313,6 +320,11 @@ export interface components {
         };
         EventConfigView: {
             admission: components["schemas"]["AdmissionConfigView"];
+            /**
+             * Format: date-time
+             * @description when the event closes; null: no end
+             */
+            endsAt: string | null;
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
@@ -328,6 +340,11 @@ export interface components {
             /** @enum {string} */
             queue: "streams" | "zset";
             sold: number;
+            /**
+             * @description open; paused (admission stopped, joins go on); closed (past endsAt: joins refused)
+             * @enum {string}
+             */
+            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
             /** @description users waiting in the queue */
             waiting: number;
         };
@@ -407,6 +424,11 @@ export interface components {
         };
         UpdateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
+            /**
+             * Format: date-time
+             * @description from then on the event is closed (a past time closes it now); null removes the end
+             */
+            endsAt?: string | null;
             holdTtlSeconds?: number;
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
@@ -787,6 +809,74 @@ export interface operations {
             };
             /** @description code: EVENT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    EventController_delete: {
+        parameters: {
+            query?: {
+                /** @description true: delete even while sessions or holds are live */
+                force?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted; no replica works on the event any more */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_ACTIVE */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1213,6 +1303,15 @@ export interface operations {
             };
             /** @description code: DUPLICATE */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: QUEUE_CLOSED */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
