@@ -21,19 +21,19 @@
   Output:
     { 'OK', capacity, createdAtMs }
     { 'EVENT_EXISTS' }   also while an event of this id is still being deleted
+    error reply 'ERR bad argument endsAt ...' (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, seatsKey, availKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local queueKind = ARGV[1]
 local holdTtlSeconds, maxSeatsPerUser = ARGV[2], ARGV[3]
 local ratePerSecond, maxActive, sessionTtlSeconds = ARGV[4], ARGV[5], ARGV[6]
-local generatedCapacity, endsAt = tonumber(ARGV[7]), ARGV[8]
+local generatedCapacity = tonumber(ARGV[7])
 
+--- @include "includes/args"
 --- @include "includes/now"
 
-if not tonumber(endsAt) or tonumber(endsAt) < 0 then
-  return redis.error_reply('ERR createEvent: endsAt must be a number of ms, 0 for none')
-end
+local endsAt = argInt('endsAt', ARGV[8], 0)
 
 -- A deleted event's seat index goes last (deleteEvent-4.lua): until then its
 -- remains are still being removed and must not mix with a new event.

@@ -18,16 +18,15 @@
     { 'OK' }                                  deleting (also when an earlier delete was cut short)
     { 'EVENT_ACTIVE', liveSessions, liveHolds }   something is live and force is '0'
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument force ...' (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, seatIndexKey, activeKey, holdsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local force = ARGV[1]
 
+--- @include "includes/args"
 --- @include "includes/now"
 
-if force ~= '0' and force ~= '1' then
-  return redis.error_reply('ERR deleteEvent: force must be 0 or 1')
-end
+local force = argOneOf('force', ARGV[1], { '0', '1' })
 if rcall('EXISTS', metaKey) == 0 then
   -- A delete that stopped half-way left its seat index: finish it.
   if rcall('EXISTS', seatIndexKey) == 1 then
