@@ -133,7 +133,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy the held seats; confirming again answers 200 with the same order */
+        /**
+         * Buy the held seats; confirming again answers 200 with the same order
+         * @description With REDIS_WAIT_REPLICAS > 0 the order is answered only once that many Redis replicas have it; otherwise 503 UNAVAILABLE (Retry-After) says the outcome is not yet certain, and a retry with the same Idempotency-Key answers the order once it is safe.
+         */
         post: operations["SeatController_confirm"];
         delete?: never;
         options?: never;
@@ -771,6 +774,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -819,6 +824,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -887,6 +894,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -948,6 +957,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1005,6 +1016,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1088,6 +1101,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1154,6 +1169,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1248,6 +1265,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1261,7 +1280,7 @@ export interface operations {
             query?: never;
             header: {
                 "idempotency-key": string;
-                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE */
+                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1331,6 +1350,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,6 +1401,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1428,6 +1451,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1476,6 +1501,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1529,6 +1556,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1566,6 +1595,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1627,6 +1658,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1674,6 +1707,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
