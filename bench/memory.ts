@@ -91,8 +91,8 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
 
     const createEvent = async (eventId: string, backend: Backend) => {
       const k = keys.event(eventId);
-      // queue, holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive, sessionTtlSeconds, capacity
-      const r = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex, backend, 300, 4, 50, 1000, 600, 1, 0)) as unknown[];
+      // queue, holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive, sessionTtlSeconds, capacity, powBits, endsAt (0: none)
+      const r = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex, backend, 300, 4, 50, 1000, 600, 1, 0, 0)) as unknown[];
       if (r[0] !== 'OK') throw new Error(`createEvent ${eventId}: ${JSON.stringify(r)}`);
     };
 

@@ -192,7 +192,7 @@ describe('on a 3-master Redis Cluster', () => {
       for (const key of keys) {
         const tag = /\{([^}]+)\}/.exec(key)?.[1];
         if (tag === undefined) {
-          expect(['qg:events', 'qg:flags']).toContain(key);
+          expect(['qg:registry', 'qg:flags']).toContain(key);
           continue;
         }
         expect(calculateSlot(key)).toBe(calculateSlot(tag));

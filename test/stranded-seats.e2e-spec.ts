@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { queueKeys } from '../src/queue/queue.repository';
+import { joinArgs, joinKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
@@ -158,7 +158,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     await client.hset(k.sessions, '7', `${'B'.repeat(22)}|again`);
     await client.hdel(k.meta, 'lastScore', 'tokensAt');
     const before = await digest(eventId);
-    await expect(client.evalsha(scriptSha('join'), 7, ...queueKeys(k), 'again', 'C'.repeat(22))).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('join'), 8, ...joinKeys(k), 'again', 'C'.repeat(22), ...joinArgs({ answerExisting: false }))).rejects.toThrow(/^INVARIANT /);
     await expect(client.evalsha(scriptSha('admit'), 7, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
     expect(await digest(eventId)).toEqual(before);
     // Mended, so the admitter's ticks on it stop failing for the rest of the suite.
@@ -209,9 +209,9 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['sweep', seat, ['many'], 'limit'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
       ['reclaimHold', [...seat, k.holdPrefix + 'other'], [member], 'hold key'],
-      ['join', queueKeys(k), ['', secret], 'userId'],
-      ['join', queueKeys(k), ['a|b', secret], 'userId'],
-      ['join', queueKeys(k), ['newcomer', ''], 'secret'],
+      ['join', joinKeys(k), ['', secret, ...joinArgs({ answerExisting: false })], 'userId'],
+      ['join', joinKeys(k), ['a|b', secret, ...joinArgs({ answerExisting: false })], 'userId'],
+      ['join', joinKeys(k), ['newcomer', '', ...joinArgs({ answerExisting: false })], 'secret'],
       ['leave', queueKeys(k), ['x1', secret], 'seq'],
       ['leave', queueKeys(k), ['0', secret], 'seq'],
       ['leave', queueKeys(k), [session, ''], 'secret'],

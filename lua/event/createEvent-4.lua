@@ -14,13 +14,15 @@
     ARGV[4] ratePerSecond
     ARGV[5] maxActive
     ARGV[6] sessionTtlSeconds
-    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[9..] lists them
+    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[10..] lists them
     ARGV[8] powBits   join challenge difficulty (0: none)
-    ARGV[9..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
+    ARGV[9] endsAt: Redis time (ms) from which the event is closed; 0 for no end
+    ARGV[10..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
 
   Output:
     { 'OK', capacity, createdAtMs }
-    { 'EVENT_EXISTS' }
+    { 'EVENT_EXISTS' }   also while an event of this id is still being deleted
+    error reply 'ERR bad argument endsAt ...' (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, seatsKey, availKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -29,9 +31,14 @@ local holdTtlSeconds, maxSeatsPerUser = ARGV[2], ARGV[3]
 local ratePerSecond, maxActive, sessionTtlSeconds = ARGV[4], ARGV[5], ARGV[6]
 local generatedCapacity, powBits = tonumber(ARGV[7]), ARGV[8]
 
+--- @include "includes/args"
 --- @include "includes/now"
 
-if rcall('EXISTS', metaKey) == 1 then
+local endsAt = argInt('endsAt', ARGV[9], 0)
+
+-- A deleted event's seat index goes last (deleteEvent-4.lua): until then its
+-- remains are still being removed and must not mix with a new event.
+if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', seatIndexKey) == 1 then
   return { 'EVENT_EXISTS' }
 end
 
@@ -59,7 +66,7 @@ end
 if generatedCapacity > 0 then
   for i = 1, generatedCapacity do addSeat('GA-' .. i) end
 else
-  for i = 9, #ARGV do addSeat(ARGV[i]) end
+  for i = 10, #ARGV do addSeat(ARGV[i]) end
 end
 flush()
 
@@ -72,6 +79,7 @@ rcall('HSET', metaKey,
   'maxActive', maxActive,
   'sessionTtlSeconds', sessionTtlSeconds,
   'paused', 0,
+  'endsAt', endsAt,
   'capacity', capacity,
   'available', capacity,
   'held', 0,

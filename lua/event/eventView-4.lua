@@ -10,16 +10,18 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused, powBits }
+      sessionTtlSeconds, paused, powBits, status, endsAt }
+    status: 'open' | 'paused' | 'closed' (includes/eventStatus); endsAt: ms, 0 for none
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
 local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 --- @include "includes/now"
+--- @include "includes/eventStatus"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits', 'endsAt')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -29,6 +31,8 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
-local active = rcall('ZCOUNT', activeKey, '(' .. nowMs(), '+inf')
+local now = nowMs()
+local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
 return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
-  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), tonumber(m[12] or '0') }
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), tonumber(m[12] or '0'),
+  eventStatus(metaKey, now), tonumber(m[13] or '0') }

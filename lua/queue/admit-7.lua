@@ -1,6 +1,6 @@
 --[[
-  One admission tick for one event. Every replica calls it every tick; the
-  token bucket lives in the event hash, so however many replicas call it,
+  One admission tick for one event. Every replica calls it every tick while
+  someone waits (once a second while only sessions are live); the token bucket lives in the event hash, so however many replicas call it,
   the event admits at most ratePerSecond per second plus one tick's burst.
 
   1. ends admitted sessions whose time is over (bounded batch);
@@ -8,11 +8,17 @@
      worth of whole admissions (ratePerSecond * tickMs / 1000, at least 1)
      plus the unused fraction of a token;
   3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
-     skipping those who left. Cost: O(n + log queue), never O(queue).
+     skipping those who left. Cost: O(n + log queue), never O(queue);
+  4. leaves in the event hash what the replicas' once-a-second look at each
+     event reads (src/event/event-activity.ts): 'drained', the sequence up to
+     which the queue was found empty (a join raises seq past it), and
+     'sessionsUntil', the latest session end. An event with neither someone
+     waiting nor a live session is then not ticked at all.
 
   Input:
     KEYS[1] meta      event hash (ratePerSecond, maxActive, sessionTtlSeconds,
-                      paused, head, tokens, tokensAt)
+                      paused, endsAt, seq, head, tokens, tokensAt, drained,
+                      sessionsUntil)
     KEYS[2] users     hash userId -> seq
     KEYS[3] stream    Streams backend queue
     KEYS[4] zqueue    sorted-set backend queue
@@ -26,6 +32,7 @@
   Output:
     { 'OK', admitted, endedSessions }
     { 'PAUSED', endedSessions }
+    { 'CLOSED', endedSessions }   past the event's endsAt: nobody is admitted
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
     error reply 'INVARIANT ...' when the event hash lacks a setting (nothing written)
@@ -37,12 +44,13 @@ local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
+--- @include "includes/eventStatus"
 
 -- maxBatch is bounded by Lua's unpack limit (the sorted-set path removes a batch in one call).
 local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
-  'paused', 'head', 'tokens', 'tokensAt')
+  'seq', 'head', 'tokens', 'tokensAt', 'drained', 'sessionsUntil')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -57,10 +65,13 @@ local sessionTtlMs = sessionTtl * 1000
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
 
--- While paused nothing is written: on resume the refill is capped at the
--- burst anyway, so an idle or paused event costs no writes.
-if m[5] == '1' then
+-- While paused or closed nothing is written: on resume the refill is capped
+-- at the burst anyway, so a paused event costs no writes.
+local status = eventStatus(metaKey, now)
+if status == 'paused' then
   return { 'PAUSED', ended }
+elseif status == 'closed' then
+  return { 'CLOSED', ended }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -125,5 +136,14 @@ end
 
 if admitted > 0 or not wasFull then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
+end
+if admitted > 0 and sessionEnd > tonumber(m[10] or '0') then
+  rcall('HSET', metaKey, 'sessionsUntil', sessionEnd)
+end
+-- Nobody waits any more (those ahead were admitted or left): record up to
+-- which sequence, so the replicas stop ticking until a join raises seq.
+local stillWaiting = queueKind == 'streams' and rcall('XLEN', streamKey) or rcall('ZCARD', zqueueKey)
+if stillWaiting == 0 and m[9] ~= m[5] then
+  rcall('HSET', metaKey, 'drained', m[5])
 end
 return { 'OK', admitted, ended }

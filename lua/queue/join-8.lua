@@ -42,6 +42,7 @@
     { 'DUPLICATE', position }   position 0 means the user is already admitted
     { 'CHALLENGE_REQUIRED' }    the event asks for a challenge and none came
     { 'CHALLENGE_FAILED' }      expired, already used, or easier than the event now asks
+    { 'CLOSED' }                the event is closed (past its endsAt): nobody joins
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
     error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
@@ -53,6 +54,7 @@ local zwaitKey, activeKey, sessionsKey, powUsedKey = KEYS[5], KEYS[6], KEYS[7], 
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+--- @include "includes/eventStatus"
 
 local userId, secret = argId('userId', ARGV[1]), argId('secret', ARGV[2])
 local answerExisting = argOneOf('answerExisting', ARGV[3], { '0', '1' }) == '1'
@@ -86,6 +88,9 @@ if not head or not tonumber(m[3]) or (queueKind == 'zset' and not lastScore) the
   return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks queue settings')
 end
 local now = nowMs()
+if eventStatus(metaKey, now) == 'closed' then
+  return { 'CLOSED' }
+end
 
 local existing = rcall('HGET', usersKey, userId)
 if existing then

@@ -40,6 +40,7 @@ export class QueueController {
     'CHALLENGE_FAILED',
     'EVENT_NOT_FOUND',
     'DUPLICATE',
+    'QUEUE_CLOSED',
     'PAYLOAD_TOO_LARGE',
     'RATE_LIMITED',
     'UNAVAILABLE',

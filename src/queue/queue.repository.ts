@@ -12,6 +12,7 @@ export type JoinResult =
   | { kind: 'duplicate'; position: number }
   | { kind: 'challenge-required' }
   | { kind: 'challenge-failed' }
+  | { kind: 'closed' }
   | { kind: 'no-event' };
 
 export interface JoinOptions {
@@ -81,6 +82,8 @@ export class QueueRepository implements QueueStore {
         return { kind: 'challenge-required' };
       case ReplyCode.CHALLENGE_FAILED:
         return { kind: 'challenge-failed' };
+      case ReplyCode.CLOSED:
+        return { kind: 'closed' };
       default:
         return { kind: 'no-event' };
     }

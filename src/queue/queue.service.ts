@@ -5,6 +5,7 @@ import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
+import { EventActivity } from '../event/event-activity';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { challengeFailed, challengeRequired, JoinChallenges } from '../join/join-challenges';
 import { JoinIdentity } from '../join/join-identity';
@@ -44,6 +45,7 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly watch: QueueWatchRepository,
     private readonly flags: FeatureFlagService,
     private readonly tokens: AccessTokenService,
+    private readonly activity: EventActivity,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
     private readonly identity: JoinIdentity,
     private readonly challenges: JoinChallenges,
@@ -71,6 +73,7 @@ export class QueueService implements BeforeApplicationShutdown {
     const result = await this.store.join(eventId, userId, secret, { answerExisting: this.identity.mode === 'jwt', challenge });
     switch (result.kind) {
       case 'joined':
+        this.activity.markJoined(eventId);
         return {
           existing: false,
           joined: {
@@ -100,6 +103,8 @@ export class QueueService implements BeforeApplicationShutdown {
         throw challengeRequired();
       case 'challenge-failed':
         throw challengeFailed();
+      case 'closed':
+        throw new DomainError('QUEUE_CLOSED', `event ${eventId} is closed: the queue takes nobody more`);
       default:
         throw eventNotFound(eventId);
     }

@@ -51,9 +51,20 @@ export class QueueWatchRepository implements QueueStore {
     deadline: number,
   ): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users, k.powUsed);
-    const [queue, head, rate, seq, lastScore, powBits] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore', 'powBits');
+    const [queue, head, rate, seq, lastScore, powBits, endsAt] = await redis.hmget(
+      k.meta,
+      'queue',
+      'head',
+      'ratePerSecond',
+      'seq',
+      'lastScore',
+      'powBits',
+      'endsAt',
+    );
     if (!queue) return { kind: 'no-event' };
     const now = await nowMs(redis);
+    // Same rule as lua/includes/eventStatus.lua: from endsAt on, nobody joins.
+    if (Number(endsAt ?? 0) > 0 && now >= Number(endsAt)) return { kind: 'closed' };
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {

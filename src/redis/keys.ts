@@ -77,8 +77,17 @@ export class KeyBuilder {
     return `${this.event(eventId).idemPrefix}${scope}:${userId}:${key}`;
   }
 
-  /** Set of every event id, read by the admitter and sweeper (its own slot). */
+  /**
+   * Sorted set of every event id, score = the event's revision (its own
+   * slot): read by every replica once a second to know which events exist
+   * (src/event/event-registry.ts).
+   */
   get eventRegistry(): string {
+    return `${this.config.keyPrefix}registry`;
+  }
+
+  /** The set the registry was before revisions (read to move its ids over during an upgrade). */
+  get legacyEventRegistry(): string {
     return `${this.config.keyPrefix}events`;
   }
 

@@ -7,6 +7,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   Matches,
   Max,
@@ -15,6 +16,10 @@ import {
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
+
+/** An ISO 8601 date and time with its offset ('Z' or '+02:00'): without one it would mean the server's local time. */
+export const INSTANT = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+export const INSTANT_MESSAGE = 'must be an ISO 8601 date and time with an offset, e.g. 2026-06-01T20:00:00Z';
 
 export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100000, default: 50, description: 'users admitted per second, across all replicas' })
@@ -69,8 +74,17 @@ export class CreateEventDto {
   @ApiPropertyOptional({ type: ChallengeSettingsDto, description: 'a proof-of-work challenge for every new place in the queue; default none' })
   @IsOptional() @ValidateNested() @Type(() => ChallengeSettingsDto)
   challenge?: ChallengeSettingsDto;
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-06-01T20:00:00Z', description: 'from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted' })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
+  endsAt?: string;
 
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])
   queue?: 'streams' | 'zset';
+}
+
+export class DeleteEventQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: delete even while sessions or holds are live' })
+  @IsOptional() @IsIn(['true', 'false'])
+  force?: 'true' | 'false';
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { AdmissionDto, ChallengeSettingsDto } from './create-event.dto';
+import { IsBoolean, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { AdmissionDto, ChallengeSettingsDto, INSTANT, INSTANT_MESSAGE } from './create-event.dto';
 
 export class UpdateEventDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 3600 })
@@ -23,4 +23,13 @@ export class UpdateEventDto {
   @ApiPropertyOptional({ description: 'pauses admission; joins go on' })
   @IsOptional() @IsBoolean()
   paused?: boolean;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'from then on the event is closed (a past time closes it now); null removes the end',
+  })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
+  endsAt?: string | null;
 }
