@@ -90,6 +90,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/{eventId}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge for one join
+         * @description Find a nonce such that SHA-256(challenge + nonce) (UTF-8, the digest read as bits) starts with difficultyBits zero bits, then join with { challenge, nonce }. Good for one join until expiresAt. Issuing one writes nothing to Redis.
+         */
+        get: operations["ChallengeController_issue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{eventId}/holds": {
         parameters: {
             query?: never;
@@ -153,7 +173,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Join the waiting queue; one ticket per user per event */
+        /**
+         * Join the waiting queue; one ticket per user per event
+         * @description JOIN_IDENTITY=anonymous: the body names the user. JOIN_IDENTITY=jwt: the user is the sub of the identity token (Authorization: Bearer), the body names no user, and a repeated join answers 200 with the same place. An event with a challenge needs { challenge, nonce } (GET /v1/events/{eventId}/challenge). JOIN_RATE_PER_MINUTE limits joins per client address (429 with Retry-After).
+         */
         post: operations["QueueController_join"];
         delete?: never;
         options?: never;
@@ -282,6 +305,25 @@ export interface components {
             ok: boolean;
             recount: components["schemas"]["RecountDto"];
         };
+        ChallengeConfigView: {
+            /** @description proof-of-work bits a join must show; 0: no challenge */
+            difficultyBits: number;
+        };
+        ChallengeDto: {
+            /**
+             * @description send it back with the join, with a nonce that solves it
+             * @example 12.1798000000000.xxxxxxxxxxxxxxxxxxxxxx.yyyyyyyyyyyyyyyyyyyyyy
+             */
+            challenge: string;
+            /** @description SHA-256(challenge + nonce), UTF-8, must start with this many zero bits; 0: the event needs no challenge */
+            difficultyBits: number;
+            /** @description ISO time (Redis clock) after which the challenge is refused; good for one join */
+            expiresAt: string;
+        };
+        ChallengeSettingsDto: {
+            /** @description proof-of-work difficulty of a join in bits (0: no challenge); each bit doubles the work: 20 bits is about a million SHA-256s */
+            difficultyBits: number;
+        };
         ConfirmHoldDto: {
             /** @description your payment reference, copied into the order */
             paymentRef?: string;
@@ -290,6 +332,8 @@ export interface components {
             admission?: components["schemas"]["AdmissionDto"];
             /** @description number of seats, named GA-1..GA-n; or give seats */
             capacity?: number;
+            /** @description a proof-of-work challenge for every new place in the queue; default none */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
             /**
              * Format: date-time
              * @description from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted
@@ -315,7 +359,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -323,6 +367,7 @@ export interface components {
         };
         EventConfigView: {
             admission: components["schemas"]["AdmissionConfigView"];
+            challenge: components["schemas"]["ChallengeConfigView"];
             /**
              * Format: date-time
              * @description when the event closes; null: no end
@@ -374,17 +419,29 @@ export interface components {
             seatIds?: string[];
         };
         JoinedDto: {
-            etaSeconds: number;
-            /** @description 1-based; 1 is next to be admitted */
-            position: number;
+            etaSeconds?: number;
+            /** @description 1-based; 1 is next to be admitted (absent once admitted) */
+            position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
+            /**
+             * @description 'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted
+             * @enum {string}
+             */
+            status: "waiting" | "admitted";
             /** @description opaque, unguessable; the only secret a waiting user holds */
             ticket: string;
         };
         JoinQueueDto: {
-            /** @example fan-42 */
-            userId: string;
+            /** @description from GET /v1/events/{eventId}/challenge, when the event asks for one (with nonce) */
+            challenge?: string;
+            /** @description SHA-256(challenge + nonce) starts with difficultyBits zero bits (with challenge) */
+            nonce?: string;
+            /**
+             * @description required with JOIN_IDENTITY=anonymous; refused (400) with JOIN_IDENTITY=jwt, where the user is the identity token's sub
+             * @example fan-42
+             */
+            userId?: string;
         };
         MismatchDto: {
             detail: string;
@@ -427,6 +484,8 @@ export interface components {
         };
         UpdateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
+            /** @description changes the join challenge; challenges issued easier than the new difficulty are refused */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
             /**
              * Format: date-time
              * @description from then on the event is closed (a past time closes it now); null removes the end
@@ -1026,6 +1085,56 @@ export interface operations {
             };
         };
     };
+    ChallengeController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChallengeDto"];
+                };
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     SeatController_hold: {
         parameters: {
             query?: never;
@@ -1278,8 +1387,7 @@ export interface operations {
     QueueController_join: {
         parameters: {
             query?: never;
-            header: {
-                "idempotency-key": string;
+            header?: {
                 /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
@@ -1294,6 +1402,16 @@ export interface operations {
             };
         };
         responses: {
+            /** @description JOIN_IDENTITY=jwt: this person already had a place; its ticket and status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinedDto"];
+                };
+            };
+            /** @description a new place */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1304,6 +1422,24 @@ export interface operations {
             };
             /** @description code: VALIDATION */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: CHALLENGE_REQUIRED | CHALLENGE_FAILED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1341,6 +1477,17 @@ export interface operations {
             /** @description code: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
