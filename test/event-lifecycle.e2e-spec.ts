@@ -2,7 +2,7 @@ import { EventActivity } from '../src/event/event-activity';
 import { FeatureFlagService } from '../src/feature-flag/feature-flag.service';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
-import { queueKeys } from '../src/queue/queue.repository';
+import { joinArgs, joinKeys, queueKeys } from '../src/queue/queue.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { joinAndAdmit } from './support/flows';
@@ -279,9 +279,9 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     await a().createEvent(eventId, { capacity: 10_000, admission: fast });
     await a().admin('PATCH', `/v1/events/${eventId}`, { paused: true });
     const scripts = a().app.get(ScriptRegistry);
-    const k = queueKeys(keysOf(eventId));
+    const k = joinKeys(keysOf(eventId));
     for (let i = 0; i < WAITING; i += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, j) => scripts.run('join', k, [`big${i + j}`, 'A'.repeat(22)])));
+      await Promise.all(Array.from({ length: 500 }, (_, j) => scripts.run('join', k, [`big${i + j}`, 'A'.repeat(22), ...joinArgs({ answerExisting: false })])));
     }
     expect(await eventView(a(), eventId)).toMatchObject({ waiting: WAITING, available: 10_000 });
 
