@@ -91,7 +91,7 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
 
       expect(countStatuses(results)).toEqual({ 202: 1, 409: 99 });
       const winner = results.find((r) => r.status === 202) as HttpResult;
-      expect(winner.body).toEqual({ ticket: expect.any(String), position: 1, etaSeconds: expect.any(Number), queue });
+      expect(winner.body).toEqual({ ticket: expect.any(String), status: 'waiting', position: 1, etaSeconds: expect.any(Number), queue });
       const seq = ticketSeq(winner.body.ticket);
       for (const r of results.filter((x) => x.status === 409)) {
         expectError(r, 409, 'DUPLICATE');
@@ -118,12 +118,12 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
       expect(await eventDigest(client, keysOf(eventId))).toBe(before);
     });
 
-    it.each(BACKENDS)('leave on %s: refused with a wrong secret, then frees the user to join again, once', async (queue) => {
+    it.each(BACKENDS)('leave on %s: refused with a wrong MAC, then frees the user to join again, once', async (queue) => {
       const eventId = await pausedEvent(queue, `leave-${luaAtomic ? 'lua' : 'watch'}`);
       const alice = await join(eventId, 'alice');
       const bob = await join(eventId, 'bob');
       const secret = alice.body.ticket.split('.')[1] as string;
-      const forged = `${ticketSeq(alice.body.ticket)}.${secret.startsWith('A') ? 'B' : 'A'}${secret.slice(1)}`;
+      const forged = `s${ticketSeq(alice.body.ticket)}.${secret.startsWith('A') ? 'B' : 'A'}${secret.slice(1)}`;
 
       const before = await eventDigest(client, keysOf(eventId));
       expectError(await app.request('DELETE', ticketPath(eventId, forged)), 404, 'TICKET_NOT_FOUND');
@@ -191,7 +191,7 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
 
     it('EVENT_NOT_FOUND: join, get, patch, ticket look-up and leave of an unknown event are 404 and create nothing', async () => {
       const eventId = uniqueId('ghost');
-      const ticket = `1.${'A'.repeat(22)}`;
+      const ticket = `s1.${'A'.repeat(22)}`;
       const answers = {
         join: await join(eventId, 'u1'),
         get: await app.request('GET', `/v1/events/${eventId}`),
@@ -270,7 +270,7 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
       expect((await app.request('GET', ticketPath(eventId, bob.body.ticket))).body.status).toBe('admitted');
     });
 
-    it.each(BACKENDS)('TICKET_NOT_FOUND on %s for unknown, malformed, wrong-secret and left tickets; a user who left may join again', async (queue) => {
+    it.each(BACKENDS)('TICKET_NOT_FOUND on %s for unknown, malformed, wrong-MAC and left tickets; a user who left may join again', async (queue) => {
       const eventId = await pausedEvent(queue, 'tickets');
       const alice = await join(eventId, 'alice');
       const bob = await join(eventId, 'bob');
@@ -280,13 +280,14 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
 
       const before = await eventDigest(client, keysOf(eventId));
       const bad = [
-        `${aliceSeq}.${wrongSecret}`, // right seq, wrong secret: a guess finds nothing
-        `${ticketSeq(bob.body.ticket)}.${secret}`, // Alice's secret on Bob's seq
-        `999999.${secret}`, // no such seq
+        `s${aliceSeq}.${wrongSecret}`, // right seq, wrong MAC: a guess finds nothing
+        `s${ticketSeq(bob.body.ticket)}.${secret}`, // Alice's MAC on Bob's seq
+        `s999999.${secret}`, // no such seq
+        `${aliceSeq}.${secret}`, // the ticket without its kind
         'not-a-ticket',
-        `${aliceSeq}.short`,
-        `0.${secret}`,
-        `${aliceSeq}.${secret}x`,
+        `s${aliceSeq}.short`,
+        `s0.${secret}`,
+        `s${aliceSeq}.${secret}x`,
       ];
       for (const ticket of bad) {
         expectError(await app.request('GET', ticketPath(eventId, encodeURIComponent(ticket))), 404, 'TICKET_NOT_FOUND');

@@ -1,5 +1,7 @@
 import { get } from 'node:http';
-import { QueueService, WATCH_POLL_MS } from '../src/queue/queue.service';
+import { QueueRepository } from '../src/queue/queue.repository';
+import { SNAPSHOT_IDLE_MS } from '../src/queue/queue-snapshots';
+import { STREAM_MIN_GAP_MS as WATCH_POLL_MS } from '../src/queue/queue.service';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { waitForAdmission } from './support/flows';
 import { expectError, sleep } from './support/inspect';
@@ -216,7 +218,7 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     const eventId = await pausedEvent();
     const real = await join(eventId, 'someone');
     const forged = real.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`); // same seq, wrong secret
-    for (const ticket of ['999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
+    for (const ticket of ['s999999.AAAAAAAAAAAAAAAAAAAAAA', '999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
       const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
       expect(r.headers.get('content-type')).toMatch(/^application\/json/);
       expectError({ status: r.status, body: r.body, headers: r.headers, ms: 0 }, 404, 'TICKET_NOT_FOUND');
@@ -234,29 +236,27 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     expect(failure?.data).toEqual(expect.objectContaining({ statusCode: 404, code: 'TICKET_NOT_FOUND' }));
   });
 
-  it('stops re-reading the ticket once the client closes the stream', async () => {
+  it('stops refreshing the event once its last stream closed and nobody asks about it', async () => {
     const eventId = await pausedEvent();
     const ticket = await join(eventId, 'quitter');
-    const service = app.app.get(QueueService);
-    const reads = jest.spyOn(service, 'status');
+    const heads = jest.spyOn(app.app.get(QueueRepository), 'queueHead');
+    const refreshes = () => heads.mock.calls.filter(([e]) => e === eventId).length;
     try {
       const stream = await open(eventId, ticket);
       await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
-      await sleep(2.2 * WATCH_POLL_MS);
-      const whileOpen = reads.mock.calls.filter(([e]) => e === eventId).length;
-      expect(whileOpen).toBeGreaterThanOrEqual(3); // the first read and about one a second since
+      await sleep(SNAPSHOT_IDLE_MS + 1000);
+      // The open stream keeps the event's snapshot refreshed, twice a second.
+      expect(refreshes()).toBeGreaterThanOrEqual(SNAPSHOT_IDLE_MS / 1000);
 
       stream.abort();
-      await sleep(0.5 * WATCH_POLL_MS); // a read already under way may still finish
-      const atClose = reads.mock.calls.filter(([e]) => e === eventId).length;
-      await sleep(3 * WATCH_POLL_MS);
-      expect(reads.mock.calls.filter(([e]) => e === eventId).length).toBe(atClose);
-      const srv = app.app.getHttpServer();
-      console.log('DEBUG conns', await new Promise((r) => srv.getConnections((_e: unknown, n: number) => r(n))));
+      await sleep(SNAPSHOT_IDLE_MS + 1000); // then nobody asked for SNAPSHOT_IDLE_MS
+      const atIdle = refreshes();
+      await sleep(2000);
+      expect(refreshes()).toBe(atIdle);
     } finally {
-      reads.mockRestore();
+      heads.mockRestore();
     }
-  });
+  }, 30_000);
 });
 
 describe('ticket status stream (SSE): heartbeat and shutdown', () => {

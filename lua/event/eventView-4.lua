@@ -10,7 +10,7 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused }
+      sessionTtlSeconds, paused, observedRate ('' before the first admission) }
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -19,7 +19,7 @@ local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 --- @include "includes/now"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -31,4 +31,4 @@ else
 end
 local active = rcall('ZCOUNT', activeKey, '(' .. nowMs(), '+inf')
 return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
-  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]) }
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '' }

@@ -8,17 +8,25 @@
      worth of whole admissions (ratePerSecond * tickMs / 1000, at least 1)
      plus the unused fraction of a token;
   3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
-     skipping those who left. Cost: O(n + log queue), never O(queue).
+     skipping those who left. Cost: O(n + log queue), never O(queue);
+  4. records the admissions for the observed rate (includes/observeAdmissions).
+
+  Nobody is admitted who could buy nothing: with no seat available the tick
+  admits no one (SOLD_OUT when no hold is live either, since nothing can come
+  back on sale; otherwise it waits for held seats to come back).
+  'head' is the last sequence admitted (both backends: the sorted set pops in
+  sequence order), so 'seq <= head' tells a replica a ticket's turn came.
 
   Input:
     KEYS[1] meta      event hash (ratePerSecond, maxActive, sessionTtlSeconds,
-                      paused, head, tokens, tokensAt)
+                      paused, head, tokens, tokensAt, available, held,
+                      admWin, admHist, admFirst, observedRate)
     KEYS[2] users     hash userId -> seq
     KEYS[3] stream    Streams backend queue
     KEYS[4] zqueue    sorted-set backend queue
-    KEYS[5] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
+    KEYS[5] zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[6] active    sorted set seq -> session end (ms)
-    KEYS[7] sessions  hash seq -> '<secret>|<userId>'
+    KEYS[7] sessions  hash seq -> '<fingerprint>|<userId>' (the join's Idempotency-Key fingerprint or '')
 
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap)
     ARGV[2] maxBatch  most users admitted by one call
@@ -26,6 +34,7 @@
   Output:
     { 'OK', admitted, endedSessions }
     { 'PAUSED', endedSessions }
+    { 'SOLD_OUT', endedSessions }   available == 0 and held == 0: nobody is admitted any more
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -35,9 +44,10 @@ local tickMs, maxBatch = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
+--- @include "includes/observeAdmissions"
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
-  'paused', 'head', 'tokens', 'tokensAt')
+  'paused', 'head', 'tokens', 'tokensAt', 'available', 'held', 'admWin', 'admHist', 'admFirst')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -52,6 +62,14 @@ local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
 -- burst anyway, so an idle or paused event costs no writes.
 if m[5] == '1' then
   return { 'PAUSED', ended }
+end
+-- No seat to sell: admit nobody. Without live holds that is final (sold out);
+-- with them, seats may come back, so wait (the bucket is left alone, as when paused).
+if m[9] == '0' then
+  if m[10] == '0' then
+    return { 'SOLD_OUT', ended }
+  end
+  return { 'OK', 0, ended }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -69,8 +87,8 @@ local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey),
 local admitted = 0
 local sessionEnd = now + sessionTtlMs
 
-local function admit(seq, secret, userId)
-  rcall('HSET', sessionsKey, seq, secret .. '|' .. userId)
+local function admit(seq, fingerprint, userId)
+  rcall('HSET', sessionsKey, seq, fingerprint .. '|' .. userId)
   rcall('ZADD', activeKey, sessionEnd, seq)
   admitted = admitted + 1
 end
@@ -80,9 +98,9 @@ if want > 0 then
     local entries = rcall('XRANGE', streamKey, (head + 1) .. '-0', '+', 'COUNT', want)
     local last = head
     for _, entry in ipairs(entries) do
-      -- entry = { '<seq>-0', { 'u', userId, 't', secret } }
+      -- entry = { '<seq>-0', { 'u', userId [, 'k', fingerprint] } }
       local seq = string.sub(entry[1], 1, -3)
-      admit(seq, entry[2][4], entry[2][2])
+      admit(seq, entry[2][4] or '', entry[2][2])
       last = tonumber(seq)
     end
     if last > head then
@@ -98,10 +116,14 @@ if want > 0 then
       local bar = string.find(record, '|', 1, true)
       admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
     end
+    if #popped > 0 then
+      rcall('HSET', metaKey, 'head', popped[#popped - 1])
+    end
   end
 end
 
 if admitted > 0 or not wasFull then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
 end
+observeAdmissions(metaKey, admitted, now, { admWin = m[11], admHist = m[12], admFirst = m[13] })
 return { 'OK', admitted, ended }

@@ -3,74 +3,84 @@
   event's queue backend and the ticket record, in one step, so that of any
   number of concurrent joins by one user exactly one succeeds.
 
-  The ticket handed to the client is '<seq>.<secret>'; the secret is stored
-  with the entry and checked on every ticket look-up. When the client sent an
-  Idempotency-Key, the service derives the secret from it, so a retry of a
-  join whose answer was lost carries the stored secret and gets the same
-  ticket back (REPLAYED) instead of a DUPLICATE it could never use.
+  The service signs the ticket from the sequence and the event's createdAt
+  (it verifies itself), so the entry holds only the user id. When the client
+  sent an Idempotency-Key, the service passes a fingerprint of it, stored with
+  the entry (and later the session), so a retry of a join whose answer was
+  lost gets the same sequence back (REPLAYED) instead of a DUPLICATE it could
+  never use. Joins are refused once the event is sold out (available == 0
+  and held == 0: nothing can come back on sale).
 
   Input:
-    KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rate)
+    KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rates, counters)
     KEYS[2] users     hash userId -> seq, while the user waits or is active
-    KEYS[3] stream    Streams backend: entry id '<seq>-0', fields u (userId), t (secret)
+    KEYS[3] stream    Streams backend: entry id '<seq>-0', fields u (userId) [, k (key fingerprint)]
     KEYS[4] zqueue    sorted-set backend: member seq, score = join ms * 1024, strictly increasing
-    KEYS[5] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
+    KEYS[5] zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[6] active    sorted set seq -> session end (ms)
-    KEYS[7] sessions  hash seq -> '<secret>|<userId>' of admitted users
+    KEYS[7] sessions  hash seq -> '<fingerprint>|<userId>' of admitted users
 
     ARGV[1] userId
-    ARGV[2] secret (22 characters, base64url)
+    ARGV[2] Idempotency-Key fingerprint (base64url), or '' for a join without a key
 
   Output:
-    { 'OK', seq, position, ratePerSecond, queue }
-    { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
+    { 'OK', seq, position, etaRatePerSecond, queue, createdAtMs }
+    { 'REPLAYED', seq, position, etaRatePerSecond, queue, createdAtMs }  same user, same key: the first sequence
     { 'DUPLICATE', position }   position 0 means the user is already admitted
+    { 'SOLD_OUT' }
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local userId, secret = ARGV[1], ARGV[2]
+local userId, fingerprint = ARGV[1], ARGV[2]
 
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+--- @include "includes/etaRate"
 
--- The secret stored with a waiting entry or an admitted session, or nil.
-local function storedSecret(record)
+-- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
+local function storedFingerprint(record)
   if record then
     return string.sub(record, 1, string.find(record, '|', 1, true) - 1)
   end
   return nil
 end
-local function waitingSecret(queueKind, seq)
+local function waitingFingerprint(queueKind, seq)
   if queueKind == 'streams' then
     local entry = rcall('XRANGE', streamKey, seq .. '-0', seq .. '-0')[1]
-    return entry and entry[2][4]
+    return entry and (entry[2][4] or '')
   end
-  return storedSecret(rcall('HGET', zwaitKey, seq))
+  return storedFingerprint(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt',
+  'available', 'held')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
 local head = tonumber(m[2])
+-- A string: Redis would truncate a fractional Lua number to an integer.
+local rate, createdAt = tostring(etaRate(m[3], m[4])), tonumber(m[5])
+-- A replay of a sequence may still come after the sale ended (it is the same
+-- join), a new place may not.
+local soldOut = m[6] == '0' and m[7] == '0'
 local now = nowMs()
 
 local existing = rcall('HGET', usersKey, userId)
 if existing then
   local position = waitingPosition(queueKind, existing, head, zqueueKey, zwaitKey)
   if position then
-    if waitingSecret(queueKind, existing) == secret then
-      return { 'REPLAYED', tonumber(existing), position, tonumber(m[3]), queueKind }
+    if fingerprint ~= '' and waitingFingerprint(queueKind, existing) == fingerprint then
+      return { 'REPLAYED', tonumber(existing), position, rate, queueKind, createdAt }
     end
     return { 'DUPLICATE', position }
   end
   local sessionEnd = rcall('ZSCORE', activeKey, existing)
   if sessionEnd and tonumber(sessionEnd) > now then
-    if storedSecret(rcall('HGET', sessionsKey, existing)) == secret then
-      return { 'REPLAYED', tonumber(existing), 0, tonumber(m[3]), queueKind }
+    if fingerprint ~= '' and storedFingerprint(rcall('HGET', sessionsKey, existing)) == fingerprint then
+      return { 'REPLAYED', tonumber(existing), 0, rate, queueKind, createdAt }
     end
     return { 'DUPLICATE', 0 }
   end
@@ -78,18 +88,26 @@ if existing then
   rcall('ZREM', activeKey, existing)
   rcall('HDEL', sessionsKey, existing)
 end
+if soldOut then
+  return { 'SOLD_OUT' }
+end
 
 local seq = rcall('HINCRBY', metaKey, 'seq', 1)
 local position
 if queueKind == 'streams' then
-  rcall('XADD', streamKey, seq .. '-0', 'u', userId, 't', secret)
+  -- Only the user id: the ticket verifies itself. A keyed join adds its fingerprint.
+  if fingerprint == '' then
+    rcall('XADD', streamKey, seq .. '-0', 'u', userId)
+  else
+    rcall('XADD', streamKey, seq .. '-0', 'u', userId, 'k', fingerprint)
+  end
   position = seq - head
 else
   local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
   rcall('HSET', metaKey, 'lastScore', score)
   rcall('ZADD', zqueueKey, score, seq)
-  rcall('HSET', zwaitKey, seq, secret .. '|' .. userId)
+  rcall('HSET', zwaitKey, seq, fingerprint .. '|' .. userId)
   position = rcall('ZCARD', zqueueKey)
 end
 rcall('HSET', usersKey, userId, seq)
-return { 'OK', seq, position, tonumber(m[3]), queueKind }
+return { 'OK', seq, position, rate, queueKind, createdAt }

@@ -23,6 +23,8 @@ export interface EventSnapshot extends EventSettings {
   waiting: number;
   active: number;
   paused: boolean;
+  /** admissions per second over the last minute (admit script); null before the first admission */
+  observedRatePerSecond: number | null;
 }
 
 /** Event records in Redis: creation, snapshot, settings, and the registry of event ids. */
@@ -67,6 +69,7 @@ export class EventRepository {
       maxActive: n(11),
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
+      observedRatePerSecond: stringAt('eventView', r, 14) === '' ? null : n(14),
     };
   }
 

@@ -4,6 +4,7 @@ import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
+import { eventStatus } from './event-status';
 import { EventRepository, EventSnapshot } from './event.repository';
 
 export const EVENT_DEFAULTS = {
@@ -72,12 +73,14 @@ function toView(eventId: string, s: EventSnapshot): EventView {
   return {
     eventId,
     queue: s.queue,
+    status: eventStatus(s),
     capacity: s.capacity,
     available: s.available,
     held: s.held,
     sold: s.sold,
     waiting: s.waiting,
     active: s.active,
+    admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,

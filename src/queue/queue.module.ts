@@ -3,6 +3,7 @@ import { AccessTokenModule } from '../access-token/access-token.module';
 import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
 import { Admitter } from './admitter';
+import { QueueSnapshots } from './queue-snapshots';
 import { QueueController } from './queue.controller';
 import { QueueRepository } from './queue.repository';
 import { QueueService } from './queue.service';
@@ -11,7 +12,7 @@ import { QueueWatchRepository } from './queue.watch-repository';
 @Module({
   imports: [FeatureFlagModule, AccessTokenModule, EventModule],
   controllers: [QueueController],
-  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter],
-  exports: [QueueService, Admitter],
+  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
+  exports: [QueueService, Admitter, QueueSnapshots],
 })
 export class QueueModule {}
