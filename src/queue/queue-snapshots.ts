@@ -46,7 +46,7 @@ export interface QueueSnapshot {
   etag: string;
   /** counts refreshes of this event on this replica: streams wait for a larger one */
   version: number;
-  /** performance.now() of the read */
+  /** performance.now() when the read was sent (its data is at least that recent) */
   readAt: number;
 }
 
@@ -158,6 +158,8 @@ export class QueueSnapshots extends RecurringJob {
 
   private async read(eventId: string, entry: Entry): Promise<QueueSnapshot | null> {
     this.refreshes += 1;
+    // The age counts from before the call: whatever it returns is newer than that.
+    const started = performance.now();
     const h = await this.repo.queueHead(eventId, entry.seenLeftVersion, SNAPSHOT_MAX_LEAVES);
     if (!h) {
       // Gone (or never created): forget what was known, tell open streams.
@@ -213,7 +215,7 @@ export class QueueSnapshots extends RecurringJob {
       viewJson,
       etag,
       version: (previous?.version ?? 0) + 1,
-      readAt: performance.now(),
+      readAt: started,
     };
     entry.snapshot = snapshot;
     for (const w of [...entry.waiters]) w(snapshot);
