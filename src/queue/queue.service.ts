@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
@@ -37,6 +38,8 @@ export class QueueService implements BeforeApplicationShutdown {
     @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
   ) {
     this.ticketKey = ticketKey(auth.accessTokenSecret);
+    // Every open stream listens for shutdown: thousands of them are expected.
+    setMaxListeners(0, this.shutdown.signal);
   }
 
   /** Lua scripts, or WATCH/MULTI transactions when the luaAtomic flag is off. */
