@@ -23,12 +23,14 @@ import { Client, inParallel, sleep } from './lib/http';
 import { runLoad } from './lib/load';
 import { machineInfo, sourceInfo } from './lib/machine';
 import { freePort, ServerProcess } from './lib/processes';
+import { measureRedisWork } from './redis-work';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = int('BENCH_ROUNDS', 3);
 const SECONDS = int('BENCH_DURATION', 5);
 const CONNECTIONS = int('BENCH_CONNECTIONS', 100);
 const STREAMS = int('BENCH_STREAMS', 10_000);
+const WORK_USERS = int('BENCH_MEMORY_USERS', 1_000_000);
 const log = (line: string) => console.log(line);
 
 interface Figure {
@@ -137,6 +139,8 @@ async function main(): Promise<void> {
   }
 
   const sse = await sseStreams(client, stats, service, ev.sse);
+  await cleanUp();
+  const work = await measureRedisWork(WORK_USERS, log);
 
   const row = (name: string) => {
     const f = figures[name];
@@ -160,6 +164,7 @@ async function main(): Promise<void> {
       statusReadThroughputServiceVsBare: Math.round((rows['service status'].reqPerSec / rows['bare status'].reqPerSec) * 100) / 100,
     },
     sse,
+    redisWork: work,
   };
   writeFileSync(join(RESULTS_DIR, 'waiting-summary.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(RESULTS_DIR, 'waiting-summary.md'), markdown(results) + '\n');
@@ -246,6 +251,15 @@ function markdown(r: any): string {
     `| positions moving (admission 200/s ahead of them) | ${r.sse.redisWhilePositionsMove.commandsPerSecond} | ${r.sse.redisWhilePositionsMove.scriptsPerSecond} |`,
     '',
     `While positions moved: ${r.sse.framesPushedPerSecond.toLocaleString('en-US')} frames/s pushed, **${r.sse.serviceCpuMicrosPerFrame} µs of service CPU per frame** (service at ${r.sse.serviceCpuShareWhileMoving} CPU cores).`,
+    '',
+    '## Redis work per operation (a redis-server of its own, nothing else running)',
+    '',
+    '| script | Redis µs per call |',
+    '|---|---:|',
+    ...Object.entries(r.redisWork.microsPerCall).map(([n, us]) => `| ${n} | ${us} |`),
+    `| admit, per admitted user (batches of 1,000 from a queue of ~${r.redisWork.waitingUsers.toLocaleString('en-US')}) | ${r.redisWork.admitMicrosPerUser} |`,
+    '',
+    `Redis memory per waiting user at ${r.redisWork.waitingUsers.toLocaleString('en-US')} waiting (Streams): **${r.redisWork.bytesPerWaitingUser} B** (by key: ${Object.entries(r.redisWork.byKey).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
   ].join('\n');
 }
 

@@ -49,6 +49,18 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     }
     return totals;
   }
+  /**
+   * Redis's counts and this replica's refresh count, taken while no refresh
+   * is under way, so that every refresh falls wholly on one side of the sample.
+   */
+  async function quietSample(): Promise<{ stats: Map<string, number>; refreshes: number }> {
+    for (;;) {
+      while (snapshots().inFlight > 0) await sleep(5);
+      const refreshes = snapshots().refreshes;
+      const stats = await commandStats();
+      if (snapshots().inFlight === 0 && snapshots().refreshes === refreshes) return { stats, refreshes };
+    }
+  }
   const delta = (after: Map<string, number>, before: Map<string, number>) =>
     Object.fromEntries([...after].map(([c, n]) => [c, n - (before.get(c) ?? 0)]).filter(([, n]) => n !== 0));
   /** Background work a replica does whoever looks: never per read. */
@@ -92,8 +104,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     const firstSeq = Math.min(...tickets.map(ticketSeq));
     await readAll(eventId, tickets.slice(0, 1)); // the replica starts serving the event
 
-    const before = await commandStats();
-    const refreshesBefore = snapshots().refreshes;
+    const before = await quietSample();
     const started = performance.now();
     for (let round = 0; round < 5; round += 1) {
       const answers = await readAll(eventId, tickets);
@@ -103,8 +114,9 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
       });
     }
     const seconds = (performance.now() - started) / 1000;
-    const refreshes = snapshots().refreshes - refreshesBefore;
-    const spent = delta(await commandStats(), before);
+    const after = await quietSample();
+    const refreshes = after.refreshes - before.refreshes;
+    const spent = delta(after.stats, before.stats);
 
     // Every script run in the window was a snapshot refresh (queueHead: HMGET, XLEN, TIME inside,
     // which commandstats counts too): none was a ticket read…

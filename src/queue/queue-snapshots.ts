@@ -72,6 +72,8 @@ export class QueueSnapshots extends RecurringJob {
   private readonly entries = new Map<string, Entry>();
   /** queueHead calls made by this replica (tests compare them with Redis's own counts) */
   refreshes = 0;
+  /** queueHead calls sent and not answered yet */
+  inFlight = 0;
 
   constructor(private readonly repo: QueueRepository) {
     super('QueueSnapshots', SNAPSHOT_REFRESH_MS);
@@ -160,7 +162,8 @@ export class QueueSnapshots extends RecurringJob {
     this.refreshes += 1;
     // The age counts from before the call: whatever it returns is newer than that.
     const started = performance.now();
-    const h = await this.repo.queueHead(eventId, entry.seenLeftVersion, SNAPSHOT_MAX_LEAVES);
+    this.inFlight += 1;
+    const h = await this.repo.queueHead(eventId, entry.seenLeftVersion, SNAPSHOT_MAX_LEAVES).finally(() => (this.inFlight -= 1));
     if (!h) {
       // Gone (or never created): forget what was known, tell open streams.
       this.entries.delete(eventId);
