@@ -13,7 +13,7 @@
  * BENCH_CONNECTIONS (default 100), so a burst of someone else's load falls
  * on all of them. Writes bench/results/waiting-summary.{md,json}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
@@ -23,6 +23,7 @@ import { Client, inParallel, sleep } from './lib/http';
 import { runLoad } from './lib/load';
 import { machineInfo, sourceInfo } from './lib/machine';
 import { freePort, ServerProcess } from './lib/processes';
+import { profileMarkdown, summarizeProfile } from './lib/profile-summary';
 import { measureRedisWork } from './redis-work';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -31,6 +32,10 @@ const SECONDS = int('BENCH_DURATION', 5);
 const CONNECTIONS = int('BENCH_CONNECTIONS', 100);
 const STREAMS = int('BENCH_STREAMS', 10_000);
 const WORK_USERS = int('BENCH_MEMORY_USERS', 1_000_000);
+/** BENCH_PROFILE=1: after the rounds, one more pass of each join with V8's CPU profiler on in the server */
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const preload = (name: string): { args: string[]; env: Record<string, string> } =>
+  PROFILE ? { args: ['-r', resolve(__dirname, 'lib', 'profiler-preload.js')], env: { BENCH_PROFILE_OUT: join(RESULTS_DIR, `.profile-waiting-${name}-${process.pid}.cpuprofile`) } } : { args: [], env: {} };
 const log = (line: string) => console.log(line);
 
 interface Figure {
@@ -71,7 +76,9 @@ async function main(): Promise<void> {
   const stats = new Redis(redis.port, '127.0.0.1');
   cleanups.push(async () => void stats.disconnect());
 
-  const service = new ServerProcess('service', await freePort(), [SERVICE_MAIN], {
+  const sp = preload('service');
+  const service = new ServerProcess('service', await freePort(), [...sp.args, SERVICE_MAIN], {
+    ...sp.env,
     NODE_ENV: 'production',
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: KEY_PREFIX,
@@ -82,7 +89,8 @@ async function main(): Promise<void> {
   });
   await service.start('/health/ready');
   cleanups.push(() => service.stop());
-  const bare = new ServerProcess('bare', await freePort(), [resolve(__dirname, 'bare-server.js')], { REDIS_URL: redis.url });
+  const bp = preload('bare');
+  const bare = new ServerProcess('bare', await freePort(), [...bp.args, resolve(__dirname, 'bare-server.js')], { REDIS_URL: redis.url, ...bp.env });
   await bare.start('/health');
   cleanups.push(() => bare.stop());
   log(`service pid ${service.pid}, bare pid ${bare.pid}, redis pid ${redis.pid}`);
@@ -102,6 +110,19 @@ async function main(): Promise<void> {
     'bare status': { server: bare, method: 'GET' as const, path: () => `/v1/events/${ev.status}/queue/${statusTickets[(counter += 1) % 10_000]}`, body: () => undefined },
     'service status': { server: service, method: 'GET' as const, path: () => `/v1/events/${ev.status}/queue/${statusTickets[(counter += 1) % 10_000]}`, body: () => undefined },
   };
+  type Scenario = (typeof scenarios)[keyof typeof scenarios];
+  const step = (s: Scenario) => ({
+    method: s.method,
+    path: '/',
+    setup: (req: { path: string; body?: string; headers: Record<string, string> }) => {
+      req.path = s.path();
+      const body = s.body();
+      if (body !== undefined) {
+        req.body = body;
+        req.headers['content-type'] = 'application/json';
+      }
+    },
+  });
   const figures: Record<string, Figure> = Object.fromEntries(Object.keys(scenarios).map((n) => [n, zero()]));
 
   // Background Redis work of the service (admitter, sweeper, snapshots, flags) per second, with nobody sending requests.
@@ -112,19 +133,7 @@ async function main(): Promise<void> {
 
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const [name, s] of Object.entries(scenarios)) {
-      const spec = {
-        name,
-        url: s.server.url,
-        connections: CONNECTIONS,
-        steps: () => [{ method: s.method, path: '/', setup: (req: { path: string; body?: string; headers: Record<string, string> }) => {
-          req.path = s.path();
-          const body = s.body();
-          if (body !== undefined) {
-            req.body = body;
-            req.headers['content-type'] = 'application/json';
-          }
-        } }],
-      };
+      const spec = { name, url: s.server.url, connections: CONNECTIONS, steps: () => [step(s)] };
       await runLoad(spec, 1, `warm-up ${round}/${ROUNDS}`);
       const cpu0 = s.server.cpuSeconds();
       const calls0 = await redisCalls(stats);
@@ -135,6 +144,19 @@ async function main(): Promise<void> {
       const f = { requests: r.requests, seconds: r.durationSeconds, cpuSeconds: cpu, redisCalls: calls - backgroundPerSecond * r.durationSeconds, non2xx };
       figures[name] = add(figures[name], f);
       log(`  ${round}/${ROUNDS} ${name}: ${Math.round(r.requests / r.durationSeconds)} req/s, ${((cpu / r.requests) * 1e6).toFixed(1)} µs CPU/req, ${(f.redisCalls / r.requests).toFixed(3)} Redis cmds/req (background subtracted), non-2xx ${non2xx}`);
+    }
+  }
+
+  const profiles: string[] = [];
+  if (PROFILE) {
+    for (const name of ['bare join', 'service join'] as const) {
+      const s = scenarios[name];
+      const out = s.server.profileOut!;
+      s.server.signal('SIGWINCH');
+      await runLoad({ name, url: s.server.url, connections: CONNECTIONS, steps: () => [step(s)] }, SECONDS, 'profile');
+      s.server.signal('SIGWINCH');
+      for (let i = 0; i < 100 && !existsSync(`${out}.done`); i += 1) await sleep(100);
+      profiles.push(profileMarkdown(summarizeProfile(out), `CPU profile: ${name}`));
     }
   }
 
@@ -167,8 +189,9 @@ async function main(): Promise<void> {
     redisWork: work,
   };
   writeFileSync(join(RESULTS_DIR, 'waiting-summary.json'), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(join(RESULTS_DIR, 'waiting-summary.md'), markdown(results) + '\n');
-  log(markdown(results));
+  const md = [markdown(results), ...profiles].join('\n\n');
+  writeFileSync(join(RESULTS_DIR, 'waiting-summary.md'), md + '\n');
+  log(md);
 }
 
 /** Opens STREAMS streams on one waiting event; Redis calls/s while they wait, then CPU per frame while positions move. */

@@ -4,7 +4,7 @@
  * views never build a path or a header themselves.
  */
 import { randomId } from '../util.js';
-import type { ErrorBody, EventView, Hold, Joined, Order, Seat, SeatPage, TicketStatus } from './types.js';
+import type { ErrorBody, EventView, Hold, Joined, Order, QueueHead, Seat, SeatPage, TicketStatus } from './types.js';
 
 /** An answer that was not a success: the CONTRACT error body, or NETWORK when nothing came back. */
 export class ApiError extends Error {
@@ -53,6 +53,12 @@ export const joinQueue = (eventId: string, userId: string) =>
   call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId } });
 
 export const getTicket = (eventId: string, ticket: string) => call<TicketStatus>('GET', ticketPath(eventId, ticket));
+
+/**
+ * The queue head, the same answer for everyone: the browser (and any CDN in
+ * between) caches it for a second and revalidates it by its ETag.
+ */
+export const getQueueHead = (eventId: string) => call<QueueHead>('GET', `${eventPath(eventId)}/queue`);
 
 /** The Server-Sent Events stream of a ticket's status. */
 export const ticketEventsUrl = (eventId: string, ticket: string) => `${ticketPath(eventId, ticket)}/events`;

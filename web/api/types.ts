@@ -21,11 +21,22 @@ export interface Joined {
 
 /** GET /v1/events/:eventId/queue/:ticket, and each frame of its /events stream. */
 export interface TicketStatus {
-  status: 'waiting' | 'admitted';
+  /** soldOut: no seat is left and none is held; nobody more is let in */
+  status: 'waiting' | 'admitted' | 'soldOut';
   position?: number;
   etaSeconds?: number;
   accessToken?: string;
   accessExpiresAt?: string;
+}
+
+/** GET /v1/events/:eventId/queue: the queue head, the same for everyone (cacheable 1 s, ETag). */
+export interface QueueHead {
+  status: 'open' | 'paused' | 'soldOut' | string;
+  waiting: number;
+  /** the last arrival sequence let in: a ticket at or below it had its turn */
+  admittedThrough: number;
+  observedRatePerSecond: number | null;
+  updatedAt: string;
 }
 
 /** GET /v1/events/:eventId */
