@@ -178,6 +178,8 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
     it('EVENT_EXISTS: creating an event twice is 409 and leaves the first one as it was', async () => {
       const eventId = uniqueId('exists');
       await app.createEvent(eventId, { capacity: 3, queue: 'zset' });
+      // Paused, so no admitter tick fills the new event's token bucket between the two digests.
+      expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
       const before = await eventDigest(client, keysOf(eventId));
 
       const again = await app.admin('POST', '/v1/events', { eventId, capacity: 5, queue: 'streams' });
