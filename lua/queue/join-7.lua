@@ -12,7 +12,7 @@
   and held == 0: nothing can come back on sale).
 
   Input:
-    KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rates, counters)
+    KEYS[1] meta      event hash (queue backend, seq, head, lastScore, rates, counters, createdAt)
     KEYS[2] users     hash userId -> seq, while the user waits or is active
     KEYS[3] stream    Streams backend: entry id '<seq>-0', fields u (userId) [, k (key fingerprint)]
     KEYS[4] zqueue    sorted-set backend: member seq, score = join ms * 1024, strictly increasing
@@ -29,15 +29,20 @@
     { 'DUPLICATE', position }   position 0 means the user is already admitted
     { 'SOLD_OUT' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local userId, fingerprint = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
 --- @include "includes/etaRate"
+
+local userId = argId('userId', ARGV[1])
+local fingerprint = ARGV[2] == '' and '' or argId('fingerprint', ARGV[2])
 
 -- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
 local function storedFingerprint(record)
@@ -54,18 +59,22 @@ local function waitingFingerprint(queueKind, seq)
   return storedFingerprint(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt',
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'lastScore', 'observedRate', 'createdAt',
   'available', 'held')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local head = tonumber(m[2])
+local head, lastScore, createdAt = tonumber(m[2]), tonumber(m[4]), tonumber(m[6])
+-- Checked before any write, so a broken hash cannot leave half a join.
+if not head or not tonumber(m[3]) or not createdAt or (queueKind == 'zset' and not lastScore) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks queue settings')
+end
 -- A string: Redis would truncate a fractional Lua number to an integer.
-local rate, createdAt = tostring(etaRate(m[3], m[4])), tonumber(m[5])
+local rate = tostring(etaRate(m[3], m[5]))
 -- A replay of a sequence may still come after the sale ended (it is the same
 -- join), a new place may not.
-local soldOut = m[6] == '0' and m[7] == '0'
+local soldOut = m[7] == '0' and m[8] == '0'
 local now = nowMs()
 
 local existing = rcall('HGET', usersKey, userId)
@@ -83,6 +92,9 @@ if existing then
       return { 'REPLAYED', tonumber(existing), 0, rate, queueKind, createdAt }
     end
     return { 'DUPLICATE', 0 }
+  end
+  if soldOut then
+    return { 'SOLD_OUT' }
   end
   -- The user's session ended and the admitter has not pruned it yet.
   rcall('ZREM', activeKey, existing)
@@ -103,7 +115,7 @@ if queueKind == 'streams' then
   end
   position = seq - head
 else
-  local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
+  local score = math.max(now * 1024, lastScore + 1)
   rcall('HSET', metaKey, 'lastScore', score)
   rcall('ZADD', zqueueKey, score, seq)
   rcall('HSET', zwaitKey, seq, fingerprint .. '|' .. userId)

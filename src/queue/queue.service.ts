@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
-import { checkIdempotencyKey } from '../common/idempotency-key';
+import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
@@ -48,7 +48,7 @@ export class QueueService implements BeforeApplicationShutdown {
   }
 
   async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
-    const key = checkIdempotencyKey(idempotencyKey);
+    const key = checkJoinIdempotencyKey(idempotencyKey);
     const fingerprint = key ? keyFingerprint(this.ticketKey, eventId, userId, key) : '';
     const result = await this.store.join(eventId, userId, fingerprint);
     switch (result.kind) {
