@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
+import { DurableResults, runDurableConfirm } from './durable';
 import { EV, HttpResults, runHttpScenarios } from './http-scenarios';
 import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
 import { Client } from './lib/http';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
 
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
+  let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -119,6 +121,10 @@ async function main(): Promise<void> {
     }
     if (!settings.skipMemory && wanted('memory')) {
       memory = await runMemoryAndAdmission(log);
+    }
+    if (wanted('durable')) {
+      durable = await runDurableConfirm(log, cleanups);
+      await cleanUp();
     }
   } finally {
     await cleanUp();
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
     ],
     http,
     memory,
+    durable,
     targets: evaluateTargets(http, memory),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
+import { ReplicaWait } from '../redis/replica-wait';
 import { ScriptRegistry } from '../redis/script-registry';
 
 /** How long an Idempotency-Key's first answer is kept. */
@@ -19,6 +20,11 @@ export interface HoldRequest {
   idempotencyKey?: string;
 }
 
+/** A confirm's script reply, and whether REDIS_WAIT_REPLICAS replicas have the order it names. */
+export interface ConfirmReply {
+  reply: ScriptReply;
+  durable: boolean;
+}
 
 /** Seat inventory through Lua: one EVALSHA per operation. Replies are returned as the script's codes. */
 @Injectable()
@@ -27,6 +33,7 @@ export class SeatRepository {
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    private readonly replicas: ReplicaWait,
   ) {}
 
   hold(r: HoldRequest): Promise<ScriptReply> {
@@ -44,14 +51,31 @@ export class SeatRepository {
     return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId]);
   }
 
-  confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ScriptReply> {
+  /**
+   * Runs the confirm script. With REDIS_WAIT_REPLICAS > 0 an order in the
+   * reply (new or replayed) is `durable` only once that many replicas have
+   * it: the script runs on a connection of its own to the event's master,
+   * followed there by WAIT (see ReplicaWait). Replies without an order need
+   * no wait.
+   */
+  async confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ConfirmReply> {
     const k = this.keys.event(eventId);
     const idem = idempotencyKey ? this.keys.idempotency(eventId, `confirm:${holdId}`, userId, idempotencyKey) : k.idemPrefix + 'unused';
-    return this.scripts.run(
-      'confirm',
-      [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem],
-      [userId, holdId, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS],
-    );
+    const keys = [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem];
+    const args = [userId, holdId, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS];
+    if (this.replicas.replicas === 0) return { reply: await this.scripts.run('confirm', keys, args), durable: true };
+    return this.replicas.onMasterOf(k.meta, async (connection) => {
+      const reply = await this.scripts.runOn(connection, 'confirm', keys, args);
+      switch (reply[0]) {
+        case ReplyCode.OK:
+          return { reply, durable: await this.replicas.waitOn(connection) };
+        case ReplyCode.REPLAYED:
+          // The order was written earlier, perhaps on another connection and not yet replicated.
+          return { reply, durable: await this.replicas.waitOn(connection, k.sync) };
+        default:
+          return { reply, durable: true };
+      }
+    });
   }
 
   /** Expires due holds of one event: how many, and how many holds stay live; null when the event is gone. */
