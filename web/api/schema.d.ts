@@ -132,7 +132,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy the held seats; confirming again answers 200 with the same order */
+        /**
+         * Buy the held seats; confirming again answers 200 with the same order
+         * @description With REDIS_WAIT_REPLICAS > 0 the order is answered only once that many Redis replicas have it; otherwise 503 UNAVAILABLE (Retry-After) says the outcome is not yet certain, and a retry with the same Idempotency-Key answers the order once it is safe.
+         */
         post: operations["SeatController_confirm"];
         delete?: never;
         options?: never;
@@ -787,6 +790,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -835,6 +840,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -896,6 +903,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -953,6 +962,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1036,6 +1047,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1102,6 +1115,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1196,6 +1211,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1251,6 +1268,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1264,7 +1283,7 @@ export interface operations {
             query?: never;
             header: {
                 "idempotency-key": string;
-                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE */
+                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1334,6 +1353,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1383,6 +1404,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1431,6 +1454,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1479,6 +1504,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1532,6 +1559,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1569,6 +1598,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1630,6 +1661,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1677,6 +1710,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
