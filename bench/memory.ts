@@ -9,7 +9,7 @@
  * Joins and admissions run the service's own scripts (lua/, through
  * loadLuaScripts) by EVALSHA, with the service's key builder.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ConfigType } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
@@ -110,7 +110,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
             const to = Math.min(count, from + PIPELINE);
             next = to;
             const p = redis.pipeline();
-            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, randomBytes(16).toString('base64url'), '0', '', 0, 0);
+            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, '', '0', '', 0, 0);
             const replies = (await p.exec()) ?? [];
             for (const [err, reply] of replies) {
               if (err) throw err;

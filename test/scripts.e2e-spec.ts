@@ -102,8 +102,8 @@ describe('a broken lua/ folder fails the boot', () => {
     const dir = copyOfLua();
     appendFileSync(join(dir, 'includes', 'findTicket.lua'), '\nlocal function (\n');
 
-    // leave-7.lua is the first script, in file order, to include findTicket.
-    await expect(startApp({ REDIS_URL: redis.url }, { luaDir: dir })).rejects.toThrow(/lua\/queue\/leave-7\.lua does not compile/);
+    // leave-8.lua is the first script, in file order, to include findTicket.
+    await expect(startApp({ REDIS_URL: redis.url }, { luaDir: dir })).rejects.toThrow(/lua\/queue\/leave-8\.lua does not compile/);
   });
 
   it('an empty folder: the boot rejects and says where it looked', async () => {

@@ -10,8 +10,9 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused, powBits, status, endsAt }
-    status: 'open' | 'paused' | 'closed' (includes/eventStatus); endsAt: ms, 0 for none
+      sessionTtlSeconds, paused, powBits, status, endsAt,
+      observedRate ('' before the first admission) }
+    status: 'open' | 'paused' | 'soldOut' | 'closed' (includes/eventStatus); endsAt: ms, 0 for none
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -21,7 +22,8 @@ local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 --- @include "includes/eventStatus"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits', 'endsAt')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits', 'endsAt',
+  'observedRate')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -35,4 +37,4 @@ local now = nowMs()
 local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
 return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
   tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), tonumber(m[12] or '0'),
-  eventStatus(metaKey, now), tonumber(m[13] or '0') }
+  eventStatus(metaKey, now), tonumber(m[13] or '0'), m[14] or '' }

@@ -49,8 +49,9 @@ export class DomainError extends Error {
     Error.stackTraceLimit = limit;
   }
 
+  /** The code's status, unless `extra.statusCode` names another (SOLD_OUT is 409 on a hold, 410 on a join). */
   get status(): number {
-    return ERROR_STATUS[this.code];
+    return typeof this.extra.statusCode === 'number' ? this.extra.statusCode : ERROR_STATUS[this.code];
   }
 }
 

@@ -29,9 +29,11 @@ const NOTHING: EventNeeds = { admit: 'none', sweep: false, finished: true };
 export function needsOf(p: EventProbe | null, now: number): EventNeeds {
   if (!p) return NOTHING;
   const closed = p.endsAt > 0 && now >= p.endsAt;
+  // Sold out (nothing available, nothing held): nobody more can be admitted.
+  const soldOut = p.available === 0 && p.held === 0;
   const waiting = p.seq > p.drained;
   const sessions = p.sessionsUntil + SESSION_GRACE_MS > now;
-  const admit = waiting && !p.paused && !closed ? 'tick' : sessions ? 'prune' : 'none';
+  const admit = waiting && !p.paused && !closed && !soldOut ? 'tick' : sessions ? 'prune' : 'none';
   const sweep = p.held > 0;
   return { admit, sweep, finished: closed && !sessions && !sweep };
 }

@@ -3,6 +3,7 @@ import { KeyBuilder } from '../redis/keys';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { EventStatus } from './event-status';
 
 export type QueueKind = 'streams' | 'zset';
 
@@ -16,8 +17,6 @@ export interface EventSettings {
   powBits: number;
 }
 
-/** CONTRACT "Event status" values produced so far (lua/includes/eventStatus.lua decides). */
-export type EventStatus = 'open' | 'paused' | 'closed';
 
 export interface EventSnapshot extends EventSettings {
   queue: QueueKind;
@@ -31,6 +30,8 @@ export interface EventSnapshot extends EventSettings {
   waiting: number;
   active: number;
   paused: boolean;
+  /** admissions per second over the last minute (admit script); null before the first admission */
+  observedRatePerSecond: number | null;
 }
 
 /**
@@ -47,6 +48,8 @@ export interface EventProbe {
   drained: number;
   /** seats in live or due holds */
   held: number;
+  /** seats on sale (with held == 0: sold out, nobody more to admit) */
+  available: number;
   /** latest session end the admitter handed out */
   sessionsUntil: number;
 }
@@ -117,6 +120,7 @@ export class EventRepository {
       powBits: n(14),
       status: stringAt('eventView', r, 15) as EventStatus,
       endsAt: n(16) > 0 ? n(16) : null,
+      observedRatePerSecond: stringAt('eventView', r, 17) === '' ? null : n(17),
     };
   }
 
@@ -131,7 +135,7 @@ export class EventRepository {
 
   /** One HMGET per event (pipelined on a single node), null for an event that is gone. */
   async probe(eventIds: string[]): Promise<(EventProbe | null)[]> {
-    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil'];
+    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available'];
     const metas = eventIds.map((id) => this.keys.event(id).meta);
     let rows: (string | null)[][];
     if (isCluster(this.redis)) {
@@ -145,10 +149,18 @@ export class EventRepository {
       });
     }
     const num = (v: string | null) => (v === null ? 0 : Number(v));
-    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil]) =>
+    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available]) =>
       capacity === null
         ? null
-        : { paused: paused === '1', endsAt: num(endsAt), seq: num(seq), drained: num(drained), held: num(held), sessionsUntil: num(sessionsUntil) },
+        : {
+            paused: paused === '1',
+            endsAt: num(endsAt),
+            seq: num(seq),
+            drained: num(drained),
+            held: num(held),
+            available: num(available),
+            sessionsUntil: num(sessionsUntil),
+          },
     );
   }
 

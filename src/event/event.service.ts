@@ -124,6 +124,7 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     sold: s.sold,
     waiting: s.waiting,
     active: s.active,
+    admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,

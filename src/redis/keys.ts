@@ -20,6 +20,8 @@ export interface EventKeys {
   zwait: string;
   active: string;
   sessions: string;
+  /** recent leaves of the Streams queue, seq -> leftVersion, read by replica snapshots */
+  left: string;
   holds: string;
   userSeats: string;
   orders: string;
@@ -54,6 +56,7 @@ export class KeyBuilder {
       zwait: base + 'zwait',
       active: base + 'active',
       sessions: base + 'sessions',
+      left: base + 'left',
       holds: base + 'holds',
       userSeats: base + 'userseats',
       orders: base + 'orders',

@@ -47,6 +47,8 @@ export function explain(err: unknown, retry?: () => void): void {
   const retryAction = retry ? [{ label: 'Try again', run: retry }] : [];
   switch (e.code) {
     case 'SOLD_OUT':
+      // 410 on a join: the sale is over for good (no seat left, none held).
+      if (e.status === 410) return alertUser('Sold out: every seat has been sold, so the line is closed.', [], 'info');
       return alertUser(
         'Sorry, every seat is taken right now. Some are only held and go back on sale if those people do not buy, so it is worth trying again in a minute.',
         [{ label: 'Check again', run: () => void refreshSeats() }],

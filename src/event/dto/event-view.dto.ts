@@ -1,3 +1,4 @@
+import { EventStatus } from '../event-status';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class AdmissionConfigView {
@@ -8,6 +9,12 @@ export class AdmissionConfigView {
 
 export class ChallengeConfigView {
   @ApiProperty({ description: 'proof-of-work bits a join must show; 0: no challenge' }) difficultyBits!: number;
+}
+
+export class AdmissionRatesView {
+  @ApiProperty({ description: 'admission.ratePerSecond as configured' }) configuredRatePerSecond!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
+  observedRatePerSecond!: number | null;
 }
 
 export class EventConfigView {
@@ -26,13 +33,18 @@ export const EVENT_STATUSES = ['scheduled', 'prequeue', 'open', 'paused', 'soldO
 export class EventView {
   @ApiProperty() eventId!: string;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: 'streams' | 'zset';
-  @ApiProperty({ enum: EVENT_STATUSES, description: 'open; paused (admission stopped, joins go on); closed (past endsAt: joins refused)' })
-  status!: (typeof EVENT_STATUSES)[number];
+  @ApiProperty({
+    enum: EVENT_STATUSES,
+    description:
+      'open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)',
+  })
+  status!: EventStatus;
   @ApiProperty() capacity!: number;
   @ApiProperty() available!: number;
   @ApiProperty() held!: number;
   @ApiProperty() sold!: number;
   @ApiProperty({ description: 'users waiting in the queue' }) waiting!: number;
   @ApiProperty({ description: 'admitted sessions not yet over' }) active!: number;
+  @ApiProperty({ type: AdmissionRatesView }) admission!: AdmissionRatesView;
   @ApiProperty({ type: EventConfigView }) config!: EventConfigView;
 }

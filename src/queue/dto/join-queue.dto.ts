@@ -31,11 +31,22 @@ export class JoinedDto {
 }
 
 export class TicketStatusDto {
-  @ApiProperty({ enum: ['waiting', 'admitted'] }) status!: 'waiting' | 'admitted';
+  @ApiProperty({ enum: ['waiting', 'admitted', 'soldOut'], description: 'soldOut: no seat is left and none is held; nobody more is admitted' })
+  status!: 'waiting' | 'admitted' | 'soldOut';
   @ApiProperty({ required: false }) position?: number;
   @ApiProperty({ required: false }) etaSeconds?: number;
   @ApiProperty({ required: false, description: 'Bearer token for the seat endpoints' }) accessToken?: string;
   @ApiProperty({ required: false, description: 'ISO time the session ends' }) accessExpiresAt?: string;
+  @ApiProperty({ required: false, description: 'a replacement ticket: use it from now on instead of the one sent' }) ticket?: string;
+}
+
+export class QueueHeadDto {
+  @ApiProperty({ enum: ['open', 'paused', 'soldOut'] }) status!: string;
+  @ApiProperty({ description: 'users waiting now' }) waiting!: number;
+  @ApiProperty({ description: 'the last arrival sequence admitted: a ticket at or below it had its turn' }) admittedThrough!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
+  observedRatePerSecond!: number | null;
+  @ApiProperty({ description: 'when this replica last saw the head change (Redis time)' }) updatedAt!: string;
 }
 
 /**
@@ -82,6 +93,7 @@ export const TICKET_STATUS_SCHEMA = {
         etaSeconds: { type: 'integer' },
         accessToken: { type: 'string' },
         accessExpiresAt: { type: 'string' },
+        ticket: { type: 'string' },
       },
     },
   },
