@@ -56,13 +56,13 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     await redis.config('RESETSTAT');
     const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     log(`  redis work: ${users.toLocaleString('en-US')} joins…`);
-    const join = await perCall(users, (p, i) => p.evalsha(sha('join'), 7, ...q, `user-${i}`, ''));
+    const join = await perCall(users, (p, i) => p.evalsha(sha('join'), q.length, ...q, `user-${i}`, ''));
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     const byKey: Record<string, number> = {};
     for (const [name, key] of Object.entries({ stream: k.stream, users: k.users })) {
       byKey[name] = Math.round((Number(await redis.memory('USAGE', key, 'SAMPLES', 0)) / users) * 10) / 10;
     }
-    const duplicate = await perCall(2000, (p, i) => p.evalsha(sha('join'), 7, ...q, `user-${i}`, ''));
+    const duplicate = await perCall(2000, (p, i) => p.evalsha(sha('join'), q.length, ...q, `user-${i}`, ''));
     const queueHead = await perCall(2000, (p) => p.evalsha(sha('queueHead'), 4, k.meta, k.stream, k.zqueue, k.left, 0, 10_000));
     const epoch = await redis.hget(k.meta, 'createdAt');
     const waitingStatus = await perCall(2000, (p, i) => p.evalsha(sha('ticketStatus'), 6, k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, users - i, epoch!));
@@ -73,13 +73,13 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     for (let i = 0; i < 5; i += 1) {
       const now = await redis.time();
       await redis.hset(k.meta, 'tokens', 1000, 'tokensAt', Number(now[0]) * 1000 + Math.floor(Number(now[1]) / 1000));
-      const r = (await redis.evalsha(sha('admit'), 7, ...q, 100, 1000)) as unknown[];
+      const r = (await redis.evalsha(sha('admit'), q.length, ...q, 100, 1000)) as unknown[];
       if (r[0] !== 'OK' || Number(r[1]) !== 1000) throw new Error(`admit: ${JSON.stringify(r)}`);
     }
     const after = await evalshaStats(redis);
     const admitMicrosPerUser = Math.round(((after.usec - before.usec) / 5000) * 100) / 100;
     const admittedStatus = await perCall(2000, (p, i) => p.evalsha(sha('ticketStatus'), 6, k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, i + 1, epoch!));
-    const leave = await perCall(2000, (p, i) => p.evalsha(sha('leave'), 8, ...q, k.left, 10_000 + i, epoch!));
+    const leave = await perCall(2000, (p, i) => p.evalsha(sha('leave'), 8, ...q.slice(0, 7), k.left, 10_000 + i, epoch!));
     const queueHeadAfterLeaves = await perCall(200, (p) => p.evalsha(sha('queueHead'), 4, k.meta, k.stream, k.zqueue, k.left, 0, 10_000));
 
     return {

@@ -14,8 +14,14 @@
     ARGV[4] ratePerSecond
     ARGV[5] maxActive
     ARGV[6] sessionTtlSeconds
-    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[8..] lists them
-    ARGV[8..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
+    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[14..] lists them
+    ARGV[8] endsAt: Redis time (ms) from which the event is closed; 0 for no end
+    ARGV[9] queueOpensAt (ms): joins before it get QUEUE_NOT_OPEN; 0 for none
+    ARGV[10] salesStartAt (ms): joins before it enter the pre-queue; 0 for none
+    ARGV[11] queueMethod: 'fifo' | 'random' | 'passthrough' | 'reject'
+    ARGV[12] seed: 64 hex digits (the pre-queue shuffle's, secret until salesStartAt), or ''
+    ARGV[13] commitment: hex SHA-256 of the seed's bytes, or ''
+    ARGV[14..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
 
   Output:
     { 'OK', capacity, createdAtMs }
@@ -27,6 +33,8 @@ local queueKind = ARGV[1]
 local holdTtlSeconds, maxSeatsPerUser = ARGV[2], ARGV[3]
 local ratePerSecond, maxActive, sessionTtlSeconds = ARGV[4], ARGV[5], ARGV[6]
 local generatedCapacity = tonumber(ARGV[7])
+local endsAt, queueOpensAt, salesStartAt = ARGV[8] or 0, ARGV[9] or 0, ARGV[10] or 0
+local queueMethod, seed, commitment = ARGV[11] or 'fifo', ARGV[12] or '', ARGV[13] or ''
 
 --- @include "includes/now"
 
@@ -58,7 +66,7 @@ end
 if generatedCapacity > 0 then
   for i = 1, generatedCapacity do addSeat('GA-' .. i) end
 else
-  for i = 8, #ARGV do addSeat(ARGV[i]) end
+  for i = 14, #ARGV do addSeat(ARGV[i]) end
 end
 flush()
 
@@ -71,6 +79,12 @@ rcall('HSET', metaKey,
   'maxActive', maxActive,
   'sessionTtlSeconds', sessionTtlSeconds,
   'paused', 0,
+  'endsAt', endsAt,
+  'queueOpensAt', queueOpensAt,
+  'salesStartAt', salesStartAt,
+  'queueMethod', queueMethod,
+  'seed', seed,
+  'commitment', commitment,
   'capacity', capacity,
   'available', capacity,
   'held', 0,

@@ -10,7 +10,9 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused, observedRate ('' before the first admission) }
+      sessionTtlSeconds, paused, observedRate ('' before the first admission),
+      queueMethod, queueOpensAt, salesStartAt, endsAt (ms, 0: none), commitment ('' without
+      a pre-queue), seed ('' until salesStartAt: never shown before), nowMs }
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -19,7 +21,8 @@ local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 --- @include "includes/now"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate',
+  'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt', 'commitment', 'seed')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -29,6 +32,14 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
-local active = rcall('ZCOUNT', activeKey, '(' .. nowMs(), '+inf')
+local now = nowMs()
+local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
+local salesStartAt = tonumber(m[15] or '0')
+-- The seed stays secret until the shuffle is fixed (salesStartAt, Redis time).
+local seed = ''
+if salesStartAt > 0 and now >= salesStartAt then
+  seed = m[18] or ''
+end
 return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
-  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '' }
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '',
+  m[13] or 'fifo', tonumber(m[14] or '0'), salesStartAt, tonumber(m[16] or '0'), m[17] or '', seed, now }

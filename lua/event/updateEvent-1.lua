@@ -5,7 +5,8 @@
   Input:
     KEYS[1] meta      event hash
     ARGV[1..] field, value pairs among holdTtlSeconds, maxSeatsPerUser,
-              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1)
+              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
+              queueMethod (switching moves nobody: see admit-10.lua)
               (names and ranges checked by the service)
 
   Output:

@@ -3,6 +3,7 @@ import { KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { QueueMethod } from './event-status';
 
 export type QueueKind = 'streams' | 'zset';
 
@@ -12,6 +13,18 @@ export interface EventSettings {
   ratePerSecond: number;
   maxActive: number;
   sessionTtlSeconds: number;
+}
+
+/** When the queue opens and sales start, and the pre-queue shuffle's seed (CONTRACT "Fair start"). */
+export interface EventSchedule {
+  /** ms, 0: none */
+  queueOpensAt: number;
+  /** ms, 0: no pre-queue */
+  salesStartAt: number;
+  queueMethod: QueueMethod;
+  /** hex seed and its hex SHA-256, '' without a pre-queue */
+  seed: string;
+  commitment: string;
 }
 
 export interface EventSnapshot extends EventSettings {
@@ -25,6 +38,16 @@ export interface EventSnapshot extends EventSettings {
   paused: boolean;
   /** admissions per second over the last minute (admit script); null before the first admission */
   observedRatePerSecond: number | null;
+  queueMethod: QueueMethod;
+  queueOpensAt: number;
+  salesStartAt: number;
+  endsAt: number;
+  /** '' without a pre-queue */
+  commitment: string;
+  /** '' until salesStartAt */
+  seed: string;
+  /** Redis time of the read (ms) */
+  nowMs: number;
 }
 
 /** Event records in Redis: creation, snapshot, settings, and the registry of event ids. */
@@ -37,7 +60,13 @@ export class EventRepository {
   ) {}
 
   /** Returns false when the event already exists. */
-  async create(eventId: string, queue: QueueKind, s: EventSettings, seats: { capacity?: number; seatIds?: string[] }): Promise<boolean> {
+  async create(
+    eventId: string,
+    queue: QueueKind,
+    s: EventSettings,
+    schedule: EventSchedule,
+    seats: { capacity?: number; seatIds?: string[] },
+  ): Promise<boolean> {
     const k = this.keys.event(eventId);
     // The registry is its own key (another cluster slot), so it cannot join the
     // script. Registering first is safe: the admitter skips ids with no event.
@@ -45,7 +74,12 @@ export class EventRepository {
     const reply = await this.scripts.run(
       'createEvent',
       [k.meta, k.seats, k.avail, k.seatIndex],
-      [queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, seats.capacity ?? 0, ...(seats.seatIds ?? [])],
+      [
+        queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, seats.capacity ?? 0,
+        0, // endsAt: none (set by the endsAt work)
+        schedule.queueOpensAt, schedule.salesStartAt, schedule.queueMethod, schedule.seed, schedule.commitment,
+        ...(seats.seatIds ?? []),
+      ],
     );
     return reply[0] === ReplyCode.OK;
   }
@@ -70,14 +104,21 @@ export class EventRepository {
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
       observedRatePerSecond: stringAt('eventView', r, 14) === '' ? null : n(14),
+      queueMethod: stringAt('eventView', r, 15) as QueueMethod,
+      queueOpensAt: n(16),
+      salesStartAt: n(17),
+      endsAt: n(18),
+      commitment: stringAt('eventView', r, 19),
+      seed: stringAt('eventView', r, 20),
+      nowMs: n(21),
     };
   }
 
   /** Returns false when the event does not exist. */
-  async update(eventId: string, fields: Partial<EventSettings> & { paused?: boolean }): Promise<boolean> {
+  async update(eventId: string, fields: Partial<EventSettings> & { paused?: boolean; queueMethod?: QueueMethod }): Promise<boolean> {
     const args = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
-      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number)]);
+      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number | string)]);
     const r = await this.scripts.run('updateEvent', [this.keys.event(eventId).meta], args);
     return r[0] === ReplyCode.OK;
   }

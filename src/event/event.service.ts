@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { CreateEventDto } from './dto/create-event.dto';
@@ -27,6 +28,14 @@ export class EventService {
       throw new DomainError('VALIDATION', 'give either seats (a list of seat ids) or capacity, not both');
     }
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
+    const queueOpensAt = instant('queueOpensAt', dto.queueOpensAt);
+    const salesStartAt = instant('salesStartAt', dto.salesStartAt);
+    if (queueOpensAt && salesStartAt && queueOpensAt > salesStartAt) {
+      throw new DomainError('VALIDATION', 'queueOpensAt must not be after salesStartAt');
+    }
+    // The pre-queue's shuffle is fixed now: its seed is drawn here and only
+    // its SHA-256 is shown until salesStartAt (CONTRACT "Fair start").
+    const seed = salesStartAt ? randomBytes(32) : null;
     const created = await this.events.create(
       dto.eventId,
       queue,
@@ -36,6 +45,13 @@ export class EventService {
         ratePerSecond: dto.admission?.ratePerSecond ?? EVENT_DEFAULTS.ratePerSecond,
         maxActive: dto.admission?.maxActive ?? EVENT_DEFAULTS.maxActive,
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
+      },
+      {
+        queueOpensAt,
+        salesStartAt,
+        queueMethod: dto.queueMethod ?? 'fifo',
+        seed: seed ? seed.toString('hex') : '',
+        commitment: seed ? createHash('sha256').update(seed).digest('hex') : '',
       },
       { capacity: dto.capacity, seatIds: dto.seats },
     );
@@ -63,17 +79,29 @@ export class EventService {
       maxActive: dto.admission?.maxActive,
       sessionTtlSeconds: dto.admission?.sessionTtlSeconds,
       paused: dto.paused,
+      queueMethod: dto.queueMethod,
     });
     if (!updated) throw eventNotFound(eventId);
     return this.get(eventId);
   }
 }
 
+/** An ISO 8601 instant (validated by the DTO) as ms since the epoch; absent as 0. */
+function instant(name: string, iso: string | undefined): number {
+  if (iso === undefined) return 0;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms) || ms <= 0) throw new DomainError('VALIDATION', `${name} ${iso} is out of range`);
+  return ms;
+}
+
+const isoOrNull = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+
 function toView(eventId: string, s: EventSnapshot): EventView {
   return {
     eventId,
     queue: s.queue,
     status: eventStatus(s),
+    queueMethod: s.queueMethod,
     capacity: s.capacity,
     available: s.available,
     held: s.held,
@@ -81,11 +109,14 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     waiting: s.waiting,
     active: s.active,
     admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
+    shuffle: s.commitment === '' ? null : { commitment: s.commitment, seed: s.seed === '' ? null : s.seed },
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,
       admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
       paused: s.paused,
+      queueOpensAt: isoOrNull(s.queueOpensAt),
+      salesStartAt: isoOrNull(s.salesStartAt),
     },
   };
 }

@@ -5,13 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkIdempotencyKey } from '../common/idempotency-key';
-import { authConfig } from '../config/configuration';
+import { appConfig, authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueSnapshot, QueueSnapshots } from './queue-snapshots';
-import { QueueRepository, QueueStore } from './queue.repository';
+import { JoinResult, QueueRepository, QueueStore, SortKeyArgs } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
-import { formatTicket, keyFingerprint, Ticket, ticketKey, verifyTicket } from './ticket';
+import { formatTicket, keyFingerprint, shuffleSortKey, Ticket, ticketKey, verifyTicket } from './ticket';
 
 /**
  * Seconds until a place's turn at `ratePerSecond`. An observed rate of 0 (no
@@ -28,6 +28,8 @@ export class QueueService implements BeforeApplicationShutdown {
   /** Aborted at shutdown: every open status stream ends, so the HTTP server can close. */
   private readonly shutdown = new AbortController();
   private readonly ticketKey: Buffer;
+  /** Pre-queue seeds by event, read once per replica when a pre-queue join first needs one (epoch: the event's createdAt). */
+  private readonly seeds = new Map<string, { seed: Buffer; epoch: number }>();
 
   constructor(
     private readonly lua: QueueRepository,
@@ -36,6 +38,7 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly tokens: AccessTokenService,
     private readonly snapshots: QueueSnapshots,
     @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {
     this.ticketKey = ticketKey(auth.accessTokenSecret);
     // Every open stream listens for shutdown: thousands of them are expected.
@@ -50,25 +53,74 @@ export class QueueService implements BeforeApplicationShutdown {
   async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
     const key = checkIdempotencyKey(idempotencyKey);
     const fingerprint = key ? keyFingerprint(this.ticketKey, eventId, userId, key) : '';
-    const result = await this.store.join(eventId, userId, fingerprint);
+    let result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId));
+    if (result.kind === 'need-sort-key') {
+      // A pre-queue join and this replica has not read the event's seed yet (or
+      // the event was re-created): read it once, then join with the sort key.
+      this.seeds.delete(eventId);
+      const found = await this.lua.seed(eventId);
+      if (found && found.seed !== '') this.seeds.set(eventId, { seed: Buffer.from(found.seed, 'hex'), epoch: found.epoch });
+      result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId));
+    }
     switch (result.kind) {
       case 'joined':
         return {
           ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
           status: 'waiting',
-          position: result.position,
-          etaSeconds: eta(result.position, result.ratePerSecond),
+          ...(result.position === null ? {} : { position: result.position, etaSeconds: eta(result.position, result.ratePerSecond) }),
           queue: result.queue,
+        };
+      case 'prequeue':
+        return {
+          ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.pn, 'p'),
+          status: 'prequeue',
+          salesStartAt: new Date(result.salesStartAt).toISOString(),
+          queue: (await this.head(eventId)).queue,
+        };
+      case 'admitted':
+        return {
+          ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
+          status: 'admitted',
+          position: 0,
+          etaSeconds: 0,
+          queue: result.queue,
+          ...this.access(eventId, userId, String(result.seq), result.sessionEndMs),
         };
       case 'duplicate':
         throw new DomainError('DUPLICATE', `user ${userId} already waits or is admitted for event ${eventId}`, {
           position: result.position,
         });
+      case 'not-open':
+        throw new DomainError('QUEUE_NOT_OPEN', `the queue of event ${eventId} opens at ${new Date(result.queueOpensAt).toISOString()}`, {
+          queueOpensAt: new Date(result.queueOpensAt).toISOString(),
+        });
+      case 'closed':
+        throw new DomainError('QUEUE_CLOSED', `event ${eventId} takes no more joins`);
       case 'sold-out':
         throw new DomainError('SOLD_OUT', `event ${eventId} is sold out: no seat is left and none is held`, { statusCode: 410 });
       default:
+        // need-sort-key again: the event has no seed (it was re-created without a pre-queue meanwhile).
+        if (result.kind === 'need-sort-key') throw new DomainError('UNAVAILABLE', 'the event changed while joining; try again');
         throw eventNotFound(eventId);
     }
+  }
+
+  /** The WATCH/MULTI path covers plain fifo joins; it hands scheduled and other-method events to the scripts. */
+  private async joinWith(eventId: string, userId: string, fingerprint: string, sortKey: SortKeyArgs): Promise<JoinResult> {
+    const result = await this.store.join(eventId, userId, fingerprint, sortKey, this.app.admitTickMs);
+    return result.kind === 'use-scripts' ? this.lua.join(eventId, userId, fingerprint, sortKey, this.app.admitTickMs) : result;
+  }
+
+  private sortKey(eventId: string, userId: string): SortKeyArgs {
+    const known = this.seeds.get(eventId);
+    return known ? { sortKey: shuffleSortKey(known.seed, eventId, userId), epoch: known.epoch } : { sortKey: '', epoch: '' };
+  }
+
+  private access(eventId: string, userId: string, sessionId: string, sessionEndMs: number) {
+    return {
+      accessToken: this.tokens.issue({ eventId, userId, sessionId, expiresAtMs: sessionEndMs }),
+      accessExpiresAt: new Date(sessionEndMs).toISOString(),
+    };
   }
 
   /** The public queue head of an event, from this replica's snapshot (no Redis while it is fresh). */
@@ -91,28 +143,60 @@ export class QueueService implements BeforeApplicationShutdown {
    * sorted-set backend (an exact ZRANK, one read per status).
    */
   private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket): Promise<TicketStatusDto> {
+    if (ticket.kind === 'p') return this.answerPrequeue(eventId, s, ticket.pn);
     const seq = Number(ticket.seq);
-    if (s.queue === 'streams' && seq > s.head && s.leftComplete) {
+    // The sealed pre-queue's sequences are not stream entries: a waiting one
+    // is told from the snapshot on either backend.
+    const inPrequeue = s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end;
+    if ((s.queue === 'streams' || inPrequeue) && seq > s.head && s.leftComplete && !s.taken.has(seq)) {
       if (s.left.has(seq)) throw ticketNotFound();
-      if (s.status === 'soldOut') return { status: 'soldOut' };
-      const position = seq - s.head;
-      return { status: 'waiting', position, etaSeconds: eta(position, s.etaRate) };
+      return this.waiting(s, seq - s.head, s.etaRate);
     }
     const state = await this.lua.status(eventId, { seq: ticket.seq, epoch: s.epoch });
     switch (state.kind) {
       case 'waiting':
-        if (s.status === 'soldOut') return { status: 'soldOut' };
-        return { status: 'waiting', position: state.position, etaSeconds: eta(state.position, state.ratePerSecond) };
+        return this.waiting(s, state.position, state.ratePerSecond);
       case 'admitted':
-        return {
-          status: 'admitted',
-          accessToken: this.tokens.issue({ eventId, userId: state.userId, sessionId: ticket.seq, expiresAtMs: state.sessionEndMs }),
-          accessExpiresAt: new Date(state.sessionEndMs).toISOString(),
-        };
+        return { status: 'admitted', ...this.access(eventId, state.userId, ticket.seq, state.sessionEndMs) };
       case 'no-ticket':
         throw ticketNotFound();
       default:
         throw eventNotFound(eventId);
+    }
+  }
+
+  /** A waiting ticket's answer: its place, or what the event's status tells instead (no place with random). */
+  private waiting(s: QueueSnapshot, position: number, rate: number): TicketStatusDto {
+    if (s.status === 'soldOut') return { status: 'soldOut' };
+    if (s.status === 'closed') return { status: 'closed' };
+    if (s.queueMethod === 'random') return { status: 'waiting' };
+    return { status: 'waiting', position, etaSeconds: eta(position, rate) };
+  }
+
+  /**
+   * A 'p' ticket: before salesStartAt from the snapshot alone; after it, one
+   * look-up (the change) gives its post-shuffle sequence, answered as that
+   * 's' ticket with the 's' ticket as a replacement the client uses from then on.
+   */
+  private async answerPrequeue(eventId: string, s: QueueSnapshot, pn: string): Promise<TicketStatusDto> {
+    if (s.leftPrequeue.has(Number(pn)) && s.leftComplete) throw ticketNotFound();
+    if (!s.started) {
+      if (s.status === 'soldOut' || s.status === 'closed') return { status: s.status };
+      return { status: 'prequeue', salesStartAt: new Date(s.salesStartAt).toISOString() };
+    }
+    const state = await this.lua.prequeueTicket(eventId, 'status', 'p', pn, s.epoch);
+    switch (state.kind) {
+      case 'seq': {
+        const replacement = formatTicket(this.ticketKey, eventId, s.epoch, state.seq);
+        const answer = await this.answer(eventId, s, { kind: 's', seq: String(state.seq) });
+        return { ...answer, ticket: replacement };
+      }
+      case 'prequeue':
+        return { status: 'prequeue', salesStartAt: new Date(state.salesStartAt).toISOString() };
+      case 'no-event':
+        throw eventNotFound(eventId);
+      default:
+        throw ticketNotFound();
     }
   }
 
@@ -133,11 +217,17 @@ export class QueueService implements BeforeApplicationShutdown {
       throw new DomainError('UNAVAILABLE', 'This instance is shutting down; reconnect or poll the ticket instead.');
     }
     const firstSnapshot = await this.head(eventId);
-    const ticket = this.verify(eventId, firstSnapshot, rawTicket);
-    const first = await this.answer(eventId, firstSnapshot, ticket);
+    let ticket = this.verify(eventId, firstSnapshot, rawTicket);
+    // A pre-queue ticket's first answer after the shuffle carries its
+    // replacement: the stream goes on with that one (no further look-up).
+    const follow = (a: TicketStatusDto) => {
+      if (a.ticket) ticket = this.verify(eventId, firstSnapshot, a.ticket);
+      return a;
+    };
+    const first = follow(await this.answer(eventId, firstSnapshot, ticket));
     const unwatch = this.snapshots.watch(eventId);
     const snapshots = this.snapshots;
-    const answer = (s: QueueSnapshot) => this.answer(eventId, s, ticket);
+    const answer = async (s: QueueSnapshot) => follow(await this.answer(eventId, s, ticket));
     const shutdown = this.shutdown.signal;
     return (async function* frames() {
       // One signal for "client gone or app closing" (a listener, not
@@ -164,7 +254,7 @@ export class QueueService implements BeforeApplicationShutdown {
           // A read under way (its turn came) does not hold up the end of the stream either.
           const now = await Promise.race([answer(snapshot), aborted]);
           if (!now) return;
-          if (now.status !== last.status || now.position !== last.position || now.etaSeconds !== last.etaSeconds) {
+          if (now.status !== last.status || now.position !== last.position || now.etaSeconds !== last.etaSeconds || now.ticket) {
             yield now;
             sentAt = performance.now();
           }
@@ -185,10 +275,30 @@ export class QueueService implements BeforeApplicationShutdown {
   async leave(eventId: string, rawTicket: string): Promise<void> {
     const snapshot = await this.head(eventId);
     const ticket = this.verify(eventId, snapshot, rawTicket);
-    const result = await this.store.leave(eventId, { seq: ticket.seq, epoch: snapshot.epoch });
+    let seq: string;
+    if (ticket.kind === 'p' || this.heldByPrequeue(snapshot, Number(ticket.seq))) {
+      const n = ticket.kind === 'p' ? ticket.pn : ticket.seq;
+      const state = await this.lua.prequeueTicket(eventId, 'leave', ticket.kind, n, snapshot.epoch);
+      if (state.kind === 'no-event') throw eventNotFound(eventId);
+      if (state.kind === 'left') {
+        if (ticket.kind === 'p') this.snapshots.noteLeftPrequeue(eventId, Number(ticket.pn));
+        return;
+      }
+      // Already admitted: end its session.
+      if (state.kind !== 'seq') throw ticketNotFound();
+      seq = String(state.seq);
+    } else {
+      seq = ticket.seq;
+    }
+    const result = await this.store.leave(eventId, { seq, epoch: snapshot.epoch });
     if (result.kind === 'no-ticket') throw ticketNotFound();
     if (result.kind === 'no-event') throw eventNotFound(eventId);
-    this.snapshots.noteLeft(eventId, Number(ticket.seq));
+    this.snapshots.noteLeft(eventId, Number(seq));
+  }
+
+  /** A sequence the sealed pre-queue reserved that had no turn yet (as far as this snapshot knows). */
+  private heldByPrequeue(s: QueueSnapshot, seq: number): boolean {
+    return s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end && seq > s.head;
   }
 
   /** The ticket if its MAC is right for this event; else 404, without asking Redis. */

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { eventStatus, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
-import { JoinResult, LeaveResult, QueueStore, TicketRef } from './queue.repository';
+import { JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
 
 const MAX_ATTEMPTS = 200;
 /** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
@@ -16,7 +17,11 @@ export class TransactionContentionError extends Error {}
  * lua/queue/join and leave-8; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
- * race-free.
+ * race-free. It refuses joins by the event's status as join-10.lua does, and
+ * covers fifo and random events without a pre-queue; a pre-queue join, or a
+ * join that passthrough might admit at once, answers 'use-scripts' (the
+ * service runs join-10.lua for it), so the seal and the token bucket stay in
+ * one place.
  */
 @Injectable()
 export class QueueWatchRepository implements QueueStore {
@@ -25,7 +30,7 @@ export class QueueWatchRepository implements QueueStore {
     private readonly pool: TransactionPool,
   ) {}
 
-  join(eventId: string, userId: string, fingerprint: string): Promise<JoinResult> {
+  join(eventId: string, userId: string, fingerprint: string, _sortKey?: SortKeyArgs, _tickMs?: number): Promise<JoinResult> {
     const k = this.keys.event(eventId);
     return this.retry((redis) => this.tryJoin(redis, k, userId, fingerprint));
   }
@@ -38,20 +43,31 @@ export class QueueWatchRepository implements QueueStore {
   /** One attempt; null when a watched key changed and the transaction must run again. */
   private async tryJoin(redis: Redis, k: EventKeys, userId: string, fingerprint: string): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users);
-    const [queue, head, rate, observed, createdAt, available, held, seq, lastScore] = await redis.hmget(
-      k.meta, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'available', 'held', 'seq', 'lastScore');
+    const [queue, head, rate, observed, createdAt, available, held, seq, lastScore, paused, method, opensAt, startAt, endsAt] = await redis.hmget(
+      k.meta, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'available', 'held', 'seq', 'lastScore',
+      'paused', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt');
     if (!queue) return { kind: 'no-event' };
     const etaRate = Number(observed ?? rate);
     const epoch = Number(createdAt);
     const now = await nowMs(redis);
+    const queueMethod = (method ?? 'fifo') as QueueMethod;
+    if (Number(startAt ?? 0) > 0 || queueMethod === 'passthrough') return { kind: 'use-scripts' };
+    const status = eventStatus({
+      available: Number(available), held: Number(held), paused: paused === '1', nowMs: now, queueMethod,
+      queueOpensAt: Number(opensAt ?? 0), salesStartAt: 0, endsAt: Number(endsAt ?? 0),
+    });
+    if (status === 'scheduled') return { kind: 'not-open', queueOpensAt: Number(opensAt) };
+    const random = queueMethod === 'random';
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
-      const replay = (position: number): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch });
+      const replay = (position: number | null): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch });
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) {
-        const stored = await waitingFingerprint(redis, k, queue, existing);
-        return fingerprint !== '' && stored === fingerprint ? replay(position) : { kind: 'duplicate', position };
+      const stored = await waitingFingerprint(redis, k, queue, existing);
+      // A random draw takes entries from the middle: the entry must still be there.
+      if (position !== null && stored !== undefined) {
+        const shown = random ? null : position;
+        return fingerprint !== '' && stored === fingerprint ? replay(shown) : { kind: 'duplicate', position: shown };
       }
       const sessionEnd = await redis.zscore(k.active, existing);
       if (sessionEnd !== null && Number(sessionEnd) > now) {
@@ -60,7 +76,8 @@ export class QueueWatchRepository implements QueueStore {
       }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
     }
-    if (available === '0' && held === '0') return { kind: 'sold-out' };
+    if (status === 'soldOut') return { kind: 'sold-out' };
+    if (status === 'closed') return { kind: 'closed' };
     const next = Number(seq) + 1;
     let position: number;
     tx.hset(k.meta, 'seq', next);
@@ -76,7 +93,7 @@ export class QueueWatchRepository implements QueueStore {
     tx.hset(k.users, userId, next);
     const committed = await tx.exec();
     if (committed === null) return null;
-    return { kind: 'joined', seq: next, position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    return { kind: 'joined', seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
   }
 
   private async tryLeave(redis: Redis, k: EventKeys, ticket: TicketRef): Promise<LeaveResult | null> {

@@ -21,6 +21,16 @@ export enum ReplyCode {
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   NOT_OWNER = 'NOT_OWNER',
   REPLAYED = 'REPLAYED',
+  /** the event is closed (endsAt passed, or queueMethod reject): joins refused, nobody admitted */
+  CLOSED = 'CLOSED',
+  /** a join before queueOpensAt */
+  QUEUE_NOT_OPEN = 'QUEUE_NOT_OPEN',
+  /** a join or ticket in the pre-queue (before salesStartAt) */
+  PREQUEUE = 'PREQUEUE',
+  /** a pre-queue join sent without the sort key of the event's seed: the service computes it and retries */
+  NEED_SORT_KEY = 'NEED_SORT_KEY',
+  /** the admit tick before salesStartAt (or queueOpensAt) */
+  NOT_STARTED = 'NOT_STARTED',
 }
 
 const KNOWN = new Set<string>(Object.values(ReplyCode));

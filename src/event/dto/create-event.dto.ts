@@ -7,6 +7,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   Matches,
   Max,
@@ -14,6 +15,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
+import { QUEUE_METHODS, QueueMethod } from '../event-status';
+
+/** An ISO 8601 date and time with its offset ('Z' or '+02:00'): without one it would mean the server's local time. */
+export const INSTANT = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+export const INSTANT_MESSAGE = 'must be an ISO 8601 date and time with an offset, e.g. 2026-06-01T20:00:00Z';
 
 export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100000, default: 50, description: 'users admitted per second, across all replicas' })
@@ -54,6 +60,22 @@ export class CreateEventDto {
   @ApiPropertyOptional({ type: AdmissionDto })
   @IsOptional() @ValidateNested() @Type(() => AdmissionDto)
   admission?: AdmissionDto;
+
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-06-01T19:00:00Z', description: 'joins before it get 403 QUEUE_NOT_OPEN (status scheduled)' })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `queueOpensAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `queueOpensAt ${INSTANT_MESSAGE}` })
+  queueOpensAt?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-06-01T20:00:00Z',
+    description: 'joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins',
+  })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `salesStartAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `salesStartAt ${INSTANT_MESSAGE}` })
+  salesStartAt?: string;
+
+  @ApiPropertyOptional({ enum: QUEUE_METHODS, default: 'fifo', description: 'how waiting users are admitted; changeable at any time with PATCH' })
+  @IsOptional() @IsIn(QUEUE_METHODS)
+  queueMethod?: QueueMethod;
 
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { QUEUE_METHODS, QueueMethod } from '../event-status';
 import { AdmissionDto } from './create-event.dto';
 
 export class UpdateEventDto {
@@ -19,4 +20,8 @@ export class UpdateEventDto {
   @ApiPropertyOptional({ description: 'pauses admission; joins go on' })
   @IsOptional() @IsBoolean()
   paused?: boolean;
+
+  @ApiPropertyOptional({ enum: QUEUE_METHODS, description: 'switching moves nobody: those waiting keep their place' })
+  @IsOptional() @IsIn(QUEUE_METHODS)
+  queueMethod?: QueueMethod;
 }

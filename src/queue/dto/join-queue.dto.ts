@@ -10,15 +10,26 @@ export class JoinQueueDto {
 
 export class JoinedDto {
   @ApiProperty({ description: 'opaque, unguessable; the only secret a waiting user holds' }) ticket!: string;
-  @ApiProperty({ enum: ['waiting'] }) status!: 'waiting';
-  @ApiProperty({ description: '1-based; 1 is next to be admitted' }) position!: number;
-  @ApiProperty() etaSeconds!: number;
+  @ApiProperty({
+    enum: ['waiting', 'prequeue', 'admitted'],
+    description: 'prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once',
+  })
+  status!: 'waiting' | 'prequeue' | 'admitted';
+  @ApiProperty({ required: false, description: '1-based; 1 is next to be admitted. None in the pre-queue or with queueMethod random' }) position?: number;
+  @ApiProperty({ required: false }) etaSeconds?: number;
+  @ApiProperty({ required: false, format: 'date-time', description: 'prequeue: when the pre-queue is shuffled and admission begins' }) salesStartAt?: string;
+  @ApiProperty({ required: false, description: 'admitted: Bearer token for the seat endpoints' }) accessToken?: string;
+  @ApiProperty({ required: false, description: 'admitted: ISO time the session ends' }) accessExpiresAt?: string;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: string;
 }
 
 export class TicketStatusDto {
-  @ApiProperty({ enum: ['waiting', 'admitted', 'soldOut'], description: 'soldOut: no seat is left and none is held; nobody more is admitted' })
-  status!: 'waiting' | 'admitted' | 'soldOut';
+  @ApiProperty({
+    enum: ['prequeue', 'waiting', 'admitted', 'soldOut', 'closed'],
+    description: 'prequeue: before salesStartAt (no position); soldOut: no seat is left and none is held, nobody more is admitted; closed: endsAt passed or queueMethod reject (a waiting user keeps the place)',
+  })
+  status!: 'prequeue' | 'waiting' | 'admitted' | 'soldOut' | 'closed';
+  @ApiProperty({ required: false, format: 'date-time', description: 'prequeue: when the pre-queue is shuffled and admission begins' }) salesStartAt?: string;
   @ApiProperty({ required: false }) position?: number;
   @ApiProperty({ required: false }) etaSeconds?: number;
   @ApiProperty({ required: false, description: 'Bearer token for the seat endpoints' }) accessToken?: string;
@@ -27,7 +38,7 @@ export class TicketStatusDto {
 }
 
 export class QueueHeadDto {
-  @ApiProperty({ enum: ['open', 'paused', 'soldOut'] }) status!: string;
+  @ApiProperty({ enum: ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] }) status!: string;
   @ApiProperty({ description: 'users waiting now' }) waiting!: number;
   @ApiProperty({ description: 'the last arrival sequence admitted: a ticket at or below it had its turn' }) admittedThrough!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
@@ -58,6 +69,9 @@ export const JOIN_SCHEMA = {
         status: { type: 'string' },
         position: { type: 'integer' },
         etaSeconds: { type: 'integer' },
+        salesStartAt: { type: 'string' },
+        accessToken: { type: 'string' },
+        accessExpiresAt: { type: 'string' },
         queue: { type: 'string' },
       },
     },
@@ -74,6 +88,7 @@ export const TICKET_STATUS_SCHEMA = {
         etaSeconds: { type: 'integer' },
         accessToken: { type: 'string' },
         accessExpiresAt: { type: 'string' },
+        salesStartAt: { type: 'string' },
         ticket: { type: 'string' },
       },
     },

@@ -1,0 +1,205 @@
+--[[
+  Joins the waiting queue: status check, dedupe check, next arrival sequence,
+  append to the event's queue backend (or its pre-queue) and the ticket
+  record, in one step, so that of any number of concurrent joins by one user
+  exactly one succeeds.
+
+  The service signs the ticket from the sequence and the event's createdAt
+  (it verifies itself), so the entry holds only the user id. When the client
+  sent an Idempotency-Key, the service passes a fingerprint of it, stored with
+  the entry (and later the session), so a retry of a join whose answer was
+  lost gets the same sequence back (REPLAYED) instead of a DUPLICATE it could
+  never use. Joins are refused before queueOpensAt (nothing written), once
+  the event is sold out (available == 0 and held == 0: nothing can come back
+  on sale) and while it is closed (endsAt passed, or queueMethod 'reject').
+
+  Before salesStartAt a join enters the pre-queue (includes/prequeue) under
+  its pre-queue number pn, with the sort key the service computed from the
+  event's seed; the service learns the seed only when asked (NEED_SORT_KEY).
+  From salesStartAt on, the first join seals the pre-queue, so it and every
+  later join get a sequence behind all pre-queue entries.
+  With queueMethod 'passthrough' a join is admitted at once while nobody
+  waits, active < maxActive and the token bucket has a whole admission
+  (so the rate limit holds as in admit-10.lua); otherwise it waits in line.
+
+  Input:
+    KEYS[1]  meta      event hash (queue backend, seq, head, lastScore, rates, counters, schedule)
+    KEYS[2]  users     hash userId -> seq, or 'p<pn>' while in the pre-queue
+    KEYS[3]  stream    Streams backend: entry id '<seq>-0', fields u (userId) [, k (key fingerprint)]
+    KEYS[4]  zqueue    sorted-set backend: member seq, score = join ms * 1024, strictly increasing
+    KEYS[5]  zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
+    KEYS[6]  active    sorted set seq -> session end (ms)
+    KEYS[7]  sessions  hash seq -> '<fingerprint>|<userId>' of admitted users
+    KEYS[8]  left      sorted set of announced leaves (not written here; admit-10 uses it)
+    KEYS[9]  prequeue  sorted set '<sortKey>:<pn>', score 0 (the shuffle's order)
+    KEYS[10] pqrecs    hash pn -> '<sortKey>|<fingerprint>|<userId>' | '=<seq>'
+
+    ARGV[1] userId
+    ARGV[2] Idempotency-Key fingerprint (base64url), or '' for a join without a key
+    ARGV[3] sort key: hex HMAC-SHA256(seed, eventId:userId), or '' when the service has no seed yet
+    ARGV[4] the createdAt (ms) of the event whose seed made ARGV[3] ('' with no sort key)
+    ARGV[5] tickMs: the admitter's tick (ms), for the passthrough token bucket
+
+  Output:
+    { 'OK', seq, position, etaRatePerSecond, queue, createdAtMs }   position -1: none (queueMethod random)
+    { 'REPLAYED', seq, position, etaRatePerSecond, queue, createdAtMs }  same user, same key: the first sequence
+    { 'PREQUEUE', pn, createdAtMs, salesStartAtMs }   in the pre-queue (also a replay of one)
+    { 'ADMITTED', seq, sessionEndMs, queue, createdAtMs }   passthrough: admitted at once
+    { 'DUPLICATE', position }   position 0: already admitted; -1: no position (pre-queue, random)
+    { 'NEED_SORT_KEY' }         pre-queue join without a sort key for this event: nothing written
+    { 'QUEUE_NOT_OPEN', queueOpensAtMs }
+    { 'SOLD_OUT' }
+    { 'CLOSED' }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
+local prequeueKey, pqrecsKey = KEYS[9], KEYS[10]
+local userId, fingerprint, sortKey, seedEpoch = ARGV[1], ARGV[2], ARGV[3] or '', ARGV[4] or ''
+local tickMs = tonumber(ARGV[5] or '100')
+
+--- @include "includes/now"
+--- @include "includes/queuePosition"
+--- @include "includes/etaRate"
+--- @include "includes/eventStatus"
+--- @include "includes/prequeue"
+--- @include "includes/observeAdmissions"
+
+-- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
+local function storedFingerprint(record)
+  if record then
+    return string.sub(record, 1, string.find(record, '|', 1, true) - 1)
+  end
+  return nil
+end
+local function waitingFingerprint(queueKind, seq)
+  if queueKind == 'streams' then
+    local entry = rcall('XRANGE', streamKey, seq .. '-0', seq .. '-0')[1]
+    return entry and (entry[2][4] or '')
+  end
+  return storedFingerprint(rcall('HGET', zwaitKey, seq))
+end
+
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt')
+local queueKind = m[1]
+if not queueKind then
+  return { 'EVENT_NOT_FOUND' }
+end
+local head = tonumber(m[2])
+-- A string: Redis would truncate a fractional Lua number to an integer.
+local rate, createdAt = tostring(etaRate(m[3], m[4])), tonumber(m[5])
+local now = nowMs()
+local status, f = eventStatus(metaKey, now)
+if status == 'scheduled' then
+  return { 'QUEUE_NOT_OPEN', f.queueOpensAt }
+end
+local random = f.queueMethod == 'random'
+
+local existing = rcall('HGET', usersKey, userId)
+if existing and string.sub(existing, 1, 1) == 'p' then
+  -- In the pre-queue: no position before the seal, its rank's place after.
+  local pn = string.sub(existing, 2)
+  local record = rcall('HGET', pqrecsKey, pn)
+  local key, stored = nil, nil
+  if record then key, stored = splitPrequeueRecord(record) end
+  if key then
+    local base, _, taken = sealPrequeue(metaKey, prequeueKey, now)
+    local seq = base and prequeueSeq(prequeueKey, key, pn, base, taken)
+    local replay = fingerprint ~= '' and stored == fingerprint
+    if not seq then
+      if replay then return { 'PREQUEUE', tonumber(pn), createdAt, f.salesStartAt } end
+      return { 'DUPLICATE', -1 }
+    end
+    local position = random and -1 or seq - tonumber(rcall('HGET', metaKey, 'head'))
+    if replay then return { 'REPLAYED', seq, position, rate, queueKind, createdAt } end
+    return { 'DUPLICATE', position }
+  end
+  rcall('HDEL', usersKey, userId)
+elseif existing then
+  local position = waitingPosition(queueKind, existing, head, zqueueKey, zwaitKey)
+  -- A random draw takes entries from the middle: the entry must still be there.
+  if position and queueKind == 'streams' and not waitingFingerprint(queueKind, existing) then
+    position = nil
+  end
+  if position then
+    if random then position = -1 end
+    if fingerprint ~= '' and waitingFingerprint(queueKind, existing) == fingerprint then
+      return { 'REPLAYED', tonumber(existing), position, rate, queueKind, createdAt }
+    end
+    return { 'DUPLICATE', position }
+  end
+  local sessionEnd = rcall('ZSCORE', activeKey, existing)
+  if sessionEnd and tonumber(sessionEnd) > now then
+    if fingerprint ~= '' and storedFingerprint(rcall('HGET', sessionsKey, existing)) == fingerprint then
+      return { 'REPLAYED', tonumber(existing), 0, rate, queueKind, createdAt }
+    end
+    return { 'DUPLICATE', 0 }
+  end
+  -- The user's session ended and the admitter has not pruned it yet.
+  rcall('ZREM', activeKey, existing)
+  rcall('HDEL', sessionsKey, existing)
+end
+-- A replay of a sequence may still come after the sale ended (it is the same
+-- join), a new place may not.
+if status == 'soldOut' then
+  return { 'SOLD_OUT' }
+end
+if status == 'closed' then
+  return { 'CLOSED' }
+end
+
+if status == 'prequeue' then
+  if sortKey == '' or tonumber(seedEpoch) ~= createdAt then
+    return { 'NEED_SORT_KEY' }
+  end
+  local pn = rcall('HINCRBY', metaKey, 'pseq', 1)
+  rcall('ZADD', prequeueKey, 0, sortKey .. ':' .. pn)
+  rcall('HSET', pqrecsKey, pn, sortKey .. '|' .. fingerprint .. '|' .. userId)
+  rcall('HSET', usersKey, userId, 'p' .. pn)
+  return { 'PREQUEUE', pn, createdAt, f.salesStartAt }
+end
+local base, count, taken = sealPrequeue(metaKey, prequeueKey, now)
+
+if f.queueMethod == 'passthrough' and status == 'open' then
+  local p = rcall('HMGET', metaKey, 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'tokens', 'tokensAt',
+    'admWin', 'admHist', 'admFirst')
+  local bucketRate = tonumber(p[1])
+  local cap = math.floor(math.max(1, bucketRate * tickMs / 1000)) + 0.999
+  local tokens = math.min(cap, tonumber(p[4]) + math.max(0, now - tonumber(p[5])) * bucketRate / 1000)
+  local nobodyWaits = (not base or taken >= count)
+    and (queueKind == 'streams' and rcall('XLEN', streamKey) or rcall('ZCARD', zqueueKey)) == 0
+  if nobodyWaits and tokens >= 1 and rcall('ZCARD', activeKey) < tonumber(p[2]) then
+    local seq = rcall('HINCRBY', metaKey, 'seq', 1)
+    local sessionEnd = now + tonumber(p[3]) * 1000
+    rcall('HSET', sessionsKey, seq, fingerprint .. '|' .. userId)
+    rcall('ZADD', activeKey, sessionEnd, seq)
+    rcall('HSET', usersKey, userId, seq)
+    -- Nobody waits, so everyone up to seq had their turn.
+    rcall('HSET', metaKey, 'tokens', tokens - 1, 'tokensAt', now, 'head', seq)
+    observeAdmissions(metaKey, 1, now, { admWin = p[6], admHist = p[7], admFirst = p[8] })
+    return { 'ADMITTED', seq, sessionEnd, queueKind, createdAt }
+  end
+end
+
+local seq = rcall('HINCRBY', metaKey, 'seq', 1)
+local position
+if queueKind == 'streams' then
+  -- Only the user id: the ticket verifies itself. A keyed join adds its fingerprint.
+  if fingerprint == '' then
+    rcall('XADD', streamKey, seq .. '-0', 'u', userId)
+  else
+    rcall('XADD', streamKey, seq .. '-0', 'u', userId, 'k', fingerprint)
+  end
+  position = seq - head
+else
+  local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
+  rcall('HSET', metaKey, 'lastScore', score)
+  rcall('ZADD', zqueueKey, score, seq)
+  rcall('HSET', zwaitKey, seq, fingerprint .. '|' .. userId)
+  -- Pre-queue entries still waiting come first.
+  position = rcall('ZCARD', zqueueKey) + (base and (count - taken) or 0)
+end
+if random then position = -1 end
+rcall('HSET', usersKey, userId, seq)
+return { 'OK', seq, position, rate, queueKind, createdAt }
