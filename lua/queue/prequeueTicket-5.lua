@@ -21,8 +21,8 @@
     ARGV[4] epoch     the event's createdAt (ms) the ticket was signed for
 
   Output:
-    { 'WAITING', seq }     the entry's sequence after the shuffle (status), or
-                           the sequence of its session once admitted (status and
+    { 'WAITING', seq }     status: the entry's sequence after the shuffle
+    { 'ADMITTED', seq }    the sequence of its session once admitted (status and
                            leave: the service then reads or ends that session)
     { 'PREQUEUE', salesStartAtMs }   status before salesStartAt
     { 'OK' }               left: the record is gone; after the seal the member
@@ -70,7 +70,7 @@ if not record then
   return { 'TICKET_NOT_FOUND' }
 end
 if string.sub(record, 1, 1) == '=' then
-  return { 'WAITING', tonumber(string.sub(record, 2)) }
+  return { 'ADMITTED', tonumber(string.sub(record, 2)) }
 end
 local sortKey, _, userId = splitPrequeueRecord(record)
 local seq = base and prequeueSeq(prequeueKey, sortKey, pn, base, taken)

@@ -45,8 +45,8 @@ export interface QueueSnapshot {
   queueMethod: QueueMethod;
   /** ms, 0: no pre-queue */
   salesStartAt: number;
-  /** Redis time at the read: salesStartAt reached (the pre-queue's order is fixed) */
-  started: boolean;
+  /** Redis time (ms) when the read ran: with readAt, this replica's estimate of Redis time now (redisNow) */
+  nowMs: number;
   /** the sequences the sealed pre-queue holds (base, end]; null before the seal */
   prequeue: { base: number; end: number } | null;
   /** false while this replica has not read every announced leave yet: ticket reads then ask Redis */
@@ -60,6 +60,12 @@ export interface QueueSnapshot {
   /** performance.now() when the read was sent (its data is at least that recent) */
   readAt: number;
 }
+
+/** Redis time now as this replica estimates it from a snapshot: its clock reading plus the time since. */
+export const redisNow = (s: QueueSnapshot): number => s.nowMs + (performance.now() - s.readAt);
+
+/** salesStartAt reached (Redis time): the pre-queue's order is fixed, its tickets have a place. */
+export const salesStarted = (s: QueueSnapshot): boolean => s.salesStartAt === 0 || redisNow(s) >= s.salesStartAt;
 
 interface Entry {
   snapshot?: QueueSnapshot;
@@ -246,7 +252,7 @@ export class QueueSnapshots extends RecurringJob {
       leftPrequeue: entry.leftPrequeue,
       queueMethod: h.queueMethod,
       salesStartAt: h.salesStartAt,
-      started: h.salesStartAt === 0 || h.nowMs >= h.salesStartAt,
+      nowMs: h.nowMs,
       prequeue: h.prequeue,
       leftComplete: entry.seenLeftVersion >= h.leftVersion,
       view,

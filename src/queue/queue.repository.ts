@@ -30,6 +30,7 @@ export interface SortKeyArgs {
 export type PrequeueState =
   | { kind: 'prequeue'; salesStartAt: number }
   | { kind: 'seq'; seq: number }
+  | { kind: 'admitted'; seq: number }
   | { kind: 'left' }
   | { kind: 'no-ticket' }
   | { kind: 'no-event' };
@@ -173,6 +174,8 @@ export class QueueRepository implements QueueStore {
         return { kind: 'prequeue', salesStartAt: numberAt('prequeueTicket', r, 1) };
       case ReplyCode.WAITING:
         return { kind: 'seq', seq: numberAt('prequeueTicket', r, 1) };
+      case ReplyCode.ADMITTED:
+        return { kind: 'admitted', seq: numberAt('prequeueTicket', r, 1) };
       case ReplyCode.OK:
         return { kind: 'left' };
       case ReplyCode.TICKET_NOT_FOUND:

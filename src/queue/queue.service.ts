@@ -8,7 +8,7 @@ import { checkIdempotencyKey } from '../common/idempotency-key';
 import { appConfig, authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
-import { QueueSnapshot, QueueSnapshots } from './queue-snapshots';
+import { QueueSnapshot, QueueSnapshots, salesStarted } from './queue-snapshots';
 import { JoinResult, QueueRepository, QueueStore, SortKeyArgs } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
 import { formatTicket, keyFingerprint, shuffleSortKey, Ticket, ticketKey, verifyTicket } from './ticket';
@@ -142,12 +142,12 @@ export class QueueService implements BeforeApplicationShutdown {
    * session over), the replica has not read every leave yet, or the
    * sorted-set backend (an exact ZRANK, one read per status).
    */
-  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket): Promise<TicketStatusDto> {
+  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket, heldByPrequeue = false): Promise<TicketStatusDto> {
     if (ticket.kind === 'p') return this.answerPrequeue(eventId, s, ticket.pn);
     const seq = Number(ticket.seq);
     // The sealed pre-queue's sequences are not stream entries: a waiting one
     // is told from the snapshot on either backend.
-    const inPrequeue = s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end;
+    const inPrequeue = heldByPrequeue || (s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end);
     if ((s.queue === 'streams' || inPrequeue) && seq > s.head && s.leftComplete && !s.taken.has(seq)) {
       if (s.left.has(seq)) throw ticketNotFound();
       return this.waiting(s, seq - s.head, s.etaRate);
@@ -159,6 +159,11 @@ export class QueueService implements BeforeApplicationShutdown {
       case 'admitted':
         return { status: 'admitted', ...this.access(eventId, state.userId, ticket.seq, state.sessionEndMs) };
       case 'no-ticket':
+        // A snapshot from before the seal does not know the pre-queue's sequences yet.
+        if (s.salesStartAt > 0 && s.prequeue === null && seq > s.head) {
+          const held = await this.lua.prequeueTicket(eventId, 'status', 's', ticket.seq, s.epoch);
+          if (held.kind === 'seq') return this.waiting(s, seq - s.head, s.etaRate);
+        }
         throw ticketNotFound();
       default:
         throw eventNotFound(eventId);
@@ -180,15 +185,20 @@ export class QueueService implements BeforeApplicationShutdown {
    */
   private async answerPrequeue(eventId: string, s: QueueSnapshot, pn: string): Promise<TicketStatusDto> {
     if (s.leftPrequeue.has(Number(pn)) && s.leftComplete) throw ticketNotFound();
-    if (!s.started) {
+    if (!salesStarted(s)) {
       if (s.status === 'soldOut' || s.status === 'closed') return { status: s.status };
       return { status: 'prequeue', salesStartAt: new Date(s.salesStartAt).toISOString() };
     }
     const state = await this.lua.prequeueTicket(eventId, 'status', 'p', pn, s.epoch);
     switch (state.kind) {
-      case 'seq': {
+      case 'seq':
+      case 'admitted': {
         const replacement = formatTicket(this.ticketKey, eventId, s.epoch, state.seq);
-        const answer = await this.answer(eventId, s, { kind: 's', seq: String(state.seq) });
+        // Admitted: the session's own read (the snapshot's head may not show it yet).
+        const answer =
+          state.kind === 'seq'
+            ? await this.answer(eventId, s, { kind: 's', seq: String(state.seq) }, true)
+            : await this.answer(eventId, { ...s, head: Math.max(s.head, state.seq) }, { kind: 's', seq: String(state.seq) });
         return { ...answer, ticket: replacement };
       }
       case 'prequeue':
@@ -276,17 +286,24 @@ export class QueueService implements BeforeApplicationShutdown {
     const snapshot = await this.head(eventId);
     const ticket = this.verify(eventId, snapshot, rawTicket);
     let seq: string;
-    if (ticket.kind === 'p' || this.heldByPrequeue(snapshot, Number(ticket.seq))) {
+    if (ticket.kind === 'p' || this.mayBeHeldByPrequeue(snapshot, Number(ticket.seq))) {
       const n = ticket.kind === 'p' ? ticket.pn : ticket.seq;
       const state = await this.lua.prequeueTicket(eventId, 'leave', ticket.kind, n, snapshot.epoch);
       if (state.kind === 'no-event') throw eventNotFound(eventId);
       if (state.kind === 'left') {
         if (ticket.kind === 'p') this.snapshots.noteLeftPrequeue(eventId, Number(ticket.pn));
+        else this.snapshots.noteLeft(eventId, Number(ticket.seq));
         return;
       }
-      // Already admitted: end its session.
-      if (state.kind !== 'seq') throw ticketNotFound();
-      seq = String(state.seq);
+      if (state.kind === 'admitted') {
+        // Already admitted: end its session.
+        seq = String(state.seq);
+      } else if (ticket.kind === 'p') {
+        throw ticketNotFound();
+      } else {
+        // Not a pre-queue sequence after all (this snapshot predates the seal).
+        seq = ticket.seq;
+      }
     } else {
       seq = ticket.seq;
     }
@@ -296,9 +313,14 @@ export class QueueService implements BeforeApplicationShutdown {
     this.snapshots.noteLeft(eventId, Number(seq));
   }
 
-  /** A sequence the sealed pre-queue reserved that had no turn yet (as far as this snapshot knows). */
-  private heldByPrequeue(s: QueueSnapshot, seq: number): boolean {
-    return s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end && seq > s.head;
+  /**
+   * A sequence the sealed pre-queue may hold that had no turn yet: in its
+   * range, or any waiting one of an event with a pre-queue while this
+   * snapshot predates the seal (the script then tells).
+   */
+  private mayBeHeldByPrequeue(s: QueueSnapshot, seq: number): boolean {
+    if (s.salesStartAt === 0 || seq <= s.head) return false;
+    return s.prequeue === null ? salesStarted(s) : seq > s.prequeue.base && seq <= s.prequeue.end;
   }
 
   /** The ticket if its MAC is right for this event; else 404, without asking Redis. */
