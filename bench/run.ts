@@ -22,6 +22,7 @@ import { freePort, ServerProcess } from './lib/processes';
 import { scriptShas } from './lib/redis-stats';
 import { BenchResults, evaluateTargets, markdown } from './lib/report';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
+import { runShuffle, ShuffleResult } from './shuffle';
 
 const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
 
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
+  let shuffle: ShuffleResult | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -119,6 +121,10 @@ async function main(): Promise<void> {
     }
     if (!settings.skipMemory && wanted('memory')) {
       memory = await runMemoryAndAdmission(log);
+    }
+    if (wanted('shuffle')) {
+      log('▶ fair start: shuffling the pre-queue');
+      shuffle = await runShuffle(settings.shuffleUsers, log);
     }
   } finally {
     await cleanUp();
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
     ],
     http,
     memory,
+    shuffle,
     targets: evaluateTargets(http, memory),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');

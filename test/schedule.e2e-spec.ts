@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { KeyBuilder } from '../src/redis/keys';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
@@ -78,6 +82,15 @@ describe('scheduled sales, fair start and queueing methods', () => {
     expect((await app.request('GET', `/v1/events/${eventId}/queue`)).body.status).toBe('scheduled');
   });
 
+  it('the README\'s shuffle check works as written', async () => {
+    const readme = readFileSync(joinPath(__dirname, '..', 'README.md'), 'utf8');
+    const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('**Checking the shuffle yourself.**')))![1];
+    const [command, rest] = [block.slice(0, block.indexOf('\n# ')), block.slice(block.indexOf('\n# ') + 1)];
+    const printed = rest.slice(0, rest.indexOf('\n\n')).split('\n').map((l) => l.replace(/^# /, ''));
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', command], { cwd: joinPath(__dirname, '..') });
+    expect(stdout.trim().split('\n')).toEqual(printed);
+  });
+
   it('refuses a schedule that opens the queue after the sale starts, and a time without an offset', async () => {
     const now = await redisNow();
     const bad = await app.admin('POST', '/v1/events', {
@@ -145,6 +158,14 @@ describe('scheduled sales, fair start and queueing methods', () => {
     const d2 = users.reduce((sum, u) => sum + (order.get(u)! - rank.get(u)!) ** 2, 0);
     const spearman = 1 - (6 * d2) / (n * (n * n - 1));
     expect(Math.abs(spearman)).toBeLessThan(0.1);
+
+    // The repository's checker, as the README tells a user to run it, agrees.
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      joinPath(__dirname, '..', 'scripts', 'verify-shuffle.mjs'), '--event', eventId, '--user', users[3], '--from', app.url, '--others', users.join(','),
+    ]);
+    expect(stdout).toContain(`commitment  ${commitment}  MATCHES`);
+    expect(stdout).toContain(`= ${sortKey(seed, eventId, users[3])}`);
+    expect(stdout).toContain(`rank        ${rank.get(users[3])} of 2000 listed`);
 
     // Reads with the replacement: the same place, no further replacement.
     const replaced = await status(eventId, first[7].body.ticket);

@@ -1,6 +1,7 @@
 import type { HttpResults, ScenarioResult } from '../http-scenarios';
 import type { MemoryAndAdmission } from '../memory';
 import type { MachineInfo, SourceInfo } from './machine';
+import type { ShuffleResult } from '../shuffle';
 
 export interface TargetRow {
   figure: string;
@@ -21,6 +22,7 @@ export interface BenchResults {
   notes: string[];
   http?: HttpResults;
   memory?: MemoryAndAdmission;
+  shuffle?: ShuffleResult;
   targets: TargetRow[];
 }
 
@@ -220,6 +222,22 @@ export function markdown(r: BenchResults): string {
 
   if (r.http?.profileMarkdown.length) {
     out.push('## CPU profiles', '', ...r.http.profileMarkdown, '');
+  }
+  if (r.shuffle) {
+    const s = r.shuffle;
+    out.push('## Fair start: shuffling the pre-queue', '');
+    out.push(
+      `${n(s.users)} pre-queue entries (bench/shuffle.ts, a redis-server of its own with \`slowlog-log-slower-than 0\`: every command's duration in SLOWLOG). ` +
+        'The pre-queue is kept in the shuffle\'s order from the first join, so the start is an O(1) seal and the admitter takes entries from the front in calls of 1,000.',
+      '',
+    );
+    out.push('| step | figure |', '|---|---|');
+    out.push(`| pre-queue join (µs per call, longest µs) | ${f(s.joinMicrosPerCall)}, ${n(s.longestJoinMicros)} |`);
+    out.push(`| fill time, memory after | ${f(s.fillSeconds, 1)} s, ${n(s.usedMemoryMiB)} MiB |`);
+    out.push(`| the seal at salesStartAt (one script, µs) | ${n(s.sealMicros)} |`);
+    out.push(`| a 'p' ticket's place look-up after the start (µs per call, longest µs) | ${f(s.placeLookupMicrosPerCall)}, ${n(s.longestPlaceLookupMicros)} |`);
+    out.push(`| admitting every entry in rank order (calls, longest call µs, total) | ${n(s.drainCalls)}, ${n(s.longestDrainCallMicros)}, ${f(s.drainSeconds, 1)} s |`);
+    out.push(`| longest single Redis command of the whole run | ${n(s.longestCommandMicros)} µs (${s.longestCommand}) |`, '');
   }
   return out.join('\n');
 }
