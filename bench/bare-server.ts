@@ -7,7 +7,7 @@
  *   GET  /v1/events/:eventId/queue/:ticket   the JSON a waiting ticket's status read answers, no Redis
  *
  * What the service's join CPU per request and its status read throughput are
- * measured against (TARGETS.md v1.1: join CPU ≤ 2× this, status read ≥ 0.8× this).
+ * measured against (bench/README.md targets: join CPU ≤ 2× this, status read ≥ 0.8× this).
  *
  * Env: PORT, REDIS_URL. Started as a child process by bench/waiting.ts.
  */

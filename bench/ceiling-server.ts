@@ -2,10 +2,10 @@
  * The framework ceiling: the least a server can do for a join. Plain Fastify
  * (the very copy @nestjs/platform-fastify uses) and ioredis with the service's
  * own connection options (nodeOptions from src/redis/redis-options.ts), one
- * EVALSHA of lua/queue/join-7.lua (loaded through the service's own
+ * EVALSHA of lua/queue/join-10.lua (loaded through the service's own
  * loadLuaScripts and key builder), a 202 JSON answer. No Nest, no validation
  * pipe, no interceptors: what the service's join is measured against
- * (TARGETS.md: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
+ * (bench/README.md targets: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
  *
  * Env: PORT, REDIS_URL, REDIS_KEY_PREFIX. Started as a child process by bench/run.ts.
  */

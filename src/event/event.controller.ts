@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IdParamPipe } from '../common/id-param.pipe';
+import { ADMIN_AUTH } from '../common/openapi';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
@@ -16,7 +17,7 @@ export class EventController {
   @Post()
   @HttpCode(201)
   @UseGuards(AdminGuard)
-  @ApiBearerAuth('admin')
+  @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Create an event with its seat inventory (admin)' })
   @ApiResponse({ status: 201, type: EventView })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
@@ -34,7 +35,7 @@ export class EventController {
 
   @Patch(':eventId')
   @UseGuards(AdminGuard)
-  @ApiBearerAuth('admin')
+  @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Change limits or pause admission (admin); takes effect on the next admission tick' })
   @ApiResponse({ status: 200, type: EventView })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')

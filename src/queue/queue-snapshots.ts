@@ -10,8 +10,8 @@ export const SNAPSHOT_REFRESH_MS = 500;
 export const SNAPSHOT_MAX_AGE_MS = 1000;
 /** An event nobody asked about for this long (and with no open stream) is no longer refreshed. */
 export const SNAPSHOT_IDLE_MS = 5000;
-/** Most leaves one refresh reads; a replica that is further behind catches up over the next refreshes. */
-export const SNAPSHOT_MAX_LEAVES = 10_000;
+/** Most leaves one refresh reads (a few ms of Redis at most); a replica further behind catches up over the next refreshes. */
+export const SNAPSHOT_MAX_LEAVES = 1000;
 
 /** The public queue head (GET /v1/events/:eventId/queue), the same for every caller. */
 export interface QueueHeadView {

@@ -3,7 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
-import { ErrorResponses } from '../common/api-errors';
+import { ErrorBodyDto, ErrorResponses } from '../common/api-errors';
 import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
@@ -28,7 +28,8 @@ export class QueueController {
   })
   @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
   @ApiResponse({ status: 202, type: JoinedDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'SOLD_OUT', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  @ApiResponse({ status: 410, type: ErrorBodyDto, description: 'code: SOLD_OUT (no seat is left and none is held: the sale is over)' })
   join(
     @Param('eventId', IdParamPipe) eventId: string,
     @Body() body: JoinQueueBody,
@@ -113,6 +114,7 @@ export class QueueController {
   @Delete(':ticket')
   @HttpCode(204)
   @ApiOperation({ summary: 'Leave the queue or end the admitted session; the user may join again' })
+  @ApiResponse({ status: 204, description: 'left' })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')
   async leave(@Param('eventId', IdParamPipe) eventId: string, @Param('ticket') ticket: string): Promise<void> {
     await this.queue.leave(eventId, ticket);

@@ -152,7 +152,7 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-7.lua). */
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-10.lua). */
 async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);
