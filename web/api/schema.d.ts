@@ -310,6 +310,24 @@ export interface components {
              * @enum {string}
              */
             queue?: "streams" | "zset";
+            /**
+             * @description how waiting users are admitted; changeable at any time with PATCH
+             * @default fifo
+             * @enum {string}
+             */
+            queueMethod: "fifo" | "random" | "passthrough" | "reject";
+            /**
+             * Format: date-time
+             * @description joins before it get 403 QUEUE_NOT_OPEN (status scheduled)
+             * @example 2026-06-01T19:00:00Z
+             */
+            queueOpensAt?: string;
+            /**
+             * Format: date-time
+             * @description joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins
+             * @example 2026-06-01T20:00:00Z
+             */
+            salesStartAt?: string;
             /** @description seat ids (1..100000, unique); or give capacity */
             seats?: string[];
         };
@@ -318,7 +336,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -329,6 +347,16 @@ export interface components {
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
+            /**
+             * Format: date-time
+             * @description joins before it get 403 QUEUE_NOT_OPEN; null: none
+             */
+            queueOpensAt: string | null;
+            /**
+             * Format: date-time
+             * @description the pre-queue is shuffled and admission begins; null: no pre-queue
+             */
+            salesStartAt: string | null;
         };
         EventView: {
             /** @description admitted sessions not yet over */
@@ -341,12 +369,16 @@ export interface components {
             held: number;
             /** @enum {string} */
             queue: "streams" | "zset";
+            /** @enum {string} */
+            queueMethod: "fifo" | "random" | "passthrough" | "reject";
+            /** @description the pre-queue shuffle (events with salesStartAt): rank = rank of hex HMAC-SHA256(seed, eventId + ":" + userId) ascending; null without a pre-queue */
+            shuffle: components["schemas"]["ShuffleView"] | null;
             sold: number;
             /**
-             * @description soldOut: no seat available and none held; nobody more is admitted, joins get 410
+             * @description scheduled (before queueOpensAt), prequeue (before salesStartAt), open, paused, soldOut (no seat available and none held; nobody more is admitted, joins get 410), closed (endsAt passed or queueMethod reject; joins get 410)
              * @enum {string}
              */
-            status: "open" | "paused" | "soldOut";
+            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
             /** @description users waiting in the queue */
             waiting: number;
         };
@@ -373,13 +405,25 @@ export interface components {
             seatIds?: string[];
         };
         JoinedDto: {
-            etaSeconds: number;
-            /** @description 1-based; 1 is next to be admitted */
-            position: number;
+            /** @description admitted: ISO time the session ends */
+            accessExpiresAt?: string;
+            /** @description admitted: Bearer token for the seat endpoints */
+            accessToken?: string;
+            etaSeconds?: number;
+            /** @description 1-based; 1 is next to be admitted. None in the pre-queue or with queueMethod random */
+            position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
-            /** @enum {string} */
-            status: "waiting";
+            /**
+             * Format: date-time
+             * @description prequeue: when the pre-queue is shuffled and admission begins
+             */
+            salesStartAt?: string;
+            /**
+             * @description prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once
+             * @enum {string}
+             */
+            status: "waiting" | "prequeue" | "admitted";
             /** @description opaque, unguessable; the only secret a waiting user holds */
             ticket: string;
         };
@@ -401,7 +445,7 @@ export interface components {
             /** @description admissions per second over the last minute; null before the first admission */
             observedRatePerSecond: number | null;
             /** @enum {string} */
-            status: "open" | "paused" | "soldOut";
+            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
             /** @description when this replica last saw the head change (Redis time) */
             updatedAt: string;
             /** @description users waiting now */
@@ -428,6 +472,12 @@ export interface components {
         SetFlagDto: {
             enabled: boolean;
         };
+        ShuffleView: {
+            /** @description hex SHA-256 of the seed (its 32 bytes), shown from creation on */
+            commitment: string;
+            /** @description the 256-bit seed (hex), null until salesStartAt */
+            seed: string | null;
+        };
         TicketStatusDto: {
             /** @description ISO time the session ends */
             accessExpiresAt?: string;
@@ -436,10 +486,15 @@ export interface components {
             etaSeconds?: number;
             position?: number;
             /**
-             * @description soldOut: no seat is left and none is held; nobody more is admitted
+             * Format: date-time
+             * @description prequeue: when the pre-queue is shuffled and admission begins
+             */
+            salesStartAt?: string;
+            /**
+             * @description prequeue: before salesStartAt (no position); soldOut: no seat is left and none is held, nobody more is admitted; closed: endsAt passed or queueMethod reject (a waiting user keeps the place)
              * @enum {string}
              */
-            status: "waiting" | "admitted" | "soldOut";
+            status: "prequeue" | "waiting" | "admitted" | "soldOut" | "closed";
             /** @description a replacement ticket: use it from now on instead of the one sent */
             ticket?: string;
         };
@@ -449,6 +504,11 @@ export interface components {
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
             paused?: boolean;
+            /**
+             * @description switching moves nobody: those waiting keep their place
+             * @enum {string}
+             */
+            queueMethod?: "fifo" | "random" | "passthrough" | "reject";
         };
     };
     responses: never;
