@@ -27,36 +27,49 @@ import { shuffleSortKey } from '../src/queue/ticket';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
 
+/** Durations of one kind of call, from SLOWLOG (µs). */
+export interface Spread {
+  calls: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 export interface ShuffleResult {
   users: number;
-  joinMicrosPerCall: number;
-  longestJoinMicros: number;
   fillSeconds: number;
+  usedMemoryMiB: number;
+  /** a pre-queue join */
+  join: Spread;
+  /** the seal at salesStartAt (with one place look-up) */
   sealMicros: number;
-  placeLookupMicrosPerCall: number;
-  longestPlaceLookupMicros: number;
-  drainCalls: number;
-  longestDrainCallMicros: number;
+  /** a 'p' ticket's first read after the start */
+  placeLookup: Spread;
+  /** admit calls of 1,000 draining the pre-queue in rank order */
+  drain: Spread;
   drainSeconds: number;
+  /** reference: admit calls of 1,000 from the Streams queue (joins after the start), same run */
+  streamDrain: Spread;
+  /** a script that does nothing (`return 1`), run as often as the joins: this machine's noise floor right now */
+  noiseFloor: Spread;
   longestCommandMicros: number;
   longestCommand: string;
-  usedMemoryMiB: number;
 }
 
 const PIPELINE = 1000;
 const ADMIT_BATCH = 1000;
 
-/** The longest entry in SLOWLOG since its last reset: [µs, command name]. */
-async function longest(redis: Redis): Promise<[number, string]> {
+/** The SLOWLOG entries since its last reset, then reset: [µs, command name][]. */
+async function drainSlowlog(redis: Redis): Promise<[number, string][]> {
   const entries = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
-  let best: [number, string] = [0, ''];
-  for (const e of entries) if (Number(e[2]) > best[0]) best = [Number(e[2]), String(e[3][0]).toLowerCase()];
-  return best;
+  await redis.call('SLOWLOG', 'RESET');
+  return entries.map((e) => [Number(e[2]), String(e[3][0]).toLowerCase()]);
 }
 
-async function evalshaUsec(redis: Redis): Promise<{ calls: number; usec: number }> {
-  const m = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(await redis.info('commandstats'));
-  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+function spread(durations: number[]): Spread {
+  const sorted = [...durations].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { calls: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
 export async function runShuffle(users: number, log: (line: string) => void): Promise<ShuffleResult> {
@@ -83,11 +96,17 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
 
     // 1. Fill the pre-queue.
     log(`  shuffle: ${users.toLocaleString('en-US')} pre-queue joins…`);
-    await redis.config('RESETSTAT');
-    let fillLongest = 0;
+    const joins: number[] = [];
+    let overall: [number, string] = [0, ''];
+    const keep = (entries: [number, string][], into: number[]) => {
+      for (const e of entries) {
+        if (e[1] === 'evalsha') into.push(e[0]);
+        if (e[0] > overall[0]) overall = e;
+      }
+    };
+    await redis.call('SLOWLOG', 'RESET');
     const fillStarted = performance.now();
     for (let from = 0; from < users; from += PIPELINE) {
-      await redis.call('SLOWLOG', 'RESET');
       const p = redis.pipeline();
       for (let i = from; i < Math.min(users, from + PIPELINE); i += 1) {
         const userId = `fan-${i}`;
@@ -96,24 +115,24 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
       for (const [err, reply] of (await p.exec()) ?? []) {
         if (err || (reply as unknown[])[0] !== 'PREQUEUE') throw err ?? new Error(`join: ${JSON.stringify(reply)}`);
       }
-      fillLongest = Math.max(fillLongest, (await longest(redis))[0]);
+      keep(await drainSlowlog(redis), joins);
       if (from % 200_000 === 0 && from > 0) log(`    ${from.toLocaleString('en-US')}`);
     }
     const fillSeconds = (performance.now() - fillStarted) / 1000;
-    const joinStats = await evalshaUsec(redis);
     const usedMemoryMiB = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]) / 2 ** 20;
 
     // 2. The start: salesStartAt moved to now; the first script to run after it
     // seals the pre-queue (here a 'p' ticket's first read, which also looks up its place).
     await redis.hset(k.meta, 'salesStartAt', now);
-    await redis.call('SLOWLOG', 'RESET');
+    await drainSlowlog(redis);
     const sealReply = (await redis.evalsha(sha.get('prequeueTicket')!, 5, k.meta, k.users, k.left, k.prequeue, k.pqrecs, 'status', 'p', 1, epoch)) as unknown[];
-    const sealMicros = (await longest(redis))[0];
+    const sealEntries = await drainSlowlog(redis);
+    const sealMicros = sealEntries.find((e) => e[1] === 'evalsha')?.[0] ?? 0;
+    keep(sealEntries, []);
     if (sealReply[0] !== 'WAITING' || (await redis.hget(k.meta, 'pqSealed')) !== '1') throw new Error(`seal: ${JSON.stringify(sealReply)}`);
 
     // 4. Place look-ups of 'p' tickets (what each pre-queue user's first read after the start costs).
-    await redis.config('RESETSTAT');
-    await redis.call('SLOWLOG', 'RESET');
+    const lookupTimes: number[] = [];
     const lookups = Math.min(20_000, users);
     for (let from = 0; from < lookups; from += PIPELINE) {
       const p = redis.pipeline();
@@ -122,54 +141,67 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
         p.evalsha(sha.get('prequeueTicket')!, 5, k.meta, k.users, k.left, k.prequeue, k.pqrecs, 'status', 'p', pn, epoch);
       }
       await p.exec();
+      keep(await drainSlowlog(redis), lookupTimes);
     }
-    const lookupStats = await evalshaUsec(redis);
-    const longestLookup = (await longest(redis))[0];
+
+    // The noise floor: a script that does nothing, as many calls as the joins, same pipelines.
+    const nothing = (await redis.script('LOAD', 'return 1')) as string;
+    const floor: number[] = [];
+    for (let from = 0; from < users; from += PIPELINE) {
+      const p = redis.pipeline();
+      for (let i = from; i < Math.min(users, from + PIPELINE); i += 1) p.evalsha(nothing, 0);
+      await p.exec();
+      for (const e of await drainSlowlog(redis)) if (e[1] === 'evalsha') floor.push(e[0]);
+    }
 
     // 3. Drain the whole pre-queue in rank order, 1,000 per admit call.
     log('  shuffle: admitting every pre-queue entry in rank order…');
-    await redis.call('SLOWLOG', 'RESET');
-    let drainCalls = 0;
-    let drainLongest = 0;
-    let overall: [number, string] = [0, ''];
+    await drainSlowlog(redis);
+    const drains: number[] = [];
     const drainStarted = performance.now();
     while (Number(await redis.hget(k.meta, 'pqTaken')) < Number(await redis.hget(k.meta, 'pqCount'))) {
       const [ts, tus] = await redis.time();
       await redis.hset(k.meta, 'tokens', ADMIT_BATCH, 'tokensAt', Number(ts) * 1000 + Math.floor(Number(tus) / 1000));
       const r = (await redis.evalsha(sha.get('admit')!, q.length, ...q, 100, ADMIT_BATCH)) as unknown[];
       if (r[0] !== 'OK') throw new Error(`admit: ${JSON.stringify(r)}`);
-      drainCalls += 1;
-      if (drainCalls % 50 === 0) {
-        const l = await longest(redis);
-        drainLongest = Math.max(drainLongest, l[1] === 'evalsha' ? l[0] : 0);
-        if (l[0] > overall[0]) overall = l;
-        await redis.call('SLOWLOG', 'RESET');
-      }
+      // Only the admit calls: the bench's own HGET/HSET/TIME around them are left out.
+      const entries = (await drainSlowlog(redis)).filter((e) => e[1] === 'evalsha');
+      keep(entries, drains);
     }
-    const l = await longest(redis);
-    drainLongest = Math.max(drainLongest, l[1] === 'evalsha' ? l[0] : 0);
-    if (l[0] > overall[0]) overall = l;
     const drainSeconds = (performance.now() - drainStarted) / 1000;
     const sessions = await redis.hlen(k.sessions);
     if (sessions !== users) throw new Error(`admitted ${sessions} of ${users}`);
-    for (const x of [[fillLongest, 'evalsha (join)'], [sealMicros, 'evalsha (seal)'], [longestLookup, 'evalsha (place look-up)']] as [number, string][]) {
-      if (x[0] > overall[0]) overall = x;
+
+    // Reference, same run: joins after the start go to the stream; admit them the same way.
+    const later = Math.min(users, 50_000);
+    for (let from = 0; from < later; from += PIPELINE) {
+      const p = redis.pipeline();
+      for (let i = from; i < Math.min(later, from + PIPELINE); i += 1) p.evalsha(sha.get('join')!, q.length, ...q, `late-${i}`, '', '', '', 100);
+      await p.exec();
+    }
+    await drainSlowlog(redis);
+    const streamDrains: number[] = [];
+    while ((await redis.xlen(k.stream)) > 0) {
+      const [ts, tus] = await redis.time();
+      await redis.hset(k.meta, 'tokens', ADMIT_BATCH, 'tokensAt', Number(ts) * 1000 + Math.floor(Number(tus) / 1000));
+      const r = (await redis.evalsha(sha.get('admit')!, q.length, ...q, 100, ADMIT_BATCH)) as unknown[];
+      if (r[0] !== 'OK') throw new Error(`admit: ${JSON.stringify(r)}`);
+      for (const e of await drainSlowlog(redis)) if (e[1] === 'evalsha') streamDrains.push(e[0]);
     }
 
     return {
       users,
-      joinMicrosPerCall: Math.round((joinStats.usec / joinStats.calls) * 100) / 100,
-      longestJoinMicros: fillLongest,
       fillSeconds: Math.round(fillSeconds * 10) / 10,
+      usedMemoryMiB: Math.round(usedMemoryMiB),
+      join: spread(joins),
       sealMicros,
-      placeLookupMicrosPerCall: Math.round((lookupStats.usec / lookupStats.calls) * 100) / 100,
-      longestPlaceLookupMicros: longestLookup,
-      drainCalls,
-      longestDrainCallMicros: drainLongest,
+      placeLookup: spread(lookupTimes),
+      drain: spread(drains),
       drainSeconds: Math.round(drainSeconds * 10) / 10,
+      streamDrain: spread(streamDrains),
+      noiseFloor: spread(floor),
       longestCommandMicros: overall[0],
       longestCommand: overall[1],
-      usedMemoryMiB: Math.round(usedMemoryMiB),
     };
   } finally {
     redis.disconnect();

@@ -123,7 +123,9 @@ end
 
 -- The sealed pre-queue first, in the shuffle's order: entry of rank r is
 -- sequence pqBase + r. Left entries are placeholders: skipped, their
--- sequence used up. At most 4 * maxBatch members are looked at per call.
+-- sequence used up. At most 4 * maxBatch members are looked at per call, and
+-- each batch is a fixed number of commands (HMGET, HSET, ZADD of all its
+-- entries at once), not a few per entry.
 local base, count, taken = sealPrequeue(metaKey, prequeueKey, now)
 if want > 0 and base and taken < count then
   local scanned = 0
@@ -133,20 +135,34 @@ if want > 0 and base and taken < count then
       taken = count
       break
     end
-    for _, member in ipairs(members) do
-      local pn = memberPn(member)
-      local record = rcall('HGET', pqrecsKey, pn)
+    local pns = {}
+    for i, member in ipairs(members) do pns[i] = memberPn(member) end
+    local records = rcall('HMGET', pqrecsKey, unpack(pns))
+    local sessionArgs, activeArgs, recordArgs, userArgs = {}, {}, {}, {}
+    for i, pn in ipairs(pns) do
       taken = taken + 1
+      local record = records[i]
       local _, fp, userId = nil, nil, nil
       if record then _, fp, userId = splitPrequeueRecord(record) end
       if userId then
         local seq = base + taken
-        admit(seq, fp, userId)
-        rcall('HSET', pqrecsKey, pn, '=' .. seq)
-        if rcall('HGET', usersKey, userId) == 'p' .. pn then
-          rcall('HSET', usersKey, userId, seq)
-        end
+        sessionArgs[#sessionArgs + 1] = seq
+        sessionArgs[#sessionArgs + 1] = fp .. '|' .. userId
+        activeArgs[#activeArgs + 1] = sessionEnd
+        activeArgs[#activeArgs + 1] = seq
+        recordArgs[#recordArgs + 1] = pn
+        recordArgs[#recordArgs + 1] = '=' .. seq
+        -- A waiting record means users[userId] is still 'p<pn>' (a leave removes both).
+        userArgs[#userArgs + 1] = userId
+        userArgs[#userArgs + 1] = seq
+        admitted = admitted + 1
       end
+    end
+    if #sessionArgs > 0 then
+      rcall('HSET', sessionsKey, unpack(sessionArgs))
+      rcall('ZADD', activeKey, unpack(activeArgs))
+      rcall('HSET', pqrecsKey, unpack(recordArgs))
+      rcall('HSET', usersKey, unpack(userArgs))
     end
     rcall('ZREMRANGEBYRANK', prequeueKey, 0, #members - 1)
     scanned = scanned + #members
