@@ -125,6 +125,8 @@ describe('scheduled sales, fair start and queueing methods', () => {
     });
     expect([...order.values()].sort((a, b) => a - b)).toEqual(users.map((_, i) => i + 1));
     expect(await redisNow()).toBeLessThan(start);
+    // The 2,000 count as waiting, for the event view and the queue head alike.
+    expect((await view(eventId)).body.waiting).toBe(2000);
     // In the pre-queue: no position, the countdown's target; a second join has no place to tell either.
     expect((await status(eventId, joined[0].body.ticket)).body).toEqual({ status: 'prequeue', salesStartAt: iso(start) });
     const again = await join(eventId, users[0]);
@@ -190,6 +192,7 @@ describe('scheduled sales, fair start and queueing methods', () => {
       // u0 leaves before the start: it is not ranked, and its ticket is gone at once.
       expect((await app.request('DELETE', `/v1/events/${eventId}/queue/${tickets.get('u0')}`)).status).toBe(204);
       expectError(await status(eventId, tickets.get('u0')!), 404, 'TICKET_NOT_FOUND');
+      expect((await view(eventId)).body.waiting).toBe(29);
 
       await sleep(start - (await redisNow()) + 50);
       const seed = (await view(eventId)).body.shuffle.seed as string;
@@ -210,6 +213,7 @@ describe('scheduled sales, fair start and queueing methods', () => {
       expect((await status(eventId, place.get(ranked[9])!.ticket)).body.position).toBe(10);
       const late = await join(eventId, 'late');
       expect(late.body.status).toBe('waiting');
+      expect((await view(eventId)).body.waiting).toBe(29);
 
       expect((await patch(eventId, { paused: false })).status).toBe(200);
       const k = app.app.get(KeyBuilder).event(eventId);
@@ -219,6 +223,7 @@ describe('scheduled sales, fair start and queueing methods', () => {
       const bySeq = Object.entries(sessions).map(([seq, rec]) => [Number(seq), rec.slice(rec.indexOf('|') + 1)] as const);
       const admittedOrder = bySeq.sort((a, b) => a[0] - b[0]).map(([, u]) => u);
       expect(admittedOrder).toEqual([...ranked.filter((u) => u !== leaver), 'late']);
+      expect((await view(eventId)).body.waiting).toBe(0);
       // Both the 'p' ticket and its replacement read admitted.
       const viaP = await status(eventId, tickets.get(ranked[0])!);
       expect(viaP.body).toEqual(expect.objectContaining({ status: 'admitted', accessToken: expect.any(String), ticket: place.get(ranked[0])!.ticket }));

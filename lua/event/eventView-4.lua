@@ -22,7 +22,7 @@ local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
   'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate',
-  'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt', 'commitment', 'seed')
+  'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt', 'commitment', 'seed', 'pqWaiting')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -32,6 +32,8 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
+-- Those in the pre-queue wait too.
+waiting = waiting + tonumber(m[19] or '0')
 local now = nowMs()
 local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
 local salesStartAt = tonumber(m[15] or '0')

@@ -6,7 +6,8 @@
   computed by the service, which alone reads the seed). `pqrecs` maps the
   pre-queue number pn to '<sortKey>|<fingerprint>|<userId>' while the entry
   waits and to '=<seq>' once admitted (so its 'p' ticket still finds the
-  session).
+  session). The event hash counts the entries still waiting in 'pqWaiting'
+  (the event view and the queue head add it to the number waiting).
 
   sealPrequeue(metaKey, prequeueKey, now): at salesStartAt (Redis time), the
   first script that runs seals the pre-queue in O(1): it reserves the

@@ -168,6 +168,7 @@ if want > 0 and base and taken < count then
     scanned = scanned + #members
   end
   rcall('HSET', metaKey, 'pqTaken', taken, 'head', base + taken)
+  if admitted > 0 then rcall('HINCRBY', metaKey, 'pqWaiting', -admitted) end
   head = base + taken
 end
 

@@ -154,6 +154,7 @@ if status == 'prequeue' then
     return { 'NEED_SORT_KEY' }
   end
   local pn = rcall('HINCRBY', metaKey, 'pseq', 1)
+  rcall('HINCRBY', metaKey, 'pqWaiting', 1)
   rcall('ZADD', prequeueKey, 0, sortKey .. ':' .. pn)
   rcall('HSET', pqrecsKey, pn, sortKey .. '|' .. fingerprint .. '|' .. userId)
   rcall('HSET', usersKey, userId, 'p' .. pn)

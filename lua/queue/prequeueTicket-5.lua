@@ -83,6 +83,7 @@ if op == 'status' then
 end
 
 rcall('HDEL', pqrecsKey, pn)
+rcall('HINCRBY', metaKey, 'pqWaiting', -1)
 if rcall('HGET', usersKey, userId) == 'p' .. pn then
   rcall('HDEL', usersKey, userId)
 end

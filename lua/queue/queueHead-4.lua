@@ -29,7 +29,7 @@ local seenLeft, maxLeft = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'available', 'held', 'paused',
   'ratePerSecond', 'observedRate', 'leftVersion', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt',
-  'pqSealed', 'pqBase', 'pqCount')
+  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -39,6 +39,8 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
+-- Those in the pre-queue wait too.
+waiting = waiting + tonumber(m[18] or '0')
 local leftVersion = tonumber(m[10] or '0')
 local reply = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), waiting, tonumber(m[5]),
   tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs(),
