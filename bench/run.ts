@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
+import { DurableResults, runDurableConfirm } from './durable';
 import { EV, HttpResults, runHttpScenarios } from './http-scenarios';
 import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
 import { Client } from './lib/http';
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
   let shuffle: ShuffleResult | undefined;
+  let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -125,6 +127,10 @@ async function main(): Promise<void> {
     if (wanted('shuffle')) {
       log('▶ fair start: shuffling the pre-queue');
       shuffle = await runShuffle(settings.shuffleUsers, log);
+    }
+    if (wanted('durable')) {
+      durable = await runDurableConfirm(log, cleanups);
+      await cleanUp();
     }
   } finally {
     await cleanUp();
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
     http,
     memory,
     shuffle,
+    durable,
     targets: evaluateTargets(http, memory),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -173,7 +173,7 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     if (sessions !== users) throw new Error(`admitted ${sessions} of ${users}`);
 
     // Reference, same run: joins after the start go to the stream; admit them the same way.
-    const later = Math.min(users, 50_000);
+    const later = Math.min(users, 200_000);
     for (let from = 0; from < later; from += PIPELINE) {
       const p = redis.pipeline();
       for (let i = from; i < Math.min(later, from + PIPELINE); i += 1) p.evalsha(sha.get('join')!, q.length, ...q, `late-${i}`, '', '', '', 100);

@@ -16,7 +16,8 @@
 #
 # Environment:
 #   IMAGE_ENGINE        docker | buildah (default: docker if `docker info` works)
-#   NODE_VERSION        Node line of the local base (default: 24)
+#   NODE_VERSION        Node of the local base (default: package.json's `node`
+#                       devDependency, else 24)
 #   NPM_VERSION         npm line of the local base (default: 11)
 #   DEBIAN_MIRROR       debootstrap mirror (default: the first deb.debian.org-style
 #                       URI in /etc/apt/sources*, else http://deb.debian.org/debian)
@@ -25,7 +26,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag=${1:-queuegate:dev}
-node_version=${NODE_VERSION:-24}
+# The Node of the local base: the version the npm scripts run on (package.json's
+# `node` devDependency), so the image is tested on the Node the tests ran on.
+pinned_node=$(node -p "require('./package.json').devDependencies?.node ?? ''" 2>/dev/null || true)
+node_version=${NODE_VERSION:-${pinned_node:-24}}
 npm_version=${NPM_VERSION:-11}
 base="localhost/queuegate-node-base:${node_version}"
 say() { printf '[build-image] %s\n' "$*" >&2; }

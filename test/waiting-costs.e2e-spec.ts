@@ -351,7 +351,8 @@ describe('etaSeconds follows the admission rate observed (single Redis, admitter
     expect(view.admission.observedRatePerSecond).toBeGreaterThan(5);
     expect(view.admission.observedRatePerSecond).toBeLessThan(20);
     const head = (await app.request('GET', `/v1/events/${eventId}/queue`)).body;
-    expect(head.observedRatePerSecond).toBeCloseTo(view.admission.observedRatePerSecond, 0);
+    // The head is this replica's snapshot (up to a second older than the view): the same rate, give or take that second.
+    expect(Math.abs(head.observedRatePerSecond - view.admission.observedRatePerSecond)).toBeLessThan(3);
     // The ticket 100 places behind the head: its wait is position / observed rate.
     const hundredth = tickets.find((t) => ticketSeq(t) === head.admittedThrough + 100)!;
     const answer = (await app.request('GET', ticketPath(eventId, hundredth))).body;

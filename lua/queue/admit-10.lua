@@ -46,8 +46,8 @@
     KEYS[9] prequeue  sorted set '<sortKey>:<pn>', score 0 (includes/prequeue)
     KEYS[10] pqrecs   hash pn -> '<sortKey>|<fingerprint>|<userId>' | '=<seq>'
 
-    ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap)
-    ARGV[2] maxBatch  most users admitted by one call
+    ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
+    ARGV[2] maxBatch  most users admitted by one call (1..5000)
 
   Output:
     { 'OK', admitted, endedSessions }
@@ -56,19 +56,24 @@
     { 'CLOSED', endedSessions }        endsAt passed or queueMethod reject: nobody is admitted
     { 'SOLD_OUT', endedSessions }   available == 0 and held == 0: nobody is admitted any more
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 local leftKey, prequeueKey, pqrecsKey = KEYS[8], KEYS[9], KEYS[10]
 local RANDOM_TRIES, LEFT_KEEP = 16, 100000
-local tickMs, maxBatch = tonumber(ARGV[1]), tonumber(ARGV[2])
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
 --- @include "includes/observeAdmissions"
 --- @include "includes/eventStatus"
 --- @include "includes/prequeue"
+
+-- maxBatch is bounded by Lua's unpack limit (batches are written in one call).
+local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt', 'available', 'held', 'admWin', 'admHist', 'admFirst')
@@ -76,8 +81,12 @@ local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local rate, maxActive, sessionTtlMs = tonumber(m[2]), tonumber(m[3]), tonumber(m[4]) * 1000
+local rate, maxActive, sessionTtl = tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
 local head, tokens, tokensAt = tonumber(m[6]), tonumber(m[7]), tonumber(m[8])
+if not (rate and maxActive and sessionTtl and head and tokens and tokensAt) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks admission settings')
+end
+local sessionTtlMs = sessionTtl * 1000
 
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
@@ -197,7 +206,9 @@ if want > admitted and (not base or taken >= count) then
             or rcall('XRANGE', streamKey, (head + 1) .. '-0', '+', 'COUNT', 1)[1]
         end
         local seq = string.sub(entry[1], 1, -3)
-        admit(seq, entry[2][4] or '', entry[2][2])
+        if entry[2][1] == 'u' and entry[2][2] then
+          admit(seq, entry[2][4] or '', entry[2][2])
+        end
         rcall('XDEL', streamKey, entry[1])
         announce(seq)
       end
@@ -214,10 +225,13 @@ if want > admitted and (not base or taken >= count) then
         local r = math.random(0, waiting - 1)
         local seq = rcall('ZRANGE', zqueueKey, r, r)[1]
         local record = rcall('HGET', zwaitKey, seq)
+        local bar = record and string.find(record, '|', 1, true)
         rcall('ZREM', zqueueKey, seq)
         rcall('HDEL', zwaitKey, seq)
-        local bar = string.find(record, '|', 1, true)
-        admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
+        -- An entry without a well-formed record names nobody: it leaves the line unadmitted.
+        if bar then
+          admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
+        end
       end
     end
   elseif queueKind == 'streams' then
@@ -226,7 +240,9 @@ if want > admitted and (not base or taken >= count) then
     for _, entry in ipairs(entries) do
       -- entry = { '<seq>-0', { 'u', userId [, 'k', fingerprint] } }
       local seq = string.sub(entry[1], 1, -3)
-      admit(seq, entry[2][4] or '', entry[2][2])
+      if entry[2][1] == 'u' and entry[2][2] then
+        admit(seq, entry[2][4] or '', entry[2][2])
+      end
       last = tonumber(seq)
     end
     if last > head then
@@ -234,16 +250,25 @@ if want > admitted and (not base or taken >= count) then
       rcall('HSET', metaKey, 'head', last)
     end
   else
-    local popped = rcall('ZPOPMIN', zqueueKey, n)
-    for i = 1, #popped, 2 do
-      local seq = popped[i]
+    -- Read every entry and its record first, write after: a runtime error
+    -- can then leave no user taken out of line without a session.
+    local front = rcall('ZRANGE', zqueueKey, 0, n - 1)
+    local entries = {}
+    for _, seq in ipairs(front) do
       local record = rcall('HGET', zwaitKey, seq)
-      rcall('HDEL', zwaitKey, seq)
-      local bar = string.find(record, '|', 1, true)
-      admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
+      local bar = record and string.find(record, '|', 1, true)
+      -- An entry without a well-formed record names nobody: it leaves the line unadmitted.
+      entries[#entries + 1] = { seq, bar and string.sub(record, 1, bar - 1), bar and string.sub(record, bar + 1) }
     end
-    if #popped > 0 then
-      rcall('HSET', metaKey, 'head', popped[#popped - 1])
+    if #front > 0 then
+      rcall('ZREM', zqueueKey, unpack(front))
+      rcall('HDEL', zwaitKey, unpack(front))
+      rcall('HSET', metaKey, 'head', front[#front])
+    end
+    for _, e in ipairs(entries) do
+      if e[2] then
+        admit(e[1], e[2], e[3])
+      end
     end
   end
 end

@@ -51,20 +51,29 @@
     { 'SOLD_OUT' }
     { 'CLOSED' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 local prequeueKey, pqrecsKey = KEYS[9], KEYS[10]
-local userId, fingerprint, sortKey, seedEpoch = ARGV[1], ARGV[2], ARGV[3] or '', ARGV[4] or ''
-local tickMs = tonumber(ARGV[5] or '100')
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
 --- @include "includes/etaRate"
 --- @include "includes/eventStatus"
 --- @include "includes/prequeue"
 --- @include "includes/observeAdmissions"
+
+local userId = argId('userId', ARGV[1])
+local fingerprint = ARGV[2] == '' and '' or argId('fingerprint', ARGV[2])
+local sortKey, seedEpoch = ARGV[3] or '', ARGV[4] or ''
+if sortKey ~= '' and not string.match(sortKey, '^' .. string.rep('[0-9a-f]', 64) .. '$') then
+  argFail('sortKey', sortKey, 'must be 64 lowercase hex digits or empty')
+end
+local tickMs = argInt('tickMs', ARGV[5] or '100', 1)
 
 -- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
 local function storedFingerprint(record)
@@ -81,14 +90,18 @@ local function waitingFingerprint(queueKind, seq)
   return storedFingerprint(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'lastScore')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local head = tonumber(m[2])
+local head, createdAt, lastScore = tonumber(m[2]), tonumber(m[5]), tonumber(m[6])
+-- Checked before any write, so a broken hash cannot leave half a join.
+if not head or not tonumber(m[3]) or not createdAt or (queueKind == 'zset' and not lastScore) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks queue settings')
+end
 -- A string: Redis would truncate a fractional Lua number to an integer.
-local rate, createdAt = tostring(etaRate(m[3], m[4])), tonumber(m[5])
+local rate = tostring(etaRate(m[3], m[4]))
 local now = nowMs()
 local status, f = eventStatus(metaKey, now)
 if status == 'scheduled' then
@@ -96,6 +109,9 @@ if status == 'scheduled' then
 end
 local random = f.queueMethod == 'random'
 
+-- Leftovers of the user's earlier place, removed only once this join is
+-- sure to go ahead (a refused join writes nothing).
+local cleanup = function() end
 local existing = rcall('HGET', usersKey, userId)
 if existing and string.sub(existing, 1, 1) == 'p' then
   -- In the pre-queue: no position before the seal, its rank's place after.
@@ -115,7 +131,7 @@ if existing and string.sub(existing, 1, 1) == 'p' then
     if replay then return { 'REPLAYED', seq, position, rate, queueKind, createdAt } end
     return { 'DUPLICATE', position }
   end
-  rcall('HDEL', usersKey, userId)
+  cleanup = function() rcall('HDEL', usersKey, userId) end
 elseif existing then
   local position = waitingPosition(queueKind, existing, head, zqueueKey, zwaitKey)
   -- A random draw takes entries from the middle: the entry must still be there.
@@ -137,8 +153,10 @@ elseif existing then
     return { 'DUPLICATE', 0 }
   end
   -- The user's session ended and the admitter has not pruned it yet.
-  rcall('ZREM', activeKey, existing)
-  rcall('HDEL', sessionsKey, existing)
+  cleanup = function()
+    rcall('ZREM', activeKey, existing)
+    rcall('HDEL', sessionsKey, existing)
+  end
 end
 -- A replay of a sequence may still come after the sale ended (it is the same
 -- join), a new place may not.
@@ -153,6 +171,7 @@ if status == 'prequeue' then
   if sortKey == '' or tonumber(seedEpoch) ~= createdAt then
     return { 'NEED_SORT_KEY' }
   end
+  cleanup()
   local pn = rcall('HINCRBY', metaKey, 'pseq', 1)
   rcall('HINCRBY', metaKey, 'pqWaiting', 1)
   rcall('ZADD', prequeueKey, 0, sortKey .. ':' .. pn)
@@ -160,6 +179,7 @@ if status == 'prequeue' then
   rcall('HSET', usersKey, userId, 'p' .. pn)
   return { 'PREQUEUE', pn, createdAt, f.salesStartAt }
 end
+cleanup()
 local base, count, taken = sealPrequeue(metaKey, prequeueKey, now)
 
 if f.queueMethod == 'passthrough' and status == 'open' then
@@ -194,7 +214,7 @@ if queueKind == 'streams' then
   end
   position = seq - head
 else
-  local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
+  local score = math.max(now * 1024, lastScore + 1)
   rcall('HSET', metaKey, 'lastScore', score)
   rcall('ZADD', zqueueKey, score, seq)
   rcall('HSET', zwaitKey, seq, fingerprint .. '|' .. userId)

@@ -27,15 +27,20 @@
     { 'OK', 'waiting' | 'active' }   what the ticket was
     { 'TICKET_NOT_FOUND' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local k = { meta = KEYS[1], users = KEYS[2], stream = KEYS[3], zqueue = KEYS[4], zwait = KEYS[5],
   active = KEYS[6], sessions = KEYS[7], left = KEYS[8] }
-local seq, epoch = ARGV[1], ARGV[2]
 local LEFT_KEEP = 100000
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
+
+local seq, epoch = argId('seq', ARGV[1]), argId('epoch', ARGV[2])
+argInt('seq', seq, 1)
+argInt('epoch', epoch, 0)
 
 local m = rcall('HMGET', k.meta, 'queue', 'head', 'createdAt')
 if not m[1] then

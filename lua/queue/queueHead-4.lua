@@ -20,12 +20,15 @@
       the leaves after ARGV[1], oldest first: member '<seq>' (left), 'a<seq>'
       (taken by a random draw) or 'p<pn>' (left the pre-queue before the seal)
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
 local metaKey, streamKey, zqueueKey, leftKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local seenLeft, maxLeft = tonumber(ARGV[1]), tonumber(ARGV[2])
 
+--- @include "includes/args"
 --- @include "includes/now"
+
+local seenLeft, maxLeft = argInt('seenLeftVersion', ARGV[1], 0), argInt('maxLeaves', ARGV[2], 1, 10000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'available', 'held', 'paused',
   'ratePerSecond', 'observedRate', 'leftVersion', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt',

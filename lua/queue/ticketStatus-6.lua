@@ -20,15 +20,20 @@
     { 'ADMITTED', userId, sessionEndMs }
     { 'TICKET_NOT_FOUND' }   unknown, left, session over, or a ticket of an earlier event of that id
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
 local k = { meta = KEYS[1], stream = KEYS[2], zqueue = KEYS[3], zwait = KEYS[4],
   active = KEYS[5], sessions = KEYS[6] }
-local seq, epoch = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
 --- @include "includes/etaRate"
+
+local seq, epoch = argId('seq', ARGV[1]), argId('epoch', ARGV[2])
+argInt('seq', seq, 1)
+argInt('epoch', epoch, 0)
 
 local m = rcall('HMGET', k.meta, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt')
 if not m[1] then

@@ -7,7 +7,9 @@
     KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
     KEYS[7] orders     stream of orders
 
-    ARGV[1] holdPrefix  key prefix of hold hashes
+  Live holds are checked through the holds index, whose members carry each
+  hold's user and seats (see includes/sweepExpiredHolds); hold records are
+  not read, so the audit touches only the keys above.
 
   Output:
     { 'OK', available, held, sold, kind1, detail1, kind2, detail2, ... }
@@ -16,11 +18,11 @@
 ]]
 local rcall = redis.call
 local ordersKey = KEYS[7]
-local holdPrefix = ARGV[1]
 
 --- @include "includes/seatKeys"
+--- @include "includes/holdIndex"
 
-local k = seatKeys(holdPrefix)
+local k = seatKeys()
 local m = rcall('HMGET', k.meta, 'capacity', 'available', 'held', 'sold')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
@@ -71,16 +73,15 @@ end
 
 -- 3. Live holds: each lists seats held by it; every held seat has its live hold.
 local perUser = {}
-local liveHolds = rcall('ZRANGE', k.holds, 0, -1)
 local holdSeats = {}
-for _, holdId in ipairs(liveHolds) do
-  local hold = rcall('HMGET', holdPrefix .. holdId, 'userId', 'seatIds', 'state')
-  if not hold[1] or hold[3] ~= 'held' then
-    report('hold', 'hold ' .. holdId .. ' is listed as live but is ' .. tostring(hold[3]))
+for _, member in ipairs(rcall('ZRANGE', k.holds, 0, -1)) do
+  local holdId, userId, seatList = parseHoldMember(member)
+  if not holdId then
+    report('hold', 'live hold entry ' .. member .. ' names no user and seats')
   else
-    for seatId in string.gmatch(hold[2], '[^,]+') do
+    for seatId in string.gmatch(seatList, '[^,]+') do
       holdSeats[seatId] = true
-      perUser[hold[1]] = (perUser[hold[1]] or 0) + 1
+      perUser[userId] = (perUser[userId] or 0) + 1
       if heldBy[seatId] ~= holdId then
         report('hold', 'hold ' .. holdId .. ' lists ' .. seatId .. ' which is not held by it')
       end

@@ -18,10 +18,15 @@
     { 'OK', available, held, sold, nextCursor, seatId1, status1, seatId2, status2, ... }
       nextCursor 0 means there is no more
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
 local metaKey, seatsKey, availKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local wantedStatus, cursor, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+
+--- @include "includes/args"
+
+local wantedStatus = argOneOf('status', ARGV[1], { '', 'available', 'held', 'sold' })
+local cursor, limit = argInt('cursor', ARGV[2], 0), argInt('limit', ARGV[3], 1, 1000)
 
 local m = rcall('HMGET', metaKey, 'available', 'held', 'sold')
 if not m[1] then

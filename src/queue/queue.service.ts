@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
-import { checkIdempotencyKey } from '../common/idempotency-key';
+import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { appConfig, authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
@@ -51,7 +51,7 @@ export class QueueService implements BeforeApplicationShutdown {
   }
 
   async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
-    const key = checkIdempotencyKey(idempotencyKey);
+    const key = checkJoinIdempotencyKey(idempotencyKey);
     const fingerprint = key ? keyFingerprint(this.ticketKey, eventId, userId, key) : '';
     let result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId));
     if (result.kind === 'need-sort-key') {

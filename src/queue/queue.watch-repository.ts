@@ -1,15 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisUnavailableError } from '../common/redis-errors';
+import { redisConfig } from '../config/configuration';
 import { eventStatus, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
 import { JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
 
-const MAX_ATTEMPTS = 200;
 /** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
 const LEFT_KEEP = 100_000;
-
-export class TransactionContentionError extends Error {}
 
 /**
  * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
@@ -22,26 +23,33 @@ export class TransactionContentionError extends Error {}
  * join that passthrough might admit at once, answers 'use-scripts' (the
  * service runs join-10.lua for it), so the seal and the token bucket stay in
  * one place.
+ *
+ * Bounded like one Redis command (CONTRACT §2): a call has
+ * REDIS_COMMAND_TIMEOUT_MS for leasing a connection, its attempts and their
+ * back-offs together; past that it fails with RedisUnavailableError (503 with
+ * Retry-After), whether Redis is frozen or the race keeps being lost, and an
+ * attempt that is still running then does not send its EXEC.
  */
 @Injectable()
 export class QueueWatchRepository implements QueueStore {
   constructor(
     private readonly keys: KeyBuilder,
     private readonly pool: TransactionPool,
+    @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
   join(eventId: string, userId: string, fingerprint: string, _sortKey?: SortKeyArgs, _tickMs?: number): Promise<JoinResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis) => this.tryJoin(redis, k, userId, fingerprint));
+    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, fingerprint, deadline));
   }
 
   leave(eventId: string, ticket: TicketRef): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis) => this.tryLeave(redis, k, ticket));
+    return this.retry((redis, deadline) => this.tryLeave(redis, k, ticket, deadline));
   }
 
   /** One attempt; null when a watched key changed and the transaction must run again. */
-  private async tryJoin(redis: Redis, k: EventKeys, userId: string, fingerprint: string): Promise<JoinResult | null> {
+  private async tryJoin(redis: Redis, k: EventKeys, userId: string, fingerprint: string, deadline: number): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users);
     const [queue, head, rate, observed, createdAt, available, held, seq, lastScore, paused, method, opensAt, startAt, endsAt] = await redis.hmget(
       k.meta, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'available', 'held', 'seq', 'lastScore',
@@ -91,12 +99,12 @@ export class QueueWatchRepository implements QueueStore {
       position = (await redis.zcard(k.zqueue)) + 1;
     }
     tx.hset(k.users, userId, next);
-    const committed = await tx.exec();
+    const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
     return { kind: 'joined', seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
   }
 
-  private async tryLeave(redis: Redis, k: EventKeys, ticket: TicketRef): Promise<LeaveResult | null> {
+  private async tryLeave(redis: Redis, k: EventKeys, ticket: TicketRef, deadline: number): Promise<LeaveResult | null> {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
     const [queue, head, createdAt] = await redis.hmget(k.meta, 'queue', 'head', 'createdAt');
     if (!queue) return { kind: 'no-event' };
@@ -127,18 +135,30 @@ export class QueueWatchRepository implements QueueStore {
       userId = splitRecord(record)[1];
     }
     if ((await redis.hget(k.users, userId)) === ticket.seq) tx.hdel(k.users, userId);
-    return (await tx.exec()) === null ? null : { kind: 'left' };
+    return (await execBefore(tx, deadline)) === null ? null : { kind: 'left' };
   }
 
-  private async retry<T>(attempt: (redis: Redis) => Promise<T | null>): Promise<T> {
-    for (let i = 0; i < MAX_ATTEMPTS; i += 1) {
-      const result = await this.pool.run(attempt);
+  private async retry<T>(attempt: (redis: Redis, deadline: number) => Promise<T | null>): Promise<T> {
+    const deadline = performance.now() + this.config.commandTimeoutMs;
+    for (let i = 1; ; i += 1) {
+      const result = await this.pool.run((redis) => attempt(redis, deadline), deadline);
       if (result !== null) return result;
       // Back off a little, at random, so contending transactions spread out.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 20)));
+      const pause = Math.random() * Math.min(2 ** i, 20);
+      if (performance.now() + pause >= deadline) {
+        throw new RedisUnavailableError(`the transaction lost its race ${i} times before its deadline`);
+      }
+      await sleep(pause);
     }
-    throw new TransactionContentionError(`transaction still contended after ${MAX_ATTEMPTS} attempts`);
   }
+}
+
+/** Sends the transaction unless its deadline has passed (the caller has answered 503 by then). */
+function execBefore(tx: ReturnType<Redis['multi']>, deadline: number) {
+  if (performance.now() >= deadline) {
+    throw new RedisUnavailableError('the deadline passed before EXEC');
+  }
+  return tx.exec();
 }
 
 async function nowMs(redis: Redis): Promise<number> {
