@@ -158,8 +158,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     await client.hset(k.sessions, '7', `${'B'.repeat(22)}|again`);
     await client.hdel(k.meta, 'lastScore', 'tokensAt');
     const before = await digest(eventId);
-    await expect(client.evalsha(scriptSha('join'), 7, ...queueKeys(k), 'again', 'C'.repeat(22))).rejects.toThrow(/^INVARIANT /);
-    await expect(client.evalsha(scriptSha('admit'), 7, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('join'), queueKeys(k).length, ...queueKeys(k), 'again', 'C'.repeat(22))).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('admit'), queueKeys(k).length, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
     expect(await digest(eventId)).toEqual(before);
     // Mended, so the admitter's ticks on it stop failing for the rest of the suite.
     await client.hset(k.meta, 'lastScore', 0, 'tokensAt', 0);
@@ -213,10 +213,16 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['join', queueKeys(k), ['', fingerprint], 'userId'],
       ['join', queueKeys(k), ['a|b', fingerprint], 'userId'],
       ['join', queueKeys(k), ['newcomer', 'a|b'], 'fingerprint'],
-      ['leave', [...queueKeys(k), k.left], ['x1', epoch], 'seq'],
-      ['leave', [...queueKeys(k), k.left], ['0', epoch], 'seq'],
-      ['leave', [...queueKeys(k), k.left], [session, ''], 'epoch'],
-      ['leave', [...queueKeys(k), k.left], [session, 'soon'], 'epoch'],
+      ['join', queueKeys(k), ['newcomer', fingerprint, 'ABC', epoch, 100], 'sortKey'],
+      ['join', queueKeys(k), ['newcomer', fingerprint, '', '', 0], 'tickMs'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['peek', 'p', 1, epoch], 'op'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'q', 1, epoch], 'kind'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 0, epoch], 'number'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 1, 'then'], 'epoch'],
+      ['leave', [...queueKeys(k).slice(0, 7), k.left], ['x1', epoch], 'seq'],
+      ['leave', [...queueKeys(k).slice(0, 7), k.left], ['0', epoch], 'seq'],
+      ['leave', [...queueKeys(k).slice(0, 7), k.left], [session, ''], 'epoch'],
+      ['leave', [...queueKeys(k).slice(0, 7), k.left], [session, 'soon'], 'epoch'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', epoch], 'seq'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [session, 'x'], 'epoch'],
       ['queueHead', [k.meta, k.stream, k.zqueue, k.left], ['x', 10], 'seenLeftVersion'],

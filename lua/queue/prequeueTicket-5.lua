@@ -30,14 +30,21 @@
                            ('p<pn>' before the seal, the sequence after)
     { 'TICKET_NOT_FOUND' } unknown, left, or a ticket of an earlier event of that id
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, leftKey, prequeueKey, pqrecsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local op, kind, number, epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local LEFT_KEEP = 100000
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/prequeue"
+
+local op, kind = argOneOf('op', ARGV[1], { 'status', 'leave' }), argOneOf('kind', ARGV[2], { 'p', 's' })
+local number = ARGV[3]
+argInt('number', number, 1)
+argInt('epoch', ARGV[4], 0)
+local epoch = ARGV[4]
 
 local m = rcall('HMGET', metaKey, 'createdAt', 'salesStartAt')
 if not m[1] then

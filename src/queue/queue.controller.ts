@@ -25,8 +25,12 @@ export class QueueController {
   @ApiHeader(JOIN_IDEMPOTENCY_HEADER)
   @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
   @ApiResponse({ status: 202, type: JoinedDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
-  @ApiResponse({ status: 410, type: ErrorBodyDto, description: 'code: SOLD_OUT (no seat is left and none is held: the sale is over)' })
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'QUEUE_NOT_OPEN', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  @ApiResponse({
+    status: 410,
+    type: ErrorBodyDto,
+    description: 'code: SOLD_OUT (no seat is left and none is held: the sale is over) | QUEUE_CLOSED (endsAt passed, or queueMethod reject)',
+  })
   join(
     @Param('eventId', IdParamPipe) eventId: string,
     @Body() body: JoinQueueBody,

@@ -132,7 +132,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy the held seats; confirming again answers 200 with the same order */
+        /**
+         * Buy the held seats; confirming again answers 200 with the same order
+         * @description With REDIS_WAIT_REPLICAS > 0 the order is answered only once that many Redis replicas have it; otherwise 503 UNAVAILABLE (Retry-After) says the outcome is not yet certain, and a retry with the same Idempotency-Key answers the order once it is safe.
+         */
         post: operations["SeatController_confirm"];
         delete?: never;
         options?: never;
@@ -847,6 +850,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -895,6 +900,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -956,6 +963,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1013,6 +1022,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1096,6 +1107,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1162,6 +1175,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +1271,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1311,6 +1328,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1324,7 +1343,7 @@ export interface operations {
             query?: never;
             header: {
                 "idempotency-key": string;
-                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE */
+                /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1355,6 +1374,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description code: QUEUE_NOT_OPEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description code: EVENT_NOT_FOUND */
             404: {
                 headers: {
@@ -1373,7 +1401,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: SOLD_OUT (no seat is left and none is held: the sale is over) */
+            /** @description code: SOLD_OUT (no seat is left and none is held: the sale is over) | QUEUE_CLOSED (endsAt passed, or queueMethod reject) */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1394,6 +1422,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1443,6 +1473,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1491,6 +1523,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1539,6 +1573,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1592,6 +1628,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1629,6 +1667,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1690,6 +1730,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1737,6 +1779,8 @@ export interface operations {
             /** @description code: UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
