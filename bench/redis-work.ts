@@ -6,7 +6,7 @@
  * waiting (Streams backend, user ids 'user-0'…). Called by bench/waiting.ts.
  */
 import Redis from 'ioredis';
-import { queueKeys } from '../src/queue/queue.repository';
+import { leaveKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
@@ -91,7 +91,7 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     const admitMicrosPerUser = r2((after.cpu - before.cpu) / (ADMIT_CALLS * 1000));
     await perCall('ticketStatus of an admitted ticket (the read after the turn came)', 10_000, (p, i) =>
       p.evalsha(sha('ticketStatus'), 6, k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, i + 1, epoch!));
-    await perCall('leave (announced to the replicas)', 2000, (p, i) => p.evalsha(sha('leave'), 8, ...q.slice(0, 7), k.left, 20_000 + i, epoch!));
+    await perCall('leave (announced to the replicas)', 2000, (p, i) => p.evalsha(sha('leave'), 8, ...leaveKeys(k), 20_000 + i, epoch!));
     await perCall('queueHead catching up on 2,000 leaves at once', 200, (p) => p.evalsha(sha('queueHead'), 4, k.meta, k.stream, k.zqueue, k.left, 0, 10_000));
 
     return {

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { queueKeys } from '../src/queue/queue.repository';
+import { leaveKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
@@ -219,10 +219,10 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'q', 1, epoch], 'kind'],
       ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 0, epoch], 'number'],
       ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 1, 'then'], 'epoch'],
-      ['leave', [...queueKeys(k).slice(0, 7), k.left], ['x1', epoch], 'seq'],
-      ['leave', [...queueKeys(k).slice(0, 7), k.left], ['0', epoch], 'seq'],
-      ['leave', [...queueKeys(k).slice(0, 7), k.left], [session, ''], 'epoch'],
-      ['leave', [...queueKeys(k).slice(0, 7), k.left], [session, 'soon'], 'epoch'],
+      ['leave', leaveKeys(k), ['x1', epoch], 'seq'],
+      ['leave', leaveKeys(k), ['0', epoch], 'seq'],
+      ['leave', leaveKeys(k), [session, ''], 'epoch'],
+      ['leave', leaveKeys(k), [session, 'soon'], 'epoch'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', epoch], 'seq'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [session, 'x'], 'epoch'],
       ['queueHead', [k.meta, k.stream, k.zqueue, k.left], ['x', 10], 'seenLeftVersion'],

@@ -80,6 +80,9 @@ export interface QueueStore {
   leave(eventId: string, ticket: TicketRef): Promise<LeaveResult>;
 }
 
+/** The keys of leave-8.lua. */
+export const leaveKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left];
+
 export const queueKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.prequeue, k.pqrecs];
 
 /** The waiting queue through Lua: one EVALSHA per call. */
@@ -150,7 +153,7 @@ export class QueueRepository implements QueueStore {
 
   async leave(eventId: string, ticket: TicketRef): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('leave', [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left], [ticket.seq, ticket.epoch]);
+    const r = await this.scripts.run('leave', leaveKeys(k), [ticket.seq, ticket.epoch]);
     switch (r[0]) {
       case ReplyCode.OK:
         return { kind: 'left' };
