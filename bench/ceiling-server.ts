@@ -2,7 +2,7 @@
  * The framework ceiling: the least a server can do for a join. Plain Fastify
  * (the very copy @nestjs/platform-fastify uses) and ioredis with the service's
  * own connection options (nodeOptions from src/redis/redis-options.ts), one
- * EVALSHA of lua/queue/join-8.lua (loaded through the service's own
+ * EVALSHA of lua/queue/join-11.lua (loaded through the service's own
  * loadLuaScripts and key builder), a 202 JSON answer. No Nest, no validation
  * pipe, no interceptors: what the service's join is measured against
  * (bench/README.md targets: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     },
     async (request, reply) => {
       const { eventId } = request.params;
-      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '0', '', '0', '0');
+      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '', '', '100', '0', '', '0', '0');
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({

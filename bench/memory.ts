@@ -110,7 +110,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
             const to = Math.min(count, from + PIPELINE);
             next = to;
             const p = redis.pipeline();
-            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, '', '0', '', 0, 0);
+            for (let i = from; i < to; i += 1) p.evalsha(joinSha, k.length, ...k, `user-${i}`, '', '', '', 100, '0', '', 0, 0);
             const replies = (await p.exec()) ?? [];
             for (const [err, reply] of replies) {
               if (err) throw err;
@@ -178,7 +178,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
       const stats0 = await evalshaUsec(redis);
       await redis.slowlog('RESET');
       const t0 = process.hrtime.bigint();
-      const reply = (await redis.evalsha(sha.get('admit')!, 7, ...queueKeys(k), 100, batch)) as unknown[];
+      const reply = (await redis.evalsha(sha.get('admit')!, queueKeys(k).length, ...queueKeys(k), 100, batch)) as unknown[];
       const clientUs = Number(process.hrtime.bigint() - t0) / 1000;
       const log_ = (await redis.slowlog('GET', 20)) as [number, number, number, string[]][];
       const stats1 = await evalshaUsec(redis);

@@ -23,6 +23,7 @@ import { freePort, ServerProcess } from './lib/processes';
 import { scriptShas } from './lib/redis-stats';
 import { BenchResults, evaluateTargets, markdown } from './lib/report';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
+import { runShuffle, ShuffleResult } from './shuffle';
 
 const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
 
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
+  let shuffle: ShuffleResult | undefined;
   let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
@@ -121,6 +123,10 @@ async function main(): Promise<void> {
     }
     if (!settings.skipMemory && wanted('memory')) {
       memory = await runMemoryAndAdmission(log);
+    }
+    if (wanted('shuffle')) {
+      log('▶ fair start: shuffling the pre-queue');
+      shuffle = await runShuffle(settings.shuffleUsers, log);
     }
     if (wanted('durable')) {
       durable = await runDurableConfirm(log, cleanups);
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
     ],
     http,
     memory,
+    shuffle,
     durable,
     targets: evaluateTargets(http, memory),
   };

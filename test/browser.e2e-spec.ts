@@ -390,6 +390,56 @@ describe('waiting room in Chromium', () => {
     expect([...live.problems, ...polling.problems, ...late.problems].filter((p) => !failedLoads.test(p))).toEqual([]);
   });
 
+  it('in the pre-queue: a countdown to the start, the commitment, then the shuffled place and the turn', async () => {
+    const eventId = uniqueId('web-pq');
+    const client = redis.client();
+    const [s] = await client.time();
+    client.disconnect();
+    const start = Number(s) * 1000 + 12_000;
+    await app.createEvent(eventId, { capacity: 10, salesStartAt: new Date(start).toISOString(), admission: { ratePerSecond: 100, maxActive: 100 } });
+    // Paused: after the start the page shows the drawn place before the turn comes.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const commitment = (await app.request('GET', `/v1/events/${eventId}`)).body.shuffle.commitment as string;
+    const live = await person(DESKTOP);
+    const polling = await person(PHONE);
+    await polling.page.route('**/queue/*/events', (route) => route.abort());
+    await joinLine(live.page, eventId, 'Early Bird');
+    await joinLine(polling.page, eventId, 'Early Phone');
+    for (const { page } of [live, polling]) {
+      const first = await waitForText(page, '#countdown', /^\d+:\d\d$/);
+      await page.waitForTimeout(2100);
+      const later = await waitForText(page, '#countdown', /^\d+:\d\d$/);
+      const seconds = (t: string) => Number(t.split(':')[0]) * 60 + Number(t.split(':')[1]);
+      expect(seconds(later)).toBeLessThan(seconds(first));
+      expect(seconds(first)).toBeLessThanOrEqual(12);
+      expect(await waitForText(page, '#shuffle-note', /commitment/)).toContain(commitment);
+      expect(await page.locator('#position').textContent()).toBe('–');
+    }
+    await shot(live.page, 'desktop-6-prequeue-countdown');
+
+    // After the start: a place (1 or 2), the note that the line was shuffled, and the revealed seed.
+    for (const { page } of [live, polling]) {
+      await waitForText(page, '#position', /^[12]$/, 20_000);
+      expect(await waitForText(page, '#shuffle-note', /shuffled at the start/)).toContain(commitment);
+      expect(await page.locator('#prequeue').isHidden()).toBe(true);
+    }
+    const seed = (await app.request('GET', `/v1/events/${eventId}`)).body.shuffle.seed as string;
+    expect(await live.page.locator('#shuffle-note').textContent()).toContain(seed);
+    await shot(polling.page, 'phone-6-shuffled-place');
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+    for (const { page } of [live, polling]) await waitForSeatMap(page);
+    expect([...live.problems, ...polling.problems].filter((p) => !/ERR_FAILED|net::/.test(p))).toEqual([]);
+  });
+
+  it('before the queue opens, a join is told when to come back', async () => {
+    const eventId = uniqueId('web-early');
+    await app.createEvent(eventId, { capacity: 10, queueOpensAt: new Date(Date.now() + 3_600_000).toISOString(), salesStartAt: new Date(Date.now() + 7_200_000).toISOString() });
+    const { page, problems } = await person(DESKTOP);
+    await submitJoin(page, eventId, 'Too Early');
+    expect(await waitForText(page, '#alert-text', /opens at/)).toMatch(/^The line for this event opens at .+\. Come back then to join it\.$/);
+    expect(problems.filter((p) => !/status of 403/.test(p))).toEqual([]);
+  });
+
   /** The userIds waiting or admitted on an event, read straight from Redis. */
   async function redisUsers(eventId: string): Promise<string[]> {
     const client = redis.client();

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { joinArgs, joinKeys, queueKeys } from '../src/queue/queue.repository';
+import { joinArgs, joinKeys, leaveKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
@@ -158,8 +158,10 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     await client.hset(k.sessions, '7', `${'B'.repeat(22)}|again`);
     await client.hdel(k.meta, 'lastScore', 'tokensAt');
     const before = await digest(eventId);
-    await expect(client.evalsha(scriptSha('join'), 8, ...joinKeys(k), 'again', 'C'.repeat(22), ...joinArgs({ answerExisting: false }))).rejects.toThrow(/^INVARIANT /);
-    await expect(client.evalsha(scriptSha('admit'), 7, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
+    await expect(
+      client.evalsha(scriptSha('join'), joinKeys(k).length, ...joinKeys(k), 'again', 'C'.repeat(22), '', '', 100, ...joinArgs({ answerExisting: false })),
+    ).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('admit'), queueKeys(k).length, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
     expect(await digest(eventId)).toEqual(before);
     // Mended, so the admitter's ticks on it stop failing for the rest of the suite.
     await client.hset(k.meta, 'lastScore', 0, 'tokensAt', 0);
@@ -210,13 +212,20 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['sweep', seat, ['many'], 'limit'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
       ['reclaimHold', [...seat, k.holdPrefix + 'other'], [member], 'hold key'],
-      ['join', joinKeys(k), ['', fingerprint, ...joinArgs({ answerExisting: false })], 'userId'],
-      ['join', joinKeys(k), ['a|b', fingerprint, ...joinArgs({ answerExisting: false })], 'userId'],
-      ['join', joinKeys(k), ['newcomer', 'a|b', ...joinArgs({ answerExisting: false })], 'fingerprint'],
-      ['leave', [...queueKeys(k), k.left], ['x1', epoch], 'seq'],
-      ['leave', [...queueKeys(k), k.left], ['0', epoch], 'seq'],
-      ['leave', [...queueKeys(k), k.left], [session, ''], 'epoch'],
-      ['leave', [...queueKeys(k), k.left], [session, 'soon'], 'epoch'],
+      ['join', joinKeys(k), ['', fingerprint], 'userId'],
+      ['join', joinKeys(k), ['a|b', fingerprint], 'userId'],
+      ['join', joinKeys(k), ['newcomer', 'a|b'], 'fingerprint'],
+      ['join', joinKeys(k), ['newcomer', fingerprint, 'ABC', epoch, 100], 'sortKey'],
+      ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 0], 'tickMs'],
+      ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 100, 'yes', '', 0, 0], 'answerExisting'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['peek', 'p', 1, epoch], 'op'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'q', 1, epoch], 'kind'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 0, epoch], 'number'],
+      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 1, 'then'], 'epoch'],
+      ['leave', leaveKeys(k), ['x1', epoch], 'seq'],
+      ['leave', leaveKeys(k), ['0', epoch], 'seq'],
+      ['leave', leaveKeys(k), [session, ''], 'epoch'],
+      ['leave', leaveKeys(k), [session, 'soon'], 'epoch'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', epoch], 'seq'],
       ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [session, 'x'], 'epoch'],
       ['queueHead', [k.meta, k.stream, k.zqueue, k.left], ['x', 10], 'seenLeftVersion'],

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Admitter } from '../src/queue/admitter';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
-import { queueKeys } from '../src/queue/queue.repository';
+import { leaveKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { Sweeper } from '../src/seat/sweeper';
@@ -208,7 +208,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     const scripts = app.app.get(ScriptRegistry);
     const statusKeys = [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions];
     expect((await scripts.run('ticketStatus', statusKeys, [seq, epoch - 1]))[0]).toBe('TICKET_NOT_FOUND');
-    expect((await scripts.run('leave', [...queueKeys(k), k.left], [seq, epoch - 1]))[0]).toBe('TICKET_NOT_FOUND');
+    expect((await scripts.run('leave', leaveKeys(k), [seq, epoch - 1]))[0]).toBe('TICKET_NOT_FOUND');
     expect((await scripts.run('ticketStatus', statusKeys, [seq, epoch]))[0]).toBe('WAITING');
   });
 

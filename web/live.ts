@@ -19,6 +19,8 @@ export interface LiveHandlers {
   onMode(text: string): void;
   /** The ticket (or its event) is gone: nothing more will come. */
   onGone(err: ApiError): void;
+  /** The service handed out a replacement ticket (after the pre-queue shuffle): keep it. */
+  onTicket?(ticket: string): void;
 }
 
 /** The arrival sequence a ticket carries ('s<seq>.<mac>'), or undefined for a ticket of another kind. */
@@ -31,10 +33,20 @@ const sequenceOf = (ticket: string): number | undefined => {
 const isFinal = (s: TicketStatus) => s.status === 'admitted' || s.status === 'soldOut';
 
 /** Follows one ticket until it is admitted, sold out or gone; the returned function stops it. */
-export function followTicket(eventId: string, ticket: string, on: LiveHandlers): () => void {
+export function followTicket(eventId: string, firstTicket: string, on: LiveHandlers): () => void {
   let pollTimer: number | undefined;
   let stopped = false;
-  const seq = sequenceOf(ticket);
+  // A pre-queue ticket ('p…') is replaced after the shuffle by one that
+  // carries its place: from then on that one is read (or worked out from the head).
+  let ticket = firstTicket;
+  let seq = sequenceOf(ticket);
+  const replaced = (s: TicketStatus) => {
+    if (s.ticket && s.ticket !== ticket) {
+      ticket = s.ticket;
+      seq = sequenceOf(ticket);
+      on.onTicket?.(ticket);
+    }
+  };
   /** the admission rate last told by the service (etaSeconds = position / rate), until the head observes one */
   let rate = 0;
   const remember = (s: TicketStatus) => {
@@ -46,7 +58,7 @@ export function followTicket(eventId: string, ticket: string, on: LiveHandlers):
       const head = await api.getQueueHead(eventId);
       // Before the first admission only the ticket's own answer knows the configured rate.
       const known = head.observedRatePerSecond !== null || rate > 0;
-      if (known && head.status !== 'soldOut' && seq > head.admittedThrough) {
+      if (known && head.status !== 'soldOut' && head.status !== 'closed' && seq > head.admittedThrough) {
         const position = seq - head.admittedThrough;
         const perSecond = head.observedRatePerSecond ?? rate;
         return { status: 'waiting', position, etaSeconds: Math.ceil(position / Math.max(perSecond, 1 / 60)) };
@@ -54,6 +66,7 @@ export function followTicket(eventId: string, ticket: string, on: LiveHandlers):
     }
     const status = await api.getTicket(eventId, ticket);
     remember(status);
+    replaced(status);
     return status;
   };
   const poll = async () => {
@@ -84,6 +97,7 @@ export function followTicket(eventId: string, ticket: string, on: LiveHandlers):
       const status = JSON.parse(m.data) as TicketStatus;
       if (isFinal(status)) source?.close(); // the server ends the stream; don't reconnect
       remember(status);
+      replaced(status);
       on.onStatus(status);
     };
     source.addEventListener('failure', (m) => {

@@ -32,6 +32,8 @@ export const settings = {
   slices: intEnv('BENCH_SLICES', 5, 1, 60),
   /** waiting users for the memory and admission measurements (at least 20,000: 5 calls each of 10, 100 and 1,000 take 5,550) */
   memoryUsers: intEnv('BENCH_MEMORY_USERS', 1_000_000, 20_000, 5_000_000),
+  /** pre-queue entries for the fair-start shuffle measurement (BENCH_ONLY=shuffle) */
+  shuffleUsers: intEnv('BENCH_SHUFFLE_USERS', 1_000_000, 1_000, 5_000_000),
   /** requests per kind in the MONITOR round-trip audit */
   auditRequests: intEnv('BENCH_AUDIT_REQUESTS', 100, 10, 10_000),
   /** comma list of scenario names to run (default: all) */

@@ -2,6 +2,7 @@ import type { HttpResults, ScenarioResult } from '../http-scenarios';
 import { durableMarkdown, DurableResults } from '../durable';
 import type { MemoryAndAdmission } from '../memory';
 import type { MachineInfo, SourceInfo } from './machine';
+import type { ShuffleResult } from '../shuffle';
 
 export interface TargetRow {
   figure: string;
@@ -22,6 +23,7 @@ export interface BenchResults {
   notes: string[];
   http?: HttpResults;
   memory?: MemoryAndAdmission;
+  shuffle?: ShuffleResult;
   /** confirm latency with REDIS_WAIT_REPLICAS 0 and 1 (bench/durable.ts) */
   durable?: DurableResults;
   targets: TargetRow[];
@@ -225,6 +227,31 @@ export function markdown(r: BenchResults): string {
 
   if (r.http?.profileMarkdown.length) {
     out.push('## CPU profiles', '', ...r.http.profileMarkdown, '');
+  }
+  if (r.shuffle) {
+    const s = r.shuffle;
+    out.push('## Fair start: shuffling the pre-queue', '');
+    out.push(
+      `${n(s.users)} pre-queue entries (bench/shuffle.ts, a redis-server of its own with \`slowlog-log-slower-than 0\`: every command's duration in SLOWLOG). ` +
+        'The pre-queue is kept in the shuffle\'s order from the first join, so the start is an O(1) seal and the admitter takes entries from the front in calls of 1,000.',
+      '',
+    );
+    const row = (name: string, x: { calls: number; p50: number; p99: number; max: number }) =>
+      out.push(`| ${name} | ${n(x.calls)} | ${n(x.p50)} | ${n(x.p99)} | ${n(x.max)} |`);
+    out.push('| Redis call (µs, from SLOWLOG) | calls | p50 | p99 | max |', '|---|---|---|---|---|');
+    row('pre-queue join (sort key from the service)', s.join);
+    out.push(`| the seal at salesStartAt (with one place look-up) | 1 | ${n(s.sealMicros)} | | |`);
+    row("a 'p' ticket's place look-up after the start", s.placeLookup);
+    row('admit call of 1,000, in rank order', s.drain);
+    row('reference: admit call of 1,000 from the Streams queue (joins after the start)', s.streamDrain);
+    row('noise floor: a script that does nothing (`return 1`)', s.noiseFloor);
+    out.push('');
+    out.push(
+      `Filling took ${f(s.fillSeconds, 1)} s (${n(s.usedMemoryMiB)} MiB used); admitting every entry in rank order took ${f(s.drainSeconds, 1)} s ` +
+        `in ${n(s.drain.calls)} calls. Longest single command of the run: ${n(s.longestCommandMicros)} µs (${s.longestCommand}). ` +
+        'On a loaded machine a maximum mostly measures the scheduler: compare it with the noise floor of the same run.',
+      '',
+    );
   }
   return out.join('\n');
 }

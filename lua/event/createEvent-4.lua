@@ -14,15 +14,20 @@
     ARGV[4] ratePerSecond
     ARGV[5] maxActive
     ARGV[6] sessionTtlSeconds
-    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[10..] lists them
+    ARGV[7] capacity: n > 0 names the seats GA-1..GA-n; 0 means ARGV[15..] lists them
     ARGV[8] powBits   join challenge difficulty (0: none)
     ARGV[9] endsAt: Redis time (ms) from which the event is closed; 0 for no end
-    ARGV[10..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
+    ARGV[10] queueOpensAt (ms): joins before it get QUEUE_NOT_OPEN; 0 for none
+    ARGV[11] salesStartAt (ms): joins before it enter the pre-queue; 0 for none
+    ARGV[12] queueMethod: 'fifo' | 'random' | 'passthrough' | 'reject'
+    ARGV[13] seed: 64 hex digits (the pre-queue shuffle's, secret until salesStartAt), or ''
+    ARGV[14] commitment: hex SHA-256 of the seed's bytes, or ''
+    ARGV[15..] seat ids, when ARGV[7] is 0 (unique: checked by the service)
 
   Output:
     { 'OK', capacity, createdAtMs }
     { 'EVENT_EXISTS' }   also while an event of this id is still being deleted
-    error reply 'ERR bad argument endsAt ...' (nothing written)
+    error reply 'ERR bad argument ...' for a malformed time or method (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, seatsKey, availKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -35,6 +40,9 @@ local generatedCapacity, powBits = tonumber(ARGV[7]), ARGV[8]
 --- @include "includes/now"
 
 local endsAt = argInt('endsAt', ARGV[9], 0)
+local queueOpensAt, salesStartAt = argInt('queueOpensAt', ARGV[10], 0), argInt('salesStartAt', ARGV[11], 0)
+local queueMethod = argOneOf('queueMethod', ARGV[12], { 'fifo', 'random', 'passthrough', 'reject' })
+local seed, commitment = ARGV[13] or '', ARGV[14] or ''
 
 -- A deleted event's seat index goes last (deleteEvent-4.lua): until then its
 -- remains are still being removed and must not mix with a new event.
@@ -66,7 +74,7 @@ end
 if generatedCapacity > 0 then
   for i = 1, generatedCapacity do addSeat('GA-' .. i) end
 else
-  for i = 10, #ARGV do addSeat(ARGV[i]) end
+  for i = 15, #ARGV do addSeat(ARGV[i]) end
 end
 flush()
 
@@ -80,6 +88,11 @@ rcall('HSET', metaKey,
   'sessionTtlSeconds', sessionTtlSeconds,
   'paused', 0,
   'endsAt', endsAt,
+  'queueOpensAt', queueOpensAt,
+  'salesStartAt', salesStartAt,
+  'queueMethod', queueMethod,
+  'seed', seed,
+  'commitment', commitment,
   'capacity', capacity,
   'available', capacity,
   'held', 0,

@@ -10,20 +10,20 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused, powBits, status, endsAt,
-      observedRate ('' before the first admission) }
-    status: 'open' | 'paused' | 'soldOut' | 'closed' (includes/eventStatus); endsAt: ms, 0 for none
+      sessionTtlSeconds, paused, observedRate ('' before the first admission),
+      queueMethod, queueOpensAt, salesStartAt, endsAt (ms, 0: none), commitment ('' without
+      a pre-queue), seed ('' until salesStartAt: never shown before), nowMs,
+      powBits (join challenge difficulty, 0: none) }
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
 local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 --- @include "includes/now"
---- @include "includes/eventStatus"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits', 'endsAt',
-  'observedRate')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate',
+  'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt', 'commitment', 'seed', 'pqWaiting', 'powBits')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -33,8 +33,17 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
+-- Those in the pre-queue wait too.
+waiting = waiting + tonumber(m[19] or '0')
 local now = nowMs()
 local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
+local salesStartAt = tonumber(m[15] or '0')
+-- The seed stays secret until the shuffle is fixed (salesStartAt, Redis time).
+local seed = ''
+if salesStartAt > 0 and now >= salesStartAt then
+  seed = m[18] or ''
+end
 return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
-  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), tonumber(m[12] or '0'),
-  eventStatus(metaKey, now), tonumber(m[13] or '0'), m[14] or '' }
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '',
+  m[13] or 'fifo', tonumber(m[14] or '0'), salesStartAt, tonumber(m[16] or '0'), m[17] or '', seed, now,
+  tonumber(m[20] or '0') }

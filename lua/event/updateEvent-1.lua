@@ -10,7 +10,8 @@
     ARGV[1..] field, value pairs among holdTtlSeconds, maxSeatsPerUser,
               ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
               powBits (join challenge difficulty, 0..32),
-              endsAt (Redis time in ms, 0 for no end)
+              endsAt (Redis time in ms, 0 for no end),
+              queueMethod (switching moves nobody: see admit-10.lua)
               (names and ranges checked by the service)
 
   Output:
@@ -28,8 +29,10 @@ local metaKey = KEYS[1]
 -- Counters, queue state and what the replicas read to schedule their work:
 -- only the scripts that keep them may write them.
 local KEPT = { capacity = true, available = true, held = true, sold = true, queue = true, seq = true,
-  head = true, lastScore = true, tokens = true, tokensAt = true, createdAt = true, rev = true,
-  drained = true, sessionsUntil = true }
+  head = true, lastScore = true, tokens = true, tokensAt = true, leftVersion = true, createdAt = true, rev = true,
+  drained = true, sessionsUntil = true,
+  seed = true, commitment = true, queueOpensAt = true, salesStartAt = true,
+  pseq = true, pqWaiting = true, pqSealed = true, pqBase = true, pqCount = true, pqTaken = true }
 if #ARGV % 2 ~= 0 then
   argFail('ARGV', #ARGV .. ' values', 'must be field, value pairs')
 end

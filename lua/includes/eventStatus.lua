@@ -1,23 +1,36 @@
 --[[
   eventStatus(metaKey, now): the event's status (CONTRACT "Event status"),
-  decided here for every script: 'closed' from endsAt on (joins refused,
-  nobody admitted), 'soldOut' when available == 0 and held == 0 (nothing can
-  come back on sale: joins refused, nobody admitted), 'paused' (joins go on,
-  nobody admitted), else 'open'. The event view shows the same value, and
-  src/event/event-status.ts applies the same rule to a replica's snapshot.
-  endsAt is Redis time in ms, 0 or missing for an event without an end.
+  decided here for every script; src/event/event-status.ts is the same rule
+  for the service (the event view, the queue head, ticket answers). Returns
+  the status and the meta fields it read (f) for callers that need them.
+
+  In order: 'closed' from endsAt on; 'soldOut' (available == 0 and held == 0:
+  nothing can come back on sale); 'closed' while queueMethod is 'reject';
+  'scheduled' before queueOpensAt; 'prequeue' before salesStartAt; 'paused';
+  else 'open'. Times are Redis time in ms, 0 or missing for none.
 ]]
 local function eventStatus(metaKey, now)
-  local f = redis.call('HMGET', metaKey, 'endsAt', 'paused', 'available', 'held')
-  local endsAt = tonumber(f[1] or '0')
-  if endsAt > 0 and now >= endsAt then
-    return 'closed'
+  local r = redis.call('HMGET', metaKey, 'endsAt', 'paused', 'available', 'held', 'queueMethod',
+    'queueOpensAt', 'salesStartAt')
+  local f = { endsAt = tonumber(r[1] or '0'), paused = r[2] == '1', available = r[3], held = r[4],
+    queueMethod = r[5] or 'fifo', queueOpensAt = tonumber(r[6] or '0'), salesStartAt = tonumber(r[7] or '0') }
+  if f.endsAt > 0 and now >= f.endsAt then
+    return 'closed', f
   end
-  if f[3] == '0' and f[4] == '0' then
-    return 'soldOut'
+  if f.available == '0' and f.held == '0' then
+    return 'soldOut', f
   end
-  if f[2] == '1' then
-    return 'paused'
+  if f.queueMethod == 'reject' then
+    return 'closed', f
   end
-  return 'open'
+  if f.queueOpensAt > 0 and now < f.queueOpensAt then
+    return 'scheduled', f
+  end
+  if f.salesStartAt > 0 and now < f.salesStartAt then
+    return 'prequeue', f
+  end
+  if f.paused then
+    return 'paused', f
+  end
+  return 'open', f
 end

@@ -15,8 +15,10 @@
   Output:
     { 'OK', queue, createdAtMs, head, seq, waiting, available, held, paused,
       ratePerSecond, observedRate ('' before the first admission),
-      leftVersion, nowMs, seq1, version1, seq2, version2, ... }
-      the leaves after ARGV[1], oldest first
+      leftVersion, nowMs, queueMethod, queueOpensAt, salesStartAt, endsAt,
+      pqSealed (0|1), pqBase, pqCount, member1, version1, member2, version2, ... }
+      the leaves after ARGV[1], oldest first: member '<seq>' (left), 'a<seq>'
+      (taken by a random draw) or 'p<pn>' (left the pre-queue before the seal)
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
@@ -29,7 +31,8 @@ local metaKey, streamKey, zqueueKey, leftKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4
 local seenLeft, maxLeft = argInt('seenLeftVersion', ARGV[1], 0), argInt('maxLeaves', ARGV[2], 1, 10000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'available', 'held', 'paused',
-  'ratePerSecond', 'observedRate', 'leftVersion')
+  'ratePerSecond', 'observedRate', 'leftVersion', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt',
+  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -39,9 +42,13 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
+-- Those in the pre-queue wait too.
+waiting = waiting + tonumber(m[18] or '0')
 local leftVersion = tonumber(m[10] or '0')
 local reply = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), waiting, tonumber(m[5]),
-  tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs() }
+  tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs(),
+  m[11] or 'fifo', tonumber(m[12] or '0'), tonumber(m[13] or '0'), tonumber(m[14] or '0'),
+  m[15] == '1' and 1 or 0, tonumber(m[16] or '0'), tonumber(m[17] or '0') }
 if leftVersion > seenLeft then
   local leaves = rcall('ZRANGEBYSCORE', leftKey, '(' .. seenLeft, '+inf', 'WITHSCORES', 'LIMIT', 0, maxLeft)
   for _, v in ipairs(leaves) do

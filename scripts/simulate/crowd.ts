@@ -30,6 +30,12 @@ export interface Tallies {
   done: number;
 }
 
+/** A pre-queue user: the order it joined in (its pre-queue number) and the rank the shuffle gave it. */
+export interface PrequeueRank {
+  joinOrder: number;
+  rank: number;
+}
+
 export interface Sample {
   t: number;
   joined: number;
@@ -67,6 +73,7 @@ class Crowd {
   soldOutAtMs?: number;
   /** when the clients' confirmed seats first reached 50 / 90 / 99 / 100 % of capacity (ms since start) */
   readonly soldMilestones: Record<string, number> = {};
+  readonly prequeueRanks: PrequeueRank[] = [];
   private readonly path: string;
 
   constructor(
@@ -101,14 +108,39 @@ class Crowd {
   }
 
   private async journey(index: number): Promise<void> {
+    // A scheduled sale: everyone joins the pre-queue at a random moment in its first 80 %.
+    if (this.o.prequeue > 0) await sleep(rand(0, 0.8 * this.o.prequeue * 1000));
     const joined = await this.retrying('join', 'POST', `${this.path}/queue`, { userId: `u${index}` });
     if (joined.status !== 202) {
       this.t.joinFailed += 1;
       return;
     }
     this.t.joined += 1;
-    const ticket = joined.body.ticket as string;
+    let ticket = joined.body.ticket as string;
     let eta = Number(joined.body.etaSeconds) || 1;
+    if (joined.body.status === 'prequeue') {
+      // No place until the start: wait for it, then the first read hands out the drawn place.
+      const joinOrder = Number(/^p(\d+)\./.exec(ticket)?.[1]);
+      await sleep(Math.max(0, Date.parse(joined.body.salesStartAt) - Date.now()) + rand(200, 1500));
+      for (;;) {
+        const status = await this.retrying('status', 'GET', `${this.path}/queue/${ticket}`);
+        if (status.status !== 200) {
+          this.t.lostTicket += 1;
+          return;
+        }
+        if (status.body.status === 'prequeue') {
+          await sleep(rand(500, 1000));
+          continue;
+        }
+        if (status.body.ticket) {
+          ticket = status.body.ticket as string;
+          // The replacement's sequence is the shuffled rank (the pre-queue takes the first sequences of a new event).
+          this.prequeueRanks.push({ joinOrder, rank: Number(/^s(\d+)\./.exec(ticket)?.[1]) });
+        }
+        eta = Number(status.body.etaSeconds) || 1;
+        break;
+      }
+    }
 
     // Wait: poll about twice per remaining ETA, at least 1 s and at most --poll-max apart.
     let token: string | undefined;
@@ -252,6 +284,8 @@ export interface CrowdRun {
   orderSeats: string[];
   soldOutAtMs?: number;
   soldMilestones: Record<string, number>;
+  /** pre-queue users' join order and shuffled rank (--prequeue) */
+  prequeueRanks?: PrequeueRank[];
   /** ms from the first join until the last user was done */
   crowdDoneMs: number;
   samples: Sample[];
@@ -333,6 +367,7 @@ export async function runCrowd(
     orderSeats: crowd.orderSeats,
     soldOutAtMs: crowd.soldOutAtMs,
     soldMilestones: crowd.soldMilestones,
+    prequeueRanks: crowd.prequeueRanks,
     crowdDoneMs,
     samples,
     finalView: view,

@@ -24,6 +24,8 @@ export interface Options {
   pollMax: number;
   out: string;
   eventId: string;
+  /** seconds of pre-queue before the sale starts (0: none); users then join spread over it */
+  prequeue: number;
 }
 
 const USAGE = `usage: npm run simulate -- [--users N] [--seats N] [--url URL --admin-token T]
@@ -46,6 +48,10 @@ const USAGE = `usage: npm run simulate -- [--users N] [--seats N] [--url URL --a
   --poll-max S         a waiting user polls every ETA/2 s, at least 1 s and at
                        most S s apart (default 10)
   --event ID           event id (default sim-<time>)
+  --prequeue S         a scheduled sale: the event's salesStartAt is S seconds
+                       away and every user joins the pre-queue at a random
+                       moment before it; the report compares the ranks the
+                       shuffle gave early and late joiners (default 0: none)
   --out FILE           JSON report (default simulate-report.json)`;
 
 export function parseOptions(argv: string[]): Options {
@@ -59,7 +65,7 @@ export function parseOptions(argv: string[]): Options {
     if (!arg.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${arg}\n${USAGE}`);
     raw.set(arg.slice(2), argv[(i += 1)]);
   }
-  const known = ['users', 'seats', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'event'];
+  const known = ['users', 'seats', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'event', 'prequeue'];
   for (const key of raw.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   const num = (key: string, fallback: number, min: number, max: number, integer = true) => {
     const value = raw.has(key) ? Number(raw.get(key)) : fallback;
@@ -88,6 +94,7 @@ export function parseOptions(argv: string[]): Options {
     pollMax: num('poll-max', 10, 1, 600, false),
     out: raw.get('out') ?? 'simulate-report.json',
     eventId: raw.get('event') ?? `sim-${Date.now().toString(36)}`,
+    prequeue: num('prequeue', 0, 0, 3600, false),
   };
   const shares = options.confirm + options.release + options.expire;
   if (Math.abs(shares - 1) > 1e-9) throw new Error(`--confirm + --release + --expire must add up to 1 (they add up to ${shares})`);

@@ -1,6 +1,6 @@
 import type { CrowdRun, Sample, Tallies } from './crowd';
 import { parseOptions } from './options';
-import { admissionStats, buildReport, failedInvariants, formatReport, ReportInput, summarize } from './report';
+import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize } from './report';
 
 // The report is computed from collected numbers only: these runs are made up.
 
@@ -168,5 +168,21 @@ describe('simulate report', () => {
     expect(text).toContain('  latency (ms)        count      p50      p95      p99      max');
     expect(text).toContain(`\n${row('join', '5', '3', '5', '5', '5')}\n${row('hold', '1', '10', '10', '10', '10')}\n`);
     expect(text).toMatch(/result {13}OK\n$/);
+  });
+
+  it('fair start: a shuffled pre-queue shows no correlation and alike halves; join order as rank shows it all', () => {
+    const n = 2000;
+    // A fixed pseudo-random permutation (an LCG), so the test does not depend on luck.
+    let x = 7;
+    const order = Array.from({ length: n }, (_, i) => i + 1).map((v) => [v, (x = (x * 48271) % 2147483647)] as const);
+    const shuffled = [...order].sort((a, b) => a[1] - b[1]).map(([joinOrder], i) => ({ joinOrder, rank: i + 1 }));
+    const fair = fairStartStats(shuffled)!;
+    expect(Math.abs(fair.spearman)).toBeLessThan(0.1);
+    expect(Math.abs(fair.earlyHalf.meanRank - fair.lateHalf.meanRank)).toBeLessThan(100);
+    const unfair = fairStartStats(order.map(([joinOrder]) => ({ joinOrder, rank: joinOrder })))!;
+    expect(unfair.spearman).toBe(1);
+    expect(unfair.earlyHalf.inFirstTenth).toBe(200);
+    expect(unfair.lateHalf.inFirstTenth).toBe(0);
+    expect(fairStartStats([])).toBeNull();
   });
 });

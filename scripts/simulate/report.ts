@@ -5,7 +5,7 @@
  * counters adding up, expired holds back on sale, every user finished) and
  * summarises latency, statuses and the admission rate.
  */
-import type { CrowdRun, Sample } from './crowd';
+import type { CrowdRun, PrequeueRank, Sample } from './crowd';
 import type { Options } from './options';
 
 export interface ReportInput {
@@ -68,6 +68,40 @@ export function admissionStats(samples: Sample[], configured: number, maxActive:
   };
 }
 
+/**
+ * The fair start seen from the crowd: the ranks the shuffle gave the earlier
+ * and the later half of the pre-queue (by join order), and Spearman's rank
+ * correlation between join order and rank (about 0 for a fair shuffle).
+ */
+export function fairStartStats(ranks: PrequeueRank[]) {
+  if (ranks.length < 2) return null;
+  const n = ranks.length;
+  const byJoin = [...ranks].sort((a, b) => a.joinOrder - b.joinOrder);
+  // Ranks among the users seen (1..n), in case some left or were not recorded.
+  const rankOrder = [...ranks].sort((a, b) => a.rank - b.rank);
+  const rankOf = new Map(rankOrder.map((r, i) => [r, i + 1]));
+  const joinOf = new Map(byJoin.map((r, i) => [r, i + 1]));
+  const d2 = ranks.reduce((sum, r) => sum + (joinOf.get(r)! - rankOf.get(r)!) ** 2, 0);
+  const half = Math.floor(n / 2);
+  const describe = (group: PrequeueRank[]) => {
+    const values = group.map((r) => rankOf.get(r)!).sort((a, b) => a - b);
+    const at = (q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))];
+    return {
+      users: values.length,
+      meanRank: Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10,
+      quartiles: [at(0.25), at(0.5), at(0.75)],
+      inFirstTenth: values.filter((v) => v <= Math.ceil(n / 10)).length,
+    };
+  };
+  return {
+    users: n,
+    spearman: Math.round((1 - (6 * d2) / (n * (n * n - 1))) * 1000) / 1000,
+    earlyHalf: describe(byJoin.slice(0, half)),
+    lateHalf: describe(byJoin.slice(half)),
+    note: 'ranks among the pre-queue users seen (1 = admitted first); early/late = first/second half by join order',
+  };
+}
+
 export function buildReport({ command, target, machine, options: o, run, http }: ReportInput) {
   const t = run.tallies;
   const view = run.finalView;
@@ -109,6 +143,7 @@ export function buildReport({ command, target, machine, options: o, run, http }:
       confirmedByClients: distinct.size, oversold, duplicateSeats,
     },
     users: t,
+    fairStart: fairStartStats(run.prequeueRanks ?? []),
     admission: admissionStats(samples, o.rate, o.maxActive),
     audit: { ok: audit.body?.ok, mismatches: audit.body?.mismatches, recount: audit.body?.recount },
     requests: { total: http.requests, perSecond: Math.round(http.requests / (crowdDoneMs / 1000)) },
@@ -153,6 +188,15 @@ export function formatReport(r: Report): string {
     `  users              joined ${n(r.users.joined)}, admitted ${n(r.users.admitted)}, held ${n(r.users.holds)}, ` +
       `bought ${n(r.users.confirmed)}, released ${n(r.users.released)}, walked away ${n(r.users.abandoned)}, ` +
       `found it sold out ${n(r.users.soldOutGaveUp)}, lost a seat race ${n(r.users.seatConflicts)} times`,
+    ...(r.fairStart
+      ? [
+          `  fair start         ${n(r.fairStart.users)} pre-queue users; Spearman(join order, rank) = ${r.fairStart.spearman}`,
+          ...(['earlyHalf', 'lateHalf'] as const).map((k) => {
+            const g = r.fairStart![k];
+            return `    ${k === 'earlyHalf' ? 'early half' : 'late half '}       mean rank ${g.meanRank}, quartiles ${g.quartiles.join(' / ')}, in the first tenth ${n(g.inFirstTenth)}`;
+          }),
+        ]
+      : []),
     '',
     '  latency (ms)        count      p50      p95      p99      max',
     ...Object.entries(r.latencyMs as Record<string, LatencySummary>).map(

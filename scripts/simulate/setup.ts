@@ -131,10 +131,12 @@ export async function createEvent(http: Http, o: Options, admin: Record<string, 
     holdTtlSeconds: o.holdTtl,
     maxSeatsPerUser: o.maxSeatsPerUser,
     admission: { ratePerSecond: o.rate, maxActive: o.maxActive, sessionTtlSeconds: o.sessionTtl },
+    ...(o.prequeue > 0 ? { salesStartAt: new Date(Date.now() + o.prequeue * 1000).toISOString() } : {}),
   }, admin);
   if (created.status !== 201) throw new Error(`creating event ${o.eventId}: ${created.status} ${JSON.stringify(created.body)}`);
   log(
     `event ${o.eventId}: ${o.seats.toLocaleString()} seats, admission ${o.rate}/s (maxActive ${o.maxActive}, session ${o.sessionTtl} s), ` +
-      `hold ${o.holdTtl} s, max ${o.maxSeatsPerUser} seats/user; ${o.users.toLocaleString()} users over ${o.connections} connections`,
+      `hold ${o.holdTtl} s, max ${o.maxSeatsPerUser} seats/user; ${o.users.toLocaleString()} users over ${o.connections} connections` +
+      (o.prequeue > 0 ? `; sales start in ${o.prequeue} s (pre-queue, shuffle commitment ${created.body.shuffle?.commitment})` : ''),
   );
 }

@@ -3,7 +3,7 @@ import { KeyBuilder } from '../redis/keys';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
-import { EventStatus } from './event-status';
+import { QueueMethod } from './event-status';
 
 export type QueueKind = 'streams' | 'zset';
 
@@ -17,12 +17,20 @@ export interface EventSettings {
   powBits: number;
 }
 
+/** When the queue opens and sales start, and the pre-queue shuffle's seed (CONTRACT "Fair start"). */
+export interface EventSchedule {
+  /** ms, 0: none */
+  queueOpensAt: number;
+  /** ms, 0: no pre-queue */
+  salesStartAt: number;
+  queueMethod: QueueMethod;
+  /** hex seed and its hex SHA-256, '' without a pre-queue */
+  seed: string;
+  commitment: string;
+}
 
 export interface EventSnapshot extends EventSettings {
   queue: QueueKind;
-  status: EventStatus;
-  /** ms since the epoch (Redis time), or null for an event without an end */
-  endsAt: number | null;
   capacity: number;
   available: number;
   held: number;
@@ -32,6 +40,17 @@ export interface EventSnapshot extends EventSettings {
   paused: boolean;
   /** admissions per second over the last minute (admit script); null before the first admission */
   observedRatePerSecond: number | null;
+  queueMethod: QueueMethod;
+  queueOpensAt: number;
+  salesStartAt: number;
+  /** ms since the epoch (Redis time), 0 for an event without an end */
+  endsAt: number;
+  /** '' without a pre-queue */
+  commitment: string;
+  /** '' until salesStartAt */
+  seed: string;
+  /** Redis time of the read (ms) */
+  nowMs: number;
 }
 
 /**
@@ -76,6 +95,7 @@ export class EventRepository {
     eventId: string,
     queue: QueueKind,
     s: EventSettings & { endsAt: number },
+    schedule: EventSchedule,
     seats: { capacity?: number; seatIds?: string[] },
   ): Promise<number | null> {
     const k = this.keys.event(eventId);
@@ -92,6 +112,11 @@ export class EventRepository {
         seats.capacity ?? 0,
         s.powBits,
         s.endsAt,
+        schedule.queueOpensAt,
+        schedule.salesStartAt,
+        schedule.queueMethod,
+        schedule.seed,
+        schedule.commitment,
         ...(seats.seatIds ?? []),
       ],
     );
@@ -117,18 +142,26 @@ export class EventRepository {
       maxActive: n(11),
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
-      powBits: n(14),
-      status: stringAt('eventView', r, 15) as EventStatus,
-      endsAt: n(16) > 0 ? n(16) : null,
-      observedRatePerSecond: stringAt('eventView', r, 17) === '' ? null : n(17),
+      observedRatePerSecond: stringAt('eventView', r, 14) === '' ? null : n(14),
+      queueMethod: stringAt('eventView', r, 15) as QueueMethod,
+      queueOpensAt: n(16),
+      salesStartAt: n(17),
+      endsAt: n(18),
+      commitment: stringAt('eventView', r, 19),
+      seed: stringAt('eventView', r, 20),
+      nowMs: n(21),
+      powBits: n(22),
     };
   }
 
   /** Returns the event's new revision, or null when the event does not exist. */
-  async update(eventId: string, fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number }): Promise<number | null> {
+  async update(
+    eventId: string,
+    fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number; queueMethod?: QueueMethod },
+  ): Promise<number | null> {
     const args = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
-      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number)]);
+      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number | string)]);
     const r = await this.scripts.run('updateEvent', [this.keys.event(eventId).meta], args);
     return r[0] === ReplyCode.OK ? numberAt('updateEvent', r, 1) : null;
   }

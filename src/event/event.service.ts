@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
 import { EventActivity } from './event-activity';
+import { eventStatus } from './event-status';
 import { EventRegistry } from './event-registry';
 import { EventRepository, EventSnapshot } from './event.repository';
 
@@ -30,6 +32,14 @@ export class EventService {
       throw new DomainError('VALIDATION', 'give either seats (a list of seat ids) or capacity, not both');
     }
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
+    const queueOpensAt = instant('queueOpensAt', dto.queueOpensAt) ?? 0;
+    const salesStartAt = instant('salesStartAt', dto.salesStartAt) ?? 0;
+    if (queueOpensAt && salesStartAt && queueOpensAt > salesStartAt) {
+      throw new DomainError('VALIDATION', 'queueOpensAt must not be after salesStartAt');
+    }
+    // The pre-queue's shuffle is fixed now: its seed is drawn here and only
+    // its SHA-256 is shown until salesStartAt (CONTRACT "Fair start").
+    const seed = salesStartAt ? randomBytes(32) : null;
     const createdAt = await this.events.create(
       dto.eventId,
       queue,
@@ -40,7 +50,14 @@ export class EventService {
         maxActive: dto.admission?.maxActive ?? EVENT_DEFAULTS.maxActive,
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
         powBits: dto.challenge?.difficultyBits ?? 0,
-        endsAt: instant(dto.endsAt) ?? 0,
+        endsAt: instant('endsAt', dto.endsAt) ?? 0,
+      },
+      {
+        queueOpensAt,
+        salesStartAt,
+        queueMethod: dto.queueMethod ?? 'fifo',
+        seed: seed ? seed.toString('hex') : '',
+        commitment: seed ? createHash('sha256').update(seed).digest('hex') : '',
       },
       { capacity: dto.capacity, seatIds: dto.seats },
     );
@@ -75,7 +92,8 @@ export class EventService {
       sessionTtlSeconds: dto.admission?.sessionTtlSeconds,
       paused: dto.paused,
       powBits: dto.challenge?.difficultyBits,
-      endsAt: instant(dto.endsAt),
+      endsAt: instant('endsAt', dto.endsAt),
+      queueMethod: dto.queueMethod,
     });
     if (revision === null) throw eventNotFound(eventId);
     // A replica that stopped looking at a closed event looks again (it may have reopened).
@@ -104,20 +122,24 @@ export class EventService {
   }
 }
 
-/** An ISO 8601 instant as ms since the epoch; null (no end) as 0. */
-function instant(iso: string | null | undefined): number | undefined {
+
+/** An ISO 8601 instant (validated by the DTO) as ms since the epoch; null (none) as 0; absent stays undefined. */
+function instant(name: string, iso: string | null | undefined): number | undefined {
   if (iso === undefined) return undefined;
   if (iso === null) return 0;
   const ms = Date.parse(iso);
-  if (!Number.isFinite(ms) || ms <= 0) throw new DomainError('VALIDATION', `endsAt ${iso} is out of range`);
+  if (!Number.isFinite(ms) || ms <= 0) throw new DomainError('VALIDATION', `${name} ${iso} is out of range`);
   return ms;
 }
+
+const isoOrNull = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 function toView(eventId: string, s: EventSnapshot): EventView {
   return {
     eventId,
     queue: s.queue,
-    status: s.status,
+    status: eventStatus(s),
+    queueMethod: s.queueMethod,
     capacity: s.capacity,
     available: s.available,
     held: s.held,
@@ -125,13 +147,16 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     waiting: s.waiting,
     active: s.active,
     admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
+    shuffle: s.commitment === '' ? null : { commitment: s.commitment, seed: s.seed === '' ? null : s.seed },
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,
       admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
       paused: s.paused,
       challenge: { difficultyBits: s.powBits },
-      endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
+      endsAt: isoOrNull(s.endsAt),
+      queueOpensAt: isoOrNull(s.queueOpensAt),
+      salesStartAt: isoOrNull(s.salesStartAt),
     },
   };
 }

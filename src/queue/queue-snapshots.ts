@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RecurringJob } from '../common/recurring-job';
-import { eventStatus, EventStatus } from '../event/event-status';
+import { eventStatus, EventStatus, QueueMethod } from '../event/event-status';
 import { QueueRepository } from './queue.repository';
 
 /** How often a replica re-reads the head of each event it serves: frames go out within a second of a change. */
@@ -38,6 +38,17 @@ export interface QueueSnapshot {
   etaRate: number;
   /** Streams sequences above head that left (from the event's `left` announcements) */
   left: ReadonlySet<number>;
+  /** sequences above head a random draw admitted ('a<seq>' announcements): their next read asks Redis */
+  taken: ReadonlySet<number>;
+  /** pre-queue numbers that left before the seal ('p<pn>' announcements) */
+  leftPrequeue: ReadonlySet<number>;
+  queueMethod: QueueMethod;
+  /** ms, 0: no pre-queue */
+  salesStartAt: number;
+  /** Redis time (ms) when the read ran: with readAt, this replica's estimate of Redis time now (redisNow) */
+  nowMs: number;
+  /** the sequences the sealed pre-queue holds (base, end]; null before the seal */
+  prequeue: { base: number; end: number } | null;
   /** false while this replica has not read every announced leave yet: ticket reads then ask Redis */
   leftComplete: boolean;
   view: QueueHeadView;
@@ -50,6 +61,12 @@ export interface QueueSnapshot {
   readAt: number;
 }
 
+/** Redis time now as this replica estimates it from a snapshot: its clock reading plus the time since. */
+export const redisNow = (s: QueueSnapshot): number => s.nowMs + (performance.now() - s.readAt);
+
+/** salesStartAt reached (Redis time): the pre-queue's order is fixed, its tickets have a place. */
+export const salesStarted = (s: QueueSnapshot): boolean => s.salesStartAt === 0 || redisNow(s) >= s.salesStartAt;
+
 interface Entry {
   snapshot?: QueueSnapshot;
   refreshing?: Promise<QueueSnapshot | null>;
@@ -58,6 +75,8 @@ interface Entry {
   waiters: Set<(s: QueueSnapshot | null) => void>;
   seenLeftVersion: number;
   left: Set<number>;
+  taken: Set<number>;
+  leftPrequeue: Set<number>;
 }
 
 /**
@@ -128,6 +147,11 @@ export class QueueSnapshots extends RecurringJob {
     if (entry?.snapshot && seq > entry.snapshot.head) entry.left.add(seq);
   }
 
+  /** A pre-queue ticket this replica just saw leave before the seal. */
+  noteLeftPrequeue(eventId: string, pn: number): void {
+    this.entries.get(eventId)?.leftPrequeue.add(pn);
+  }
+
   protected async runOnce(): Promise<void> {
     const now = performance.now();
     const due: Promise<unknown>[] = [];
@@ -146,7 +170,9 @@ export class QueueSnapshots extends RecurringJob {
   private entry(eventId: string): Entry {
     let entry = this.entries.get(eventId);
     if (!entry) {
-      entry = { askedAt: performance.now(), watchers: 0, waiters: new Set(), seenLeftVersion: 0, left: new Set() };
+      entry = {
+        askedAt: performance.now(), watchers: 0, waiters: new Set(), seenLeftVersion: 0, left: new Set(), taken: new Set(), leftPrequeue: new Set(),
+      };
       this.entries.set(eventId, entry);
     }
     return entry;
@@ -174,15 +200,24 @@ export class QueueSnapshots extends RecurringJob {
     if (previous && previous.epoch !== h.epoch) {
       // The event was deleted and created again: its leaves are new ones.
       entry.left.clear();
+      entry.taken.clear();
+      entry.leftPrequeue.clear();
       entry.seenLeftVersion = 0;
     }
     if (h.leftVersion < entry.seenLeftVersion) entry.seenLeftVersion = 0;
-    for (const [seq, version] of h.leaves) {
-      if (seq > h.head) entry.left.add(seq);
+    for (const [member, version] of h.leaves) {
+      // '<seq>' left, 'a<seq>' taken by a random draw, 'p<pn>' left the pre-queue before the seal.
+      if (member.startsWith('p')) entry.leftPrequeue.add(Number(member.slice(1)));
+      else if (member.startsWith('a')) {
+        if (Number(member.slice(1)) > h.head) entry.taken.add(Number(member.slice(1)));
+      } else if (Number(member) > h.head) entry.left.add(Number(member));
       entry.seenLeftVersion = version;
     }
     if (h.leaves.length < SNAPSHOT_MAX_LEAVES) entry.seenLeftVersion = h.leftVersion;
-    if (!previous || previous.head !== h.head) for (const seq of entry.left) if (seq <= h.head) entry.left.delete(seq);
+    if (!previous || previous.head !== h.head) {
+      for (const seq of entry.left) if (seq <= h.head) entry.left.delete(seq);
+      for (const seq of entry.taken) if (seq <= h.head) entry.taken.delete(seq);
+    }
 
     const status = eventStatus(h);
     const same =
@@ -213,6 +248,12 @@ export class QueueSnapshots extends RecurringJob {
       status,
       etaRate: h.observedRate ?? h.ratePerSecond,
       left: entry.left,
+      taken: entry.taken,
+      leftPrequeue: entry.leftPrequeue,
+      queueMethod: h.queueMethod,
+      salesStartAt: h.salesStartAt,
+      nowMs: h.nowMs,
+      prequeue: h.prequeue,
       leftComplete: entry.seenLeftVersion >= h.leftVersion,
       view,
       viewJson,

@@ -36,6 +36,7 @@ export class QueueController {
   @ErrorResponses(
     'VALIDATION',
     'UNAUTHORIZED',
+    'QUEUE_NOT_OPEN',
     'CHALLENGE_REQUIRED',
     'CHALLENGE_FAILED',
     'EVENT_NOT_FOUND',

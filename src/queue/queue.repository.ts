@@ -1,18 +1,44 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
+import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { VerifiedChallenge } from '../join/challenge';
 
+/** position null: none to tell (queueMethod random) */
 export type JoinResult =
-  | { kind: 'joined'; seq: number; position: number; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
-  /** The user already waits (position > 0) or is admitted (0): their own place, for their ticket. */
-  | { kind: 'existing'; seq: number; position: number; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
-  | { kind: 'duplicate'; position: number }
+  | { kind: 'joined'; seq: number; position: number | null; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
+  /** The user already waits (position > 0, null: none) or is admitted (0): their own place, for their ticket. */
+  | { kind: 'existing'; seq: number; position: number | null; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
+  /** in the pre-queue; existing: the person's place handed back (JOIN_IDENTITY=jwt) */
+  | { kind: 'prequeue'; pn: number; epoch: number; salesStartAt: number; existing: boolean }
+  | { kind: 'admitted'; seq: number; sessionEndMs: number; queue: 'streams' | 'zset'; epoch: number }
+  | { kind: 'duplicate'; position: number | null }
   | { kind: 'challenge-required' }
   | { kind: 'challenge-failed' }
-  | { kind: 'closed' }
+  | { kind: 'need-sort-key' }
+  | { kind: 'not-open'; queueOpensAt: number }
   | { kind: 'sold-out' }
+  | { kind: 'closed' }
+  | { kind: 'no-event' }
+  /** the WATCH/MULTI path does not cover this event (pre-queue, passthrough): run the script */
+  | { kind: 'use-scripts' };
+
+/** Sort keys for pre-queue joins: computed by the service from the event's seed. */
+export interface SortKeyArgs {
+  sortKey: string;
+  /** createdAt of the event whose seed made sortKey */
+  epoch: number | '';
+}
+
+/** A pre-queue ticket's state (lua/queue/prequeueTicket). */
+export type PrequeueState =
+  | { kind: 'prequeue'; salesStartAt: number }
+  | { kind: 'seq'; seq: number }
+  | { kind: 'admitted'; seq: number }
+  | { kind: 'left' }
+  | { kind: 'no-ticket' }
   | { kind: 'no-event' };
 
 export interface JoinOptions {
@@ -45,8 +71,14 @@ export interface QueueHead {
   observedRate: number | null;
   leftVersion: number;
   nowMs: number;
-  /** [seq, leftVersion] of the leaves after the version asked for, oldest first */
-  leaves: [number, number][];
+  queueMethod: QueueMethod;
+  queueOpensAt: number;
+  salesStartAt: number;
+  endsAt: number;
+  /** the pre-queue's reserved sequences pqBase+1 .. pqEnd once sealed at salesStartAt; null before */
+  prequeue: { base: number; end: number } | null;
+  /** [member, leftVersion] of the leaves after the version asked for, oldest first: '<seq>', 'a<seq>' or 'p<pn>' */
+  leaves: [string, number][];
 }
 
 /** The ticket a queue call is about: its sequence and the event creation it was signed for. */
@@ -57,14 +89,18 @@ export interface TicketRef {
 
 /** The operations both queue paths offer: Lua scripts, or WATCH/MULTI transactions. */
 export interface QueueStore {
-  join(eventId: string, userId: string, fingerprint: string, options: JoinOptions): Promise<JoinResult>;
+  join(eventId: string, userId: string, fingerprint: string, sortKey: SortKeyArgs, tickMs: number, options: JoinOptions): Promise<JoinResult>;
   leave(eventId: string, ticket: TicketRef): Promise<LeaveResult>;
 }
 
-export const queueKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions];
+/** The keys of leave-8.lua. */
+export const leaveKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left];
+
+export const queueKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.prequeue, k.pqrecs];
+/** The keys of join-11.lua. */
 export const joinKeys = (k: EventKeys) => [...queueKeys(k), k.powUsed];
 
-/** The join script's ARGV after userId and secret. */
+/** The join script's ARGV after userId, fingerprint, sort key, its epoch and tickMs. */
 export const joinArgs = (o: JoinOptions): (string | number)[] => [
   o.answerExisting ? '1' : '0',
   o.challenge?.id ?? '',
@@ -78,17 +114,51 @@ export class QueueRepository implements QueueStore {
   constructor(
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
   ) {}
 
-  async join(eventId: string, userId: string, fingerprint: string, options: JoinOptions): Promise<JoinResult> {
-    const r = await this.scripts.run('join', joinKeys(this.keys.event(eventId)), [userId, fingerprint, ...joinArgs(options)]);
+  async join(eventId: string, userId: string, fingerprint: string, sortKey: SortKeyArgs, tickMs: number, options: JoinOptions): Promise<JoinResult> {
+    const r = await this.scripts.run('join', joinKeys(this.keys.event(eventId)), [
+      userId,
+      fingerprint,
+      sortKey.sortKey,
+      sortKey.epoch,
+      tickMs,
+      ...joinArgs(options),
+    ]);
+    const position = (i: number) => {
+      const p = numberAt('join', r, i);
+      return p < 0 ? null : p;
+    };
     switch (r[0]) {
+      case ReplyCode.PREQUEUE:
+        return {
+          kind: 'prequeue',
+          pn: numberAt('join', r, 1),
+          epoch: numberAt('join', r, 2),
+          salesStartAt: numberAt('join', r, 3),
+          existing: numberAt('join', r, 4) === 1,
+        };
+      case ReplyCode.ADMITTED:
+        return {
+          kind: 'admitted',
+          seq: numberAt('join', r, 1),
+          sessionEndMs: numberAt('join', r, 2),
+          queue: stringAt('join', r, 3) as 'streams' | 'zset',
+          epoch: numberAt('join', r, 4),
+        };
+      case ReplyCode.NEED_SORT_KEY:
+        return { kind: 'need-sort-key' };
+      case ReplyCode.QUEUE_NOT_OPEN:
+        return { kind: 'not-open', queueOpensAt: numberAt('join', r, 1) };
+      case ReplyCode.CLOSED:
+        return { kind: 'closed' };
       case ReplyCode.OK:
       case ReplyCode.REPLAYED:
         return {
           kind: 'joined',
           seq: numberAt('join', r, 1),
-          position: numberAt('join', r, 2),
+          position: position(2),
           ratePerSecond: numberAt('join', r, 3),
           queue: stringAt('join', r, 4) as 'streams' | 'zset',
           epoch: numberAt('join', r, 5),
@@ -97,19 +167,17 @@ export class QueueRepository implements QueueStore {
         return {
           kind: 'existing',
           seq: numberAt('join', r, 1),
-          position: numberAt('join', r, 2),
+          position: position(2),
           ratePerSecond: numberAt('join', r, 3),
           queue: stringAt('join', r, 4) as 'streams' | 'zset',
           epoch: numberAt('join', r, 5),
         };
       case ReplyCode.DUPLICATE:
-        return { kind: 'duplicate', position: numberAt('join', r, 1) };
+        return { kind: 'duplicate', position: position(1) };
       case ReplyCode.CHALLENGE_REQUIRED:
         return { kind: 'challenge-required' };
       case ReplyCode.CHALLENGE_FAILED:
         return { kind: 'challenge-failed' };
-      case ReplyCode.CLOSED:
-        return { kind: 'closed' };
       case ReplyCode.SOLD_OUT:
         return { kind: 'sold-out' };
       default:
@@ -134,7 +202,7 @@ export class QueueRepository implements QueueStore {
 
   async leave(eventId: string, ticket: TicketRef): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('leave', [...queueKeys(k), k.left], [ticket.seq, ticket.epoch]);
+    const r = await this.scripts.run('leave', leaveKeys(k), [ticket.seq, ticket.epoch]);
     switch (r[0]) {
       case ReplyCode.OK:
         return { kind: 'left' };
@@ -145,14 +213,46 @@ export class QueueRepository implements QueueStore {
     }
   }
 
+  /**
+   * Status or leave of a pre-queue ticket ('p' with its pn, or 's' with a
+   * sequence the pre-queue holds): its post-shuffle sequence, the salesStartAt
+   * it waits for, or the leave done.
+   */
+  async prequeueTicket(eventId: string, op: 'status' | 'leave', kind: 'p' | 's', n: string, epoch: number): Promise<PrequeueState> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], [op, kind, n, epoch]);
+    switch (r[0]) {
+      case ReplyCode.PREQUEUE:
+        return { kind: 'prequeue', salesStartAt: numberAt('prequeueTicket', r, 1) };
+      case ReplyCode.WAITING:
+        return { kind: 'seq', seq: numberAt('prequeueTicket', r, 1) };
+      case ReplyCode.ADMITTED:
+        return { kind: 'admitted', seq: numberAt('prequeueTicket', r, 1) };
+      case ReplyCode.OK:
+        return { kind: 'left' };
+      case ReplyCode.TICKET_NOT_FOUND:
+        return { kind: 'no-ticket' };
+      default:
+        return { kind: 'no-event' };
+    }
+  }
+
+  /** The pre-queue shuffle's seed (hex) and the event's createdAt; null: no event. Only the service reads it (sort keys). */
+  async seed(eventId: string): Promise<{ seed: string; epoch: number } | null> {
+    const [seed, createdAt] = await this.redis.hmget(this.keys.event(eventId).meta, 'seed', 'createdAt');
+    if (createdAt === null) return null;
+    return { seed: seed ?? '', epoch: Number(createdAt) };
+  }
+
   /** The event's queue head and the leaves after `seenLeftVersion` (at most `maxLeaves`); null: no event. */
   async queueHead(eventId: string, seenLeftVersion: number, maxLeaves: number): Promise<QueueHead | null> {
     const k = this.keys.event(eventId);
     const r = await this.scripts.run('queueHead', [k.meta, k.stream, k.zqueue, k.left], [seenLeftVersion, maxLeaves]);
     if (r[0] !== ReplyCode.OK) return null;
     const n = (i: number) => numberAt('queueHead', r, i);
-    const leaves: [number, number][] = [];
-    for (let i = 13; i < r.length; i += 2) leaves.push([n(i), n(i + 1)]);
+    const leaves: [string, number][] = [];
+    for (let i = 20; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
+    const sealed = n(17) === 1;
     const observed = stringAt('queueHead', r, 10);
     return {
       queue: stringAt('queueHead', r, 1) as 'streams' | 'zset',
@@ -167,6 +267,11 @@ export class QueueRepository implements QueueStore {
       observedRate: observed === '' ? null : Number(observed),
       leftVersion: n(11),
       nowMs: n(12),
+      queueMethod: stringAt('queueHead', r, 13) as QueueMethod,
+      queueOpensAt: n(14),
+      salesStartAt: n(15),
+      endsAt: n(16),
+      prequeue: sealed ? { base: n(18), end: n(18) + n(19) } : null,
       leaves,
     };
   }

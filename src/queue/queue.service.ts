@@ -5,17 +5,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkJoinIdempotencyKey } from '../common/idempotency-key';
-import { authConfig } from '../config/configuration';
+import { appConfig, authConfig } from '../config/configuration';
 import { EventActivity } from '../event/event-activity';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { challengeFailed, challengeRequired, JoinChallenges } from '../join/join-challenges';
 import { JoinIdentity } from '../join/join-identity';
 import { JoinRateLimiter } from '../join/join-rate';
 import { JoinedDto, JoinQueueBody, TicketStatusDto } from './dto/join-queue.dto';
-import { QueueSnapshot, QueueSnapshots } from './queue-snapshots';
-import { QueueRepository, QueueStore } from './queue.repository';
+import { QueueSnapshot, QueueSnapshots, salesStarted } from './queue-snapshots';
+import { JoinOptions, JoinResult, QueueRepository, QueueStore, SortKeyArgs } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
-import { formatTicket, keyFingerprint, Ticket, ticketKey, verifyTicket } from './ticket';
+import { formatTicket, keyFingerprint, shuffleSortKey, Ticket, ticketKey, verifyTicket } from './ticket';
 
 /**
  * Seconds until a place's turn at `ratePerSecond`. An observed rate of 0 (no
@@ -42,6 +42,8 @@ export class QueueService implements BeforeApplicationShutdown {
   /** Aborted at shutdown: every open status stream ends, so the HTTP server can close. */
   private readonly shutdown = new AbortController();
   private readonly ticketKey: Buffer;
+  /** Pre-queue seeds by event, read once per replica when a pre-queue join first needs one (epoch: the event's createdAt). */
+  private readonly seeds = new Map<string, { seed: Buffer; epoch: number }>();
 
   constructor(
     private readonly lua: QueueRepository,
@@ -54,6 +56,7 @@ export class QueueService implements BeforeApplicationShutdown {
     private readonly identity: JoinIdentity,
     private readonly challenges: JoinChallenges,
     private readonly joinRate: JoinRateLimiter,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {
     this.ticketKey = ticketKey(auth.accessTokenSecret);
     // Every open stream listens for shutdown: thousands of them are expected.
@@ -70,7 +73,8 @@ export class QueueService implements BeforeApplicationShutdown {
    * they already had (JOIN_IDENTITY=jwt: 200, not 202). Checks, in order:
    * who joins (400/401), the join rate of the client address (429, its own
    * round trip, only when JOIN_RATE_PER_MINUTE is set), the challenge's MAC and
-   * work (403, no Redis); then one join script run.
+   * work (403, no Redis); then one join script run (two for the first
+   * pre-queue join a replica sees: it reads the event's seed once).
    */
   async join(eventId: string, body: JoinQueueBody, ctx: JoinContext = {}): Promise<{ existing: boolean; joined: JoinedDto }> {
     const userId = this.identity.userFor(body.userId, ctx.authorization);
@@ -78,29 +82,56 @@ export class QueueService implements BeforeApplicationShutdown {
     await this.joinRate.take(ctx.peer, ctx.forwardedFor);
     const challenge = body.challenge === undefined ? undefined : this.challenges.verify(eventId, body.challenge, body.nonce ?? '');
     const fingerprint = key ? keyFingerprint(this.ticketKey, eventId, userId, key) : '';
-    const result = await this.store.join(eventId, userId, fingerprint, { answerExisting: this.identity.mode === 'jwt', challenge });
+    const options: JoinOptions = { answerExisting: this.identity.mode === 'jwt', challenge };
+    let result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId), options);
+    if (result.kind === 'need-sort-key') {
+      // A pre-queue join and this replica has not read the event's seed yet (or
+      // the event was re-created): read it once, then join with the sort key.
+      this.seeds.delete(eventId);
+      const found = await this.lua.seed(eventId);
+      if (found && found.seed !== '') this.seeds.set(eventId, { seed: Buffer.from(found.seed, 'hex'), epoch: found.epoch });
+      result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId), options);
+    }
     switch (result.kind) {
       case 'joined':
+      case 'existing':
+        if (result.kind === 'joined') this.activity.markJoined(eventId);
+        return {
+          existing: result.kind === 'existing',
+          joined: {
+            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
+            queue: result.queue,
+            // A repeated join (jwt) of an admitted person says so; its status read hands out the token.
+            ...(result.kind === 'existing' && result.position === 0
+              ? { status: 'admitted' as const }
+              : {
+                  status: 'waiting' as const,
+                  ...(result.position === null ? {} : { position: result.position, etaSeconds: eta(result.position, result.ratePerSecond) }),
+                }),
+          },
+        };
+      case 'prequeue':
+        if (!result.existing) this.activity.markJoined(eventId);
+        return {
+          existing: result.existing,
+          joined: {
+            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.pn, 'p'),
+            status: 'prequeue',
+            salesStartAt: new Date(result.salesStartAt).toISOString(),
+            queue: (await this.head(eventId)).queue,
+          },
+        };
+      case 'admitted':
         this.activity.markJoined(eventId);
         return {
           existing: false,
           joined: {
             ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
-            status: 'waiting',
-            position: result.position,
-            etaSeconds: eta(result.position, result.ratePerSecond),
+            status: 'admitted',
+            position: 0,
+            etaSeconds: 0,
             queue: result.queue,
-          },
-        };
-      case 'existing':
-        return {
-          existing: true,
-          joined: {
-            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
-            queue: result.queue,
-            ...(result.position > 0
-              ? { status: 'waiting', position: result.position, etaSeconds: eta(result.position, result.ratePerSecond) }
-              : { status: 'admitted' }),
+            ...this.access(eventId, userId, String(result.seq), result.sessionEndMs),
           },
         };
       case 'duplicate':
@@ -111,13 +142,38 @@ export class QueueService implements BeforeApplicationShutdown {
         throw challengeRequired();
       case 'challenge-failed':
         throw challengeFailed();
+      case 'not-open':
+        throw new DomainError('QUEUE_NOT_OPEN', `the queue of event ${eventId} opens at ${new Date(result.queueOpensAt).toISOString()}`, {
+          queueOpensAt: new Date(result.queueOpensAt).toISOString(),
+        });
       case 'closed':
-        throw new DomainError('QUEUE_CLOSED', `event ${eventId} is closed: the queue takes nobody more`);
+        throw new DomainError('QUEUE_CLOSED', `event ${eventId} takes no more joins`);
       case 'sold-out':
         throw new DomainError('SOLD_OUT', `event ${eventId} is sold out: no seat is left and none is held`, { statusCode: 410 });
       default:
+        // need-sort-key again: the event has no seed (it was re-created without a pre-queue meanwhile).
+        if (result.kind === 'need-sort-key') throw new DomainError('UNAVAILABLE', 'the event changed while joining; try again');
         throw eventNotFound(eventId);
     }
+  }
+
+
+  /** The WATCH/MULTI path covers plain fifo joins; it hands scheduled and other-method events to the scripts. */
+  private async joinWith(eventId: string, userId: string, fingerprint: string, sortKey: SortKeyArgs, options: JoinOptions): Promise<JoinResult> {
+    const result = await this.store.join(eventId, userId, fingerprint, sortKey, this.app.admitTickMs, options);
+    return result.kind === 'use-scripts' ? this.lua.join(eventId, userId, fingerprint, sortKey, this.app.admitTickMs, options) : result;
+  }
+
+  private sortKey(eventId: string, userId: string): SortKeyArgs {
+    const known = this.seeds.get(eventId);
+    return known ? { sortKey: shuffleSortKey(known.seed, eventId, userId), epoch: known.epoch } : { sortKey: '', epoch: '' };
+  }
+
+  private access(eventId: string, userId: string, sessionId: string, sessionEndMs: number) {
+    return {
+      accessToken: this.tokens.issue({ eventId, userId, sessionId, expiresAtMs: sessionEndMs }),
+      accessExpiresAt: new Date(sessionEndMs).toISOString(),
+    };
   }
 
   /** The public queue head of an event, from this replica's snapshot (no Redis while it is fresh). */
@@ -139,29 +195,71 @@ export class QueueService implements BeforeApplicationShutdown {
    * session over), the replica has not read every leave yet, or the
    * sorted-set backend (an exact ZRANK, one read per status).
    */
-  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket): Promise<TicketStatusDto> {
+  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket, heldByPrequeue = false): Promise<TicketStatusDto> {
+    if (ticket.kind === 'p') return this.answerPrequeue(eventId, s, ticket.pn);
     const seq = Number(ticket.seq);
-    if (s.queue === 'streams' && seq > s.head && s.leftComplete) {
+    // The sealed pre-queue's sequences are not stream entries: a waiting one
+    // is told from the snapshot on either backend.
+    const inPrequeue = heldByPrequeue || (s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end);
+    if ((s.queue === 'streams' || inPrequeue) && seq > s.head && s.leftComplete && !s.taken.has(seq)) {
       if (s.left.has(seq)) throw ticketNotFound();
-      if (s.status === 'soldOut') return { status: 'soldOut' };
-      const position = seq - s.head;
-      return { status: 'waiting', position, etaSeconds: eta(position, s.etaRate) };
+      return this.waiting(s, seq - s.head, s.etaRate);
     }
     const state = await this.lua.status(eventId, { seq: ticket.seq, epoch: s.epoch });
     switch (state.kind) {
       case 'waiting':
-        if (s.status === 'soldOut') return { status: 'soldOut' };
-        return { status: 'waiting', position: state.position, etaSeconds: eta(state.position, state.ratePerSecond) };
+        return this.waiting(s, state.position, state.ratePerSecond);
       case 'admitted':
-        return {
-          status: 'admitted',
-          accessToken: this.tokens.issue({ eventId, userId: state.userId, sessionId: ticket.seq, expiresAtMs: state.sessionEndMs }),
-          accessExpiresAt: new Date(state.sessionEndMs).toISOString(),
-        };
+        return { status: 'admitted', ...this.access(eventId, state.userId, ticket.seq, state.sessionEndMs) };
       case 'no-ticket':
+        // A snapshot from before the seal does not know the pre-queue's sequences yet.
+        if (s.salesStartAt > 0 && s.prequeue === null && seq > s.head) {
+          const held = await this.lua.prequeueTicket(eventId, 'status', 's', ticket.seq, s.epoch);
+          if (held.kind === 'seq') return this.waiting(s, seq - s.head, s.etaRate);
+        }
         throw ticketNotFound();
       default:
         throw eventNotFound(eventId);
+    }
+  }
+
+  /** A waiting ticket's answer: its place, or what the event's status tells instead (no place with random). */
+  private waiting(s: QueueSnapshot, position: number, rate: number): TicketStatusDto {
+    if (s.status === 'soldOut') return { status: 'soldOut' };
+    if (s.status === 'closed') return { status: 'closed' };
+    if (s.queueMethod === 'random') return { status: 'waiting' };
+    return { status: 'waiting', position, etaSeconds: eta(position, rate) };
+  }
+
+  /**
+   * A 'p' ticket: before salesStartAt from the snapshot alone; after it, one
+   * look-up (the change) gives its post-shuffle sequence, answered as that
+   * 's' ticket with the 's' ticket as a replacement the client uses from then on.
+   */
+  private async answerPrequeue(eventId: string, s: QueueSnapshot, pn: string): Promise<TicketStatusDto> {
+    if (s.leftPrequeue.has(Number(pn)) && s.leftComplete) throw ticketNotFound();
+    if (!salesStarted(s)) {
+      if (s.status === 'soldOut' || s.status === 'closed') return { status: s.status };
+      return { status: 'prequeue', salesStartAt: new Date(s.salesStartAt).toISOString() };
+    }
+    const state = await this.lua.prequeueTicket(eventId, 'status', 'p', pn, s.epoch);
+    switch (state.kind) {
+      case 'seq':
+      case 'admitted': {
+        const replacement = formatTicket(this.ticketKey, eventId, s.epoch, state.seq);
+        // Admitted: the session's own read (the snapshot's head may not show it yet).
+        const answer =
+          state.kind === 'seq'
+            ? await this.answer(eventId, s, { kind: 's', seq: String(state.seq) }, true)
+            : await this.answer(eventId, { ...s, head: Math.max(s.head, state.seq) }, { kind: 's', seq: String(state.seq) });
+        return { ...answer, ticket: replacement };
+      }
+      case 'prequeue':
+        return { status: 'prequeue', salesStartAt: new Date(state.salesStartAt).toISOString() };
+      case 'no-event':
+        throw eventNotFound(eventId);
+      default:
+        throw ticketNotFound();
     }
   }
 
@@ -182,11 +280,17 @@ export class QueueService implements BeforeApplicationShutdown {
       throw new DomainError('UNAVAILABLE', 'This instance is shutting down; reconnect or poll the ticket instead.');
     }
     const firstSnapshot = await this.head(eventId);
-    const ticket = this.verify(eventId, firstSnapshot, rawTicket);
-    const first = await this.answer(eventId, firstSnapshot, ticket);
+    let ticket = this.verify(eventId, firstSnapshot, rawTicket);
+    // A pre-queue ticket's first answer after the shuffle carries its
+    // replacement: the stream goes on with that one (no further look-up).
+    const follow = (a: TicketStatusDto) => {
+      if (a.ticket) ticket = this.verify(eventId, firstSnapshot, a.ticket);
+      return a;
+    };
+    const first = follow(await this.answer(eventId, firstSnapshot, ticket));
     const unwatch = this.snapshots.watch(eventId);
     const snapshots = this.snapshots;
-    const answer = (s: QueueSnapshot) => this.answer(eventId, s, ticket);
+    const answer = async (s: QueueSnapshot) => follow(await this.answer(eventId, s, ticket));
     const shutdown = this.shutdown.signal;
     return (async function* frames() {
       // One signal for "client gone or app closing" (a listener, not
@@ -213,7 +317,7 @@ export class QueueService implements BeforeApplicationShutdown {
           // A read under way (its turn came) does not hold up the end of the stream either.
           const now = await Promise.race([answer(snapshot), aborted]);
           if (!now) return;
-          if (now.status !== last.status || now.position !== last.position || now.etaSeconds !== last.etaSeconds) {
+          if (now.status !== last.status || now.position !== last.position || now.etaSeconds !== last.etaSeconds || now.ticket) {
             yield now;
             sentAt = performance.now();
           }
@@ -234,10 +338,42 @@ export class QueueService implements BeforeApplicationShutdown {
   async leave(eventId: string, rawTicket: string): Promise<void> {
     const snapshot = await this.head(eventId);
     const ticket = this.verify(eventId, snapshot, rawTicket);
-    const result = await this.store.leave(eventId, { seq: ticket.seq, epoch: snapshot.epoch });
+    let seq: string;
+    if (ticket.kind === 'p' || this.mayBeHeldByPrequeue(snapshot, Number(ticket.seq))) {
+      const n = ticket.kind === 'p' ? ticket.pn : ticket.seq;
+      const state = await this.lua.prequeueTicket(eventId, 'leave', ticket.kind, n, snapshot.epoch);
+      if (state.kind === 'no-event') throw eventNotFound(eventId);
+      if (state.kind === 'left') {
+        if (ticket.kind === 'p') this.snapshots.noteLeftPrequeue(eventId, Number(ticket.pn));
+        else this.snapshots.noteLeft(eventId, Number(ticket.seq));
+        return;
+      }
+      if (state.kind === 'admitted') {
+        // Already admitted: end its session.
+        seq = String(state.seq);
+      } else if (ticket.kind === 'p') {
+        throw ticketNotFound();
+      } else {
+        // Not a pre-queue sequence after all (this snapshot predates the seal).
+        seq = ticket.seq;
+      }
+    } else {
+      seq = ticket.seq;
+    }
+    const result = await this.store.leave(eventId, { seq, epoch: snapshot.epoch });
     if (result.kind === 'no-ticket') throw ticketNotFound();
     if (result.kind === 'no-event') throw eventNotFound(eventId);
-    this.snapshots.noteLeft(eventId, Number(ticket.seq));
+    this.snapshots.noteLeft(eventId, Number(seq));
+  }
+
+  /**
+   * A sequence the sealed pre-queue may hold that had no turn yet: in its
+   * range, or any waiting one of an event with a pre-queue while this
+   * snapshot predates the seal (the script then tells).
+   */
+  private mayBeHeldByPrequeue(s: QueueSnapshot, seq: number): boolean {
+    if (s.salesStartAt === 0 || seq <= s.head) return false;
+    return s.prequeue === null ? salesStarted(s) : seq > s.prequeue.base && seq <= s.prequeue.end;
   }
 
   /** The ticket if its MAC is right for this event; else 404, without asking Redis. */

@@ -4,9 +4,10 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisUnavailableError } from '../common/redis-errors';
 import { redisConfig } from '../config/configuration';
+import { eventStatus, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
-import { JoinOptions, JoinResult, LeaveResult, QueueStore, TicketRef } from './queue.repository';
+import { JoinOptions, JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
 
 /** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
 const LEFT_KEEP = 100_000;
@@ -17,7 +18,11 @@ const LEFT_KEEP = 100_000;
  * lua/queue/join and leave-8; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
- * race-free.
+ * race-free. It refuses joins by the event's status as join-11.lua does, and
+ * covers fifo and random events without a pre-queue; a pre-queue join, or a
+ * join that passthrough might admit at once, answers 'use-scripts' (the
+ * service runs join-11.lua for it), so the seal and the token bucket stay in
+ * one place.
  *
  * Bounded like one Redis command (CONTRACT §2): a call has
  * REDIS_COMMAND_TIMEOUT_MS for leasing a connection, its attempts and their
@@ -33,7 +38,7 @@ export class QueueWatchRepository implements QueueStore {
     @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
-  join(eventId: string, userId: string, fingerprint: string, options: JoinOptions): Promise<JoinResult> {
+  join(eventId: string, userId: string, fingerprint: string, _sortKey: SortKeyArgs, _tickMs: number, options: JoinOptions): Promise<JoinResult> {
     const k = this.keys.event(eventId);
     return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, fingerprint, options, deadline));
   }
@@ -53,39 +58,59 @@ export class QueueWatchRepository implements QueueStore {
     deadline: number,
   ): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users, k.powUsed);
-    const [queue, head, rate, observed, createdAt, available, held, seq, lastScore, powBits, endsAt] = await redis.hmget(
-      k.meta,
-      'queue',
-      'head',
-      'ratePerSecond',
-      'observedRate',
-      'createdAt',
-      'available',
-      'held',
-      'seq',
-      'lastScore',
-      'powBits',
-      'endsAt',
-    );
+    const [queue, head, rate, observed, createdAt, available, held, seq, lastScore, paused, method, opensAt, startAt, endsAt, powBits] =
+      await redis.hmget(
+        k.meta,
+        'queue',
+        'head',
+        'ratePerSecond',
+        'observedRate',
+        'createdAt',
+        'available',
+        'held',
+        'seq',
+        'lastScore',
+        'paused',
+        'queueMethod',
+        'queueOpensAt',
+        'salesStartAt',
+        'endsAt',
+        'powBits',
+      );
     if (!queue) return { kind: 'no-event' };
     const etaRate = Number(observed ?? rate);
     const epoch = Number(createdAt);
     const now = await nowMs(redis);
-    // Same rule as lua/includes/eventStatus.lua: from endsAt on, nobody joins.
-    if (Number(endsAt ?? 0) > 0 && now >= Number(endsAt)) return { kind: 'closed' };
+    const queueMethod = (method ?? 'fifo') as QueueMethod;
+    if (Number(startAt ?? 0) > 0 || queueMethod === 'passthrough') return { kind: 'use-scripts' };
+    // Same rule as lua/includes/eventStatus.lua.
+    const status = eventStatus({
+      available: Number(available),
+      held: Number(held),
+      paused: paused === '1',
+      nowMs: now,
+      queueMethod,
+      queueOpensAt: Number(opensAt ?? 0),
+      salesStartAt: 0,
+      endsAt: Number(endsAt ?? 0),
+    });
+    if (status === 'scheduled') return { kind: 'not-open', queueOpensAt: Number(opensAt) };
+    const random = queueMethod === 'random';
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
       const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
-      // Same rules as join-8.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
-      const answer = (stored: string | undefined, position: number): JoinResult =>
+      // Same rules as join-11.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
+      const answer = (stored: string | undefined, position: number | null): JoinResult =>
         fingerprint !== '' && stored === fingerprint
           ? { kind: 'joined', position, ...place }
           : options.answerExisting
             ? { kind: 'existing', position, ...place }
             : { kind: 'duplicate', position };
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) return answer(await waitingFingerprint(redis, k, queue, existing), position);
+      const stored = await waitingFingerprint(redis, k, queue, existing);
+      // A random draw takes entries from the middle: the entry must still be there.
+      if (position !== null && stored !== undefined) return answer(stored, random ? null : position);
       const sessionEnd = await redis.zscore(k.active, existing);
       if (sessionEnd !== null && Number(sessionEnd) > now) {
         const session = await redis.hget(k.sessions, existing);
@@ -93,7 +118,8 @@ export class QueueWatchRepository implements QueueStore {
       }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
     }
-    if (available === '0' && held === '0') return { kind: 'sold-out' };
+    if (status === 'soldOut') return { kind: 'sold-out' };
+    if (status === 'closed') return { kind: 'closed' };
     const bits = Number(powBits ?? 0);
     if (bits > 0) {
       const c = options.challenge;
@@ -116,8 +142,9 @@ export class QueueWatchRepository implements QueueStore {
     tx.hset(k.users, userId, next);
     const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
-    return { kind: 'joined', seq: next, position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    return { kind: 'joined', seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
   }
+
 
   private async tryLeave(redis: Redis, k: EventKeys, ticket: TicketRef, deadline: number): Promise<LeaveResult | null> {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
@@ -187,7 +214,7 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-7.lua). */
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-11.lua). */
 async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);

@@ -9,17 +9,25 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * it, so a replica can answer a waiting ticket from its event snapshot alone,
  * and a forged or altered ticket is refused without asking Redis.
  *
- * The leading letter is the ticket's kind: 's' places by arrival sequence.
- * A later kind (a rank after the pre-queue shuffle) can be handed out as a
- * replacement `ticket` in a status answer; old kinds then still parse.
+ * The leading letter is the ticket's kind: 's' places by arrival sequence;
+ * 'p' is a pre-queue ticket (its pre-queue number: its place is not known
+ * until the shuffle at salesStartAt). The first status read of a 'p' ticket
+ * after salesStartAt hands out an 's' ticket of its post-shuffle sequence as
+ * a replacement `ticket`; the 'p' ticket still works.
  */
-export interface Ticket {
-  kind: 's';
-  /** arrival sequence, as digits (it is also the admitted session's id) */
-  seq: string;
-}
+export type Ticket =
+  | {
+      kind: 's';
+      /** arrival sequence, as digits (it is also the admitted session's id) */
+      seq: string;
+    }
+  | {
+      kind: 'p';
+      /** pre-queue number, as digits */
+      pn: string;
+    };
 
-const TICKET = /^s([1-9][0-9]{0,14})\.([A-Za-z0-9_-]{22})$/;
+const TICKET = /^([sp])([1-9][0-9]{0,14})\.([A-Za-z0-9_-]{22})$/;
 const MAC_BYTES = 16;
 
 /**
@@ -33,19 +41,21 @@ export const ticketKey = (accessTokenSecret: string): Buffer =>
 const mac = (key: Buffer, eventId: string, epoch: number, kind: string, seq: string): Buffer =>
   createHmac('sha256', key).update(`${kind}\n${eventId}\n${epoch}\n${seq}`).digest().subarray(0, MAC_BYTES);
 
-/** The ticket of arrival `seq` in the event created at `epoch` (its createdAt, ms). */
-export const formatTicket = (key: Buffer, eventId: string, epoch: number, seq: number | string): string =>
-  `s${seq}.${mac(key, eventId, epoch, 's', String(seq)).toString('base64url')}`;
+/** The ticket of arrival `seq` (kind 's') or pre-queue number (kind 'p') in the event created at `epoch` (its createdAt, ms). */
+export const formatTicket = (key: Buffer, eventId: string, epoch: number, seq: number | string, kind: 's' | 'p' = 's'): string =>
+  `${kind}${seq}.${mac(key, eventId, epoch, kind, String(seq)).toString('base64url')}`;
 
 /** A ticket whose MAC checks out for this event, or null (answered as TICKET_NOT_FOUND). */
 export function verifyTicket(key: Buffer, eventId: string, epoch: number, raw: string): Ticket | null {
   const match = TICKET.exec(raw);
   if (!match) return null;
-  const given = Buffer.from(match[2], 'base64url');
+  const [, kind, n, given64] = match;
+  const given = Buffer.from(given64, 'base64url');
   // base64url of 16 bytes has 22 characters, the last carrying 4 unused bits:
   // re-encoding refuses a ticket altered only in those bits.
-  if (given.toString('base64url') !== match[2]) return null;
-  return timingSafeEqual(given, mac(key, eventId, epoch, 's', match[1])) ? { kind: 's', seq: match[1] } : null;
+  if (given.toString('base64url') !== given64) return null;
+  if (!timingSafeEqual(given, mac(key, eventId, epoch, kind, n))) return null;
+  return kind === 's' ? { kind: 's', seq: n } : { kind: 'p', pn: n };
 }
 
 /**
@@ -55,5 +65,13 @@ export function verifyTicket(key: Buffer, eventId: string, epoch: number, raw: s
  * A join without a key stores none (''). 72 bits: it is compared only for
  * the one user who already holds a place, never looked up.
  */
+/**
+ * A user's sort key in the pre-queue shuffle (CONTRACT "Fair start"): hex
+ * HMAC-SHA256 keyed with the seed's 32 bytes over `eventId:userId`. Ranks
+ * follow these keys ascending; scripts/verify-shuffle.ts recomputes them.
+ */
+export const shuffleSortKey = (seed: Buffer, eventId: string, userId: string): string =>
+  createHmac('sha256', seed).update(`${eventId}:${userId}`).digest('hex');
+
 export const keyFingerprint = (key: Buffer, eventId: string, userId: string, idempotencyKey: string): string =>
   createHmac('sha256', key).update(`join\n${eventId}\n${userId}\n${idempotencyKey}`).digest().subarray(0, 9).toString('base64url');

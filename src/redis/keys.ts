@@ -22,6 +22,10 @@ export interface EventKeys {
   sessions: string;
   /** recent leaves of the Streams queue, seq -> leftVersion, read by replica snapshots */
   left: string;
+  /** pre-queue (fair start): sorted set '<sortKey>:<pn>', score 0, in the committed shuffle's order */
+  prequeue: string;
+  /** pre-queue records: hash pn -> '<sortKey>|<fingerprint>|<userId>', or '=<seq>' once admitted */
+  pqrecs: string;
   holds: string;
   userSeats: string;
   orders: string;
@@ -57,6 +61,8 @@ export class KeyBuilder {
       active: base + 'active',
       sessions: base + 'sessions',
       left: base + 'left',
+      prequeue: base + 'prequeue',
+      pqrecs: base + 'pqrecs',
       holds: base + 'holds',
       userSeats: base + 'userseats',
       orders: base + 'orders',

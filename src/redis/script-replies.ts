@@ -25,10 +25,18 @@ export enum ReplyCode {
   CHALLENGE_REQUIRED = 'CHALLENGE_REQUIRED',
   CHALLENGE_FAILED = 'CHALLENGE_FAILED',
   RATE_LIMITED = 'RATE_LIMITED',
-  /** the event is past its endsAt: joins refused, nobody admitted */
+  /** the event is closed (endsAt passed, or queueMethod reject): joins refused, nobody admitted */
   CLOSED = 'CLOSED',
   /** a delete without force met live sessions or holds */
   EVENT_ACTIVE = 'EVENT_ACTIVE',
+  /** a join before queueOpensAt */
+  QUEUE_NOT_OPEN = 'QUEUE_NOT_OPEN',
+  /** a join or ticket in the pre-queue (before salesStartAt) */
+  PREQUEUE = 'PREQUEUE',
+  /** a pre-queue join sent without the sort key of the event's seed: the service computes it and retries */
+  NEED_SORT_KEY = 'NEED_SORT_KEY',
+  /** the admit tick before salesStartAt (or queueOpensAt) */
+  NOT_STARTED = 'NOT_STARTED',
 }
 
 const KNOWN = new Set<string>(Object.values(ReplyCode));

@@ -46,6 +46,12 @@ export function explain(err: unknown, retry?: () => void): void {
   const e = err instanceof ApiError ? err : new ApiError(0, 'NETWORK', String(err));
   const retryAction = retry ? [{ label: 'Try again', run: retry }] : [];
   switch (e.code) {
+    case 'QUEUE_NOT_OPEN': {
+      const opens = typeof e.body.queueOpensAt === 'string' ? new Date(e.body.queueOpensAt).toLocaleString() : 'later';
+      return alertUser(`The line for this event opens at ${opens}. Come back then to join it.`, retryAction, 'info');
+    }
+    case 'QUEUE_CLOSED':
+      return alertUser('The line for this event is closed: it takes no new people right now.', [], 'info');
     case 'SOLD_OUT':
       // 410 on a join: the sale is over for good (no seat left, none held).
       if (e.status === 410) return alertUser('Sold out: every seat has been sold, so the line is closed.', [], 'info');

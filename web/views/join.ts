@@ -59,7 +59,18 @@ async function join(): Promise<void> {
     const url = new URL(location.href);
     url.searchParams.set('event', eventId);
     history.replaceState(null, '', url);
-    startWaiting({ status: 'waiting', position: joined.position, etaSeconds: joined.etaSeconds });
+    if (joined.status === 'admitted' && joined.accessToken) {
+      // queueMethod passthrough: in at once.
+      Object.assign(session, { accessToken: joined.accessToken, accessExpiresAt: joined.accessExpiresAt });
+      saveSession(session);
+    }
+    startWaiting(
+      joined.status === 'prequeue'
+        ? { status: 'prequeue', salesStartAt: joined.salesStartAt }
+        : joined.status === 'admitted'
+          ? { status: 'admitted', accessToken: joined.accessToken, accessExpiresAt: joined.accessExpiresAt }
+          : { status: 'waiting', position: joined.position, etaSeconds: joined.etaSeconds },
+    );
   } catch (err) {
     explain(err, () => void join());
   } finally {

@@ -4,7 +4,7 @@ import { ApiError } from '../api/client.js';
 import type { TicketStatus } from '../api/types.js';
 import { followTicket } from '../live.js';
 import { endSession, onLeaveView, saveSession, session, show } from '../state.js';
-import { $, describeEta } from '../util.js';
+import { $, clock, describeEta } from '../util.js';
 import { alertUser, explain } from './errors.js';
 import { startOver } from './join.js';
 import { openSeats } from './seats.js';
@@ -14,7 +14,59 @@ let firstPosition = 0;
 /** The lowest place shown so far: a place never goes back up (two replicas may be a refresh apart). */
 let shownPosition = Infinity;
 
+/** The pre-queue countdown's timer, and whether this wait began in the pre-queue. */
+let countdownTimer: number | undefined;
+let wasPrequeue = false;
+
+/** Before salesStartAt: a countdown to it (the service's time is what counts; this clock only shows it). */
+function renderPrequeue(salesStartAt: string): void {
+  wasPrequeue = true;
+  $('prequeue').hidden = false;
+  $('position').textContent = '–';
+  $('eta').textContent = 'Your place is drawn when sales start';
+  const target = Date.parse(salesStartAt);
+  const tick = () => {
+    const left = target - Date.now();
+    $('countdown').textContent = left > 0 ? clock(left) : 'any moment now';
+    document.title = left > 0 ? `Sales start in ${clock(left)} · queuegate` : 'Sales starting · queuegate';
+  };
+  window.clearInterval(countdownTimer);
+  tick();
+  countdownTimer = window.setInterval(tick, 1000);
+  if (session) void showCommitment(session.eventId, false);
+}
+
+/** After the start: the line was shuffled; show the commitment (and the revealed seed) to check it by. */
+async function showCommitment(eventId: string, started: boolean): Promise<void> {
+  try {
+    const view = await api.getEvent(eventId);
+    if (!view.shuffle) return;
+    const note = $('shuffle-note');
+    note.hidden = false;
+    note.textContent = started
+      ? `The line was shuffled at the start. Commitment ${view.shuffle.commitment}; seed ${view.shuffle.seed ?? '(not out yet)'}: check your place with scripts/verify-shuffle.mjs.`
+      : `The order is fixed already: its commitment is ${view.shuffle.commitment} (the seed behind it is published when sales start).`;
+  } catch {
+    /* the note is extra: the wait goes on without it */
+  }
+}
+
+function leavePrequeue(): void {
+  window.clearInterval(countdownTimer);
+  countdownTimer = undefined;
+  $('prequeue').hidden = true;
+  if (wasPrequeue && session) void showCommitment(session.eventId, true);
+  wasPrequeue = false;
+}
+
 function renderWaiting(s: TicketStatus): void {
+  if (s.position === undefined) {
+    // queueMethod random: no place to show, everyone waiting has the same chance.
+    $('position').textContent = '–';
+    $('eta').textContent = 'Admission is by random draw among everyone waiting';
+    document.title = 'In line · queuegate';
+    return;
+  }
   const position = Math.min(s.position ?? 0, shownPosition);
   shownPosition = position;
   if (position > firstPosition) firstPosition = position;
@@ -27,6 +79,13 @@ function renderWaiting(s: TicketStatus): void {
 }
 
 function onStatus(s: TicketStatus): void {
+  if (s.status === 'prequeue' && s.salesStartAt) return renderPrequeue(s.salesStartAt);
+  leavePrequeue();
+  if (s.status === 'closed') {
+    $('wait-mode').textContent = 'The line is closed for now: you keep your place';
+    document.title = 'Line closed · queuegate';
+    return;
+  }
   if (s.status === 'admitted' && s.accessToken && session) {
     session.accessToken = s.accessToken;
     session.accessExpiresAt = s.accessExpiresAt;
@@ -47,7 +106,9 @@ export function startWaiting(initial?: TicketStatus): void {
   show('wait');
   firstPosition = 0;
   shownPosition = Infinity;
-  if (initial) renderWaiting(initial);
+  $('prequeue').hidden = true;
+  $('shuffle-note').hidden = true;
+  if (initial) onStatus(initial);
   const s = session;
   if (!s) return;
   const mode = $('wait-mode');
@@ -55,8 +116,16 @@ export function startWaiting(initial?: TicketStatus): void {
     onStatus,
     onMode: (text) => (mode.textContent = text),
     onGone: (err) => explain(err),
+    onTicket: (ticket) => {
+      if (!session) return;
+      session.ticket = ticket;
+      saveSession(session);
+    },
   });
-  onLeaveView(stop);
+  onLeaveView(() => {
+    stop();
+    leavePrequeue();
+  });
 }
 
 async function leaveLine(): Promise<void> {

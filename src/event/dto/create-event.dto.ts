@@ -16,6 +16,7 @@ import {
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
+import { QUEUE_METHODS, QueueMethod } from '../event-status';
 
 /** An ISO 8601 date and time with its offset ('Z' or '+02:00'): without one it would mean the server's local time. */
 export const INSTANT = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -77,6 +78,21 @@ export class CreateEventDto {
   @ApiPropertyOptional({ format: 'date-time', example: '2026-06-01T20:00:00Z', description: 'from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted' })
   @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
   endsAt?: string;
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-06-01T19:00:00Z', description: 'joins before it get 403 QUEUE_NOT_OPEN (status scheduled)' })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `queueOpensAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `queueOpensAt ${INSTANT_MESSAGE}` })
+  queueOpensAt?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-06-01T20:00:00Z',
+    description: 'joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins',
+  })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `salesStartAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `salesStartAt ${INSTANT_MESSAGE}` })
+  salesStartAt?: string;
+
+  @ApiPropertyOptional({ enum: QUEUE_METHODS, default: 'fifo', description: 'how waiting users are admitted; changeable at any time with PATCH' })
+  @IsOptional() @IsIn(QUEUE_METHODS)
+  queueMethod?: QueueMethod;
 
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])

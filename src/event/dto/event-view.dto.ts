@@ -1,4 +1,4 @@
-import { EventStatus } from '../event-status';
+import { EVENT_STATUSES, EventStatus, QUEUE_METHODS, QueueMethod } from '../event-status';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class AdmissionConfigView {
@@ -25,20 +25,26 @@ export class EventConfigView {
   @ApiProperty({ type: ChallengeConfigView }) challenge!: ChallengeConfigView;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when the event closes; null: no end' })
   endsAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'joins before it get 403 QUEUE_NOT_OPEN; null: none' })
+  queueOpensAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'the pre-queue is shuffled and admission begins; null: no pre-queue' })
+  salesStartAt!: string | null;
 }
 
-/** Every status of the CONTRACT; this version produces open, paused and closed. */
-export const EVENT_STATUSES = ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] as const;
+export class ShuffleView {
+  @ApiProperty({ description: 'hex SHA-256 of the seed (its 32 bytes), shown from creation on' }) commitment!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'the 256-bit seed (hex), null until salesStartAt' }) seed!: string | null;
+}
 
 export class EventView {
   @ApiProperty() eventId!: string;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: 'streams' | 'zset';
   @ApiProperty({
     enum: EVENT_STATUSES,
-    description:
-      'open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)',
+    description: 'scheduled (before queueOpensAt), prequeue (before salesStartAt), open, paused, soldOut (no seat available and none held; nobody more is admitted, joins get 410), closed (endsAt passed or queueMethod reject; joins get 410)',
   })
   status!: EventStatus;
+  @ApiProperty({ enum: QUEUE_METHODS }) queueMethod!: QueueMethod;
   @ApiProperty() capacity!: number;
   @ApiProperty() available!: number;
   @ApiProperty() held!: number;
@@ -46,5 +52,11 @@ export class EventView {
   @ApiProperty({ description: 'users waiting in the queue' }) waiting!: number;
   @ApiProperty({ description: 'admitted sessions not yet over' }) active!: number;
   @ApiProperty({ type: AdmissionRatesView }) admission!: AdmissionRatesView;
+  @ApiProperty({
+    type: ShuffleView,
+    nullable: true,
+    description: 'the pre-queue shuffle (events with salesStartAt): rank = rank of hex HMAC-SHA256(seed, eventId + ":" + userId) ascending; null without a pre-queue',
+  })
+  shuffle!: ShuffleView | null;
   @ApiProperty({ type: EventConfigView }) config!: EventConfigView;
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { QUEUE_METHODS, QueueMethod } from '../event-status';
 import { AdmissionDto, ChallengeSettingsDto, INSTANT, INSTANT_MESSAGE } from './create-event.dto';
 
 export class UpdateEventDto {
@@ -32,4 +33,7 @@ export class UpdateEventDto {
   })
   @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
   endsAt?: string | null;
+  @ApiPropertyOptional({ enum: QUEUE_METHODS, description: 'switching moves nobody: those waiting keep their place' })
+  @IsOptional() @IsIn(QUEUE_METHODS)
+  queueMethod?: QueueMethod;
 }

@@ -23,16 +23,27 @@ export class JoinQueueDto {
 
 export class JoinedDto {
   @ApiProperty({ description: 'opaque, unguessable; the only secret a waiting user holds' }) ticket!: string;
-  @ApiProperty({ enum: ['waiting', 'admitted'], description: "'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted" })
-  status!: 'waiting' | 'admitted';
-  @ApiPropertyOptional({ description: '1-based; 1 is next to be admitted (absent once admitted)' }) position?: number;
-  @ApiPropertyOptional() etaSeconds?: number;
+  @ApiProperty({
+    enum: ['waiting', 'prequeue', 'admitted'],
+    description:
+      "prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once, or a repeated join (JOIN_IDENTITY=jwt, 200) found the person admitted",
+  })
+  status!: 'waiting' | 'prequeue' | 'admitted';
+  @ApiProperty({ required: false, description: '1-based; 1 is next to be admitted. None in the pre-queue, with queueMethod random, or once admitted' }) position?: number;
+  @ApiProperty({ required: false }) etaSeconds?: number;
+  @ApiProperty({ required: false, format: 'date-time', description: 'prequeue: when the pre-queue is shuffled and admission begins' }) salesStartAt?: string;
+  @ApiProperty({ required: false, description: 'admitted: Bearer token for the seat endpoints' }) accessToken?: string;
+  @ApiProperty({ required: false, description: 'admitted: ISO time the session ends' }) accessExpiresAt?: string;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: string;
 }
 
 export class TicketStatusDto {
-  @ApiProperty({ enum: ['waiting', 'admitted', 'soldOut'], description: 'soldOut: no seat is left and none is held; nobody more is admitted' })
-  status!: 'waiting' | 'admitted' | 'soldOut';
+  @ApiProperty({
+    enum: ['prequeue', 'waiting', 'admitted', 'soldOut', 'closed'],
+    description: 'prequeue: before salesStartAt (no position); soldOut: no seat is left and none is held, nobody more is admitted; closed: endsAt passed or queueMethod reject (a waiting user keeps the place)',
+  })
+  status!: 'prequeue' | 'waiting' | 'admitted' | 'soldOut' | 'closed';
+  @ApiProperty({ required: false, format: 'date-time', description: 'prequeue: when the pre-queue is shuffled and admission begins' }) salesStartAt?: string;
   @ApiProperty({ required: false }) position?: number;
   @ApiProperty({ required: false }) etaSeconds?: number;
   @ApiProperty({ required: false, description: 'Bearer token for the seat endpoints' }) accessToken?: string;
@@ -41,7 +52,7 @@ export class TicketStatusDto {
 }
 
 export class QueueHeadDto {
-  @ApiProperty({ enum: ['open', 'paused', 'soldOut'] }) status!: string;
+  @ApiProperty({ enum: ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] }) status!: string;
   @ApiProperty({ description: 'users waiting now' }) waiting!: number;
   @ApiProperty({ description: 'the last arrival sequence admitted: a ticket at or below it had its turn' }) admittedThrough!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
@@ -64,6 +75,9 @@ const JOINED_SCHEMA = {
     status: { type: 'string' },
     position: { type: 'integer' },
     etaSeconds: { type: 'integer' },
+    salesStartAt: { type: 'string' },
+    accessToken: { type: 'string' },
+    accessExpiresAt: { type: 'string' },
     queue: { type: 'string' },
   },
 } as const;
@@ -93,6 +107,7 @@ export const TICKET_STATUS_SCHEMA = {
         etaSeconds: { type: 'integer' },
         accessToken: { type: 'string' },
         accessExpiresAt: { type: 'string' },
+        salesStartAt: { type: 'string' },
         ticket: { type: 'string' },
       },
     },
