@@ -2,7 +2,7 @@ import { EventProbe } from './event.repository';
 import { needsOf } from './event-activity';
 
 const NOW = 1_800_000_000_000;
-const idle: EventProbe = { paused: false, endsAt: 0, seq: 7, drained: 7, held: 0, available: 5, sessionsUntil: 0 };
+const idle: EventProbe = { paused: false, endsAt: 0, seq: 7, drained: 7, held: 0, available: 5, pqWaiting: 0, salesStartAt: 0, sessionsUntil: 0 };
 
 describe('needsOf: what one probe of an event asks of the admitter and sweeper', () => {
   it('an idle event (nobody waiting, no session, no hold) needs nothing, and is not finished while open', () => {
@@ -25,6 +25,12 @@ describe('needsOf: what one probe of an event asks of the admitter and sweeper',
     expect(needsOf({ ...idle, seq: 8, available: 0 }, NOW).admit).toBe('none');
     expect(needsOf({ ...idle, seq: 8, available: 0, sessionsUntil: NOW + 60_000 }, NOW).admit).toBe('prune');
     expect(needsOf({ ...idle, seq: 8, available: 0, held: 2 }, NOW).admit).toBe('tick');
+  });
+
+  it('a pre-queue: no ticks before salesStartAt, every tick from then on while its entries wait', () => {
+    expect(needsOf({ ...idle, pqWaiting: 3, salesStartAt: NOW + 1000 }, NOW).admit).toBe('none');
+    expect(needsOf({ ...idle, pqWaiting: 3, salesStartAt: NOW }, NOW).admit).toBe('tick');
+    expect(needsOf({ ...idle, seq: 8, salesStartAt: NOW - 1 }, NOW).admit).toBe('tick');
   });
 
   it('live sessions and nobody waiting: admit once a second (ends sessions), also a few seconds past the last end', () => {

@@ -31,7 +31,8 @@ export function needsOf(p: EventProbe | null, now: number): EventNeeds {
   const closed = p.endsAt > 0 && now >= p.endsAt;
   // Sold out (nothing available, nothing held): nobody more can be admitted.
   const soldOut = p.available === 0 && p.held === 0;
-  const waiting = p.seq > p.drained;
+  // Pre-queue entries wait too, but nobody is admitted before salesStartAt.
+  const waiting = (p.seq > p.drained || p.pqWaiting > 0) && !(p.salesStartAt > now);
   const sessions = p.sessionsUntil + SESSION_GRACE_MS > now;
   const admit = waiting && !p.paused && !closed && !soldOut ? 'tick' : sessions ? 'prune' : 'none';
   const sweep = p.held > 0;

@@ -69,6 +69,10 @@ export interface EventProbe {
   held: number;
   /** seats on sale (with held == 0: sold out, nobody more to admit) */
   available: number;
+  /** pre-queue entries still waiting (fair start) */
+  pqWaiting: number;
+  /** ms, 0: no pre-queue; before it nobody is admitted */
+  salesStartAt: number;
   /** latest session end the admitter handed out */
   sessionsUntil: number;
 }
@@ -168,7 +172,7 @@ export class EventRepository {
 
   /** One HMGET per event (pipelined on a single node), null for an event that is gone. */
   async probe(eventIds: string[]): Promise<(EventProbe | null)[]> {
-    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available'];
+    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available', 'pqWaiting', 'salesStartAt'];
     const metas = eventIds.map((id) => this.keys.event(id).meta);
     let rows: (string | null)[][];
     if (isCluster(this.redis)) {
@@ -182,7 +186,7 @@ export class EventRepository {
       });
     }
     const num = (v: string | null) => (v === null ? 0 : Number(v));
-    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available]) =>
+    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available, pqWaiting, salesStartAt]) =>
       capacity === null
         ? null
         : {
@@ -192,6 +196,8 @@ export class EventRepository {
             drained: num(drained),
             held: num(held),
             available: num(available),
+            pqWaiting: num(pqWaiting),
+            salesStartAt: num(salesStartAt),
             sessionsUntil: num(sessionsUntil),
           },
     );
