@@ -65,7 +65,8 @@ export interface paths {
         get: operations["EventController_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete an event and every key of it (admin); with live sessions or holds only with ?force=true */
+        delete: operations["EventController_delete"];
         options?: never;
         head?: never;
         /** Change limits or pause admission (admin); takes effect on the next admission tick */
@@ -81,6 +82,26 @@ export interface paths {
         };
         /** Recount every seat against counters, holds, per-user counts and orders (admin) */
         get: operations["SeatController_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge for one join
+         * @description Find a nonce such that SHA-256(challenge + nonce) (UTF-8, the digest read as bits) starts with difficultyBits zero bits, then join with { challenge, nonce }. Good for one join until expiresAt. Issuing one writes nothing to Redis.
+         */
+        get: operations["ChallengeController_issue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -156,7 +177,10 @@ export interface paths {
          */
         get: operations["QueueController_head"];
         put?: never;
-        /** Join the waiting queue; one ticket per user per event */
+        /**
+         * Join the waiting queue; one ticket per user per event
+         * @description JOIN_IDENTITY=anonymous: the body names the user. JOIN_IDENTITY=jwt: the user is the sub of the identity token (Authorization: Bearer), the body names no user, and a repeated join answers 200 with the same place. An event with a challenge needs { challenge, nonce } (GET /v1/events/{eventId}/challenge). JOIN_RATE_PER_MINUTE limits joins per client address (429 with Retry-After).
+         */
         post: operations["QueueController_join"];
         delete?: never;
         options?: never;
@@ -294,6 +318,25 @@ export interface components {
             ok: boolean;
             recount: components["schemas"]["RecountDto"];
         };
+        ChallengeConfigView: {
+            /** @description proof-of-work bits a join must show; 0: no challenge */
+            difficultyBits: number;
+        };
+        ChallengeDto: {
+            /**
+             * @description send it back with the join, with a nonce that solves it
+             * @example 12.1798000000000.xxxxxxxxxxxxxxxxxxxxxx.yyyyyyyyyyyyyyyyyyyyyy
+             */
+            challenge: string;
+            /** @description SHA-256(challenge + nonce), UTF-8, must start with this many zero bits; 0: the event needs no challenge */
+            difficultyBits: number;
+            /** @description ISO time (Redis clock) after which the challenge is refused; good for one join */
+            expiresAt: string;
+        };
+        ChallengeSettingsDto: {
+            /** @description proof-of-work difficulty of a join in bits (0: no challenge); each bit doubles the work: 20 bits is about a million SHA-256s */
+            difficultyBits: number;
+        };
         ConfirmHoldDto: {
             /** @description your payment reference, copied into the order */
             paymentRef?: string;
@@ -302,6 +345,14 @@ export interface components {
             admission?: components["schemas"]["AdmissionDto"];
             /** @description number of seats, named GA-1..GA-n; or give seats */
             capacity?: number;
+            /** @description a proof-of-work challenge for every new place in the queue; default none */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
+            /**
+             * Format: date-time
+             * @description from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted
+             * @example 2026-06-01T20:00:00Z
+             */
+            endsAt?: string;
             /** @example concert-2026 */
             eventId: string;
             /** @default 300 */
@@ -339,7 +390,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -347,6 +398,12 @@ export interface components {
         };
         EventConfigView: {
             admission: components["schemas"]["AdmissionConfigView"];
+            challenge: components["schemas"]["ChallengeConfigView"];
+            /**
+             * Format: date-time
+             * @description when the event closes; null: no end
+             */
+            endsAt: string | null;
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
@@ -413,7 +470,7 @@ export interface components {
             /** @description admitted: Bearer token for the seat endpoints */
             accessToken?: string;
             etaSeconds?: number;
-            /** @description 1-based; 1 is next to be admitted. None in the pre-queue or with queueMethod random */
+            /** @description 1-based; 1 is next to be admitted. None in the pre-queue, with queueMethod random, or once admitted */
             position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
@@ -423,7 +480,7 @@ export interface components {
              */
             salesStartAt?: string;
             /**
-             * @description prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once
+             * @description prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once, or a repeated join (JOIN_IDENTITY=jwt, 200) found the person admitted
              * @enum {string}
              */
             status: "waiting" | "prequeue" | "admitted";
@@ -431,8 +488,15 @@ export interface components {
             ticket: string;
         };
         JoinQueueDto: {
-            /** @example fan-42 */
-            userId: string;
+            /** @description from GET /v1/events/{eventId}/challenge, when the event asks for one (with nonce) */
+            challenge?: string;
+            /** @description SHA-256(challenge + nonce) starts with difficultyBits zero bits (with challenge) */
+            nonce?: string;
+            /**
+             * @description required with JOIN_IDENTITY=anonymous; refused (400) with JOIN_IDENTITY=jwt, where the user is the identity token's sub
+             * @example fan-42
+             */
+            userId?: string;
         };
         MismatchDto: {
             detail: string;
@@ -503,6 +567,13 @@ export interface components {
         };
         UpdateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
+            /** @description changes the join challenge; challenges issued easier than the new difficulty are refused */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
+            /**
+             * Format: date-time
+             * @description from then on the event is closed (a past time closes it now); null removes the end
+             */
+            endsAt?: string | null;
             holdTtlSeconds?: number;
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
@@ -910,6 +981,76 @@ export interface operations {
             };
         };
     };
+    EventController_delete: {
+        parameters: {
+            query?: {
+                /** @description true: delete even while sessions or holds are live */
+                force?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted; no replica works on the event any more */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_ACTIVE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     EventController_update: {
         parameters: {
             query?: never;
@@ -1003,6 +1144,56 @@ export interface operations {
             };
             /** @description code: UNAUTHORIZED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    ChallengeController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChallengeDto"];
+                };
+            };
+            /** @description code: VALIDATION */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1341,8 +1532,7 @@ export interface operations {
     QueueController_join: {
         parameters: {
             query?: never;
-            header: {
-                "idempotency-key": string;
+            header?: {
                 /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
@@ -1357,6 +1547,16 @@ export interface operations {
             };
         };
         responses: {
+            /** @description JOIN_IDENTITY=jwt: this person already had a place; its ticket and status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinedDto"];
+                };
+            };
+            /** @description a new place */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1374,7 +1574,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: QUEUE_NOT_OPEN */
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: QUEUE_NOT_OPEN | CHALLENGE_REQUIRED | CHALLENGE_FAILED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1401,7 +1610,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: SOLD_OUT (no seat is left and none is held: the sale is over) | QUEUE_CLOSED (endsAt passed, or queueMethod reject) */
+            /** @description code: QUEUE_CLOSED | SOLD_OUT */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1413,6 +1622,17 @@ export interface operations {
             /** @description code: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
