@@ -16,7 +16,7 @@ import { validateEnvironment } from './config/configuration';
  */
 export const PUBLIC_DIR = resolve(__dirname, '..', 'dist', 'public');
 
-/** CONTRACT §2: request bodies over 16 KiB get 413. */
+/** CONTRACT §2: request bodies over 16 KiB get 413 (admin routes: ADMIN_BODY_LIMIT_BYTES). */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -52,6 +52,12 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
           })
           .join('; '),
       ),
+  });
+  // Routes marked @AdminBody() (creating a venue of 100,000 named seats is
+  // megabytes) get the admin limit; every other route keeps 16 KiB. A route's
+  // own bodyLimit wins over the JSON parser's, so this is the whole switch.
+  adapter.getInstance().addHook('onRoute', (route) => {
+    if ((route.config as { adminBody?: boolean } | undefined)?.adminBody) route.bodyLimit = env.ADMIN_BODY_LIMIT_BYTES;
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger,

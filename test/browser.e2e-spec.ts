@@ -256,7 +256,7 @@ describe('waiting room in Chromium', () => {
     expect(await seat(loser.page, 'GA-5').isDisabled()).toBe(true);
     await shot(loser.page, loser === bob ? 'phone-2-lost-race' : 'desktop-lost-race');
     await shot(winner.page, winner === bob ? 'phone-2-won-race' : 'desktop-won-race');
-    expect((await app.request('GET', `/v1/events/${eventId}/seats?status=held`)).body.seats).toEqual([{ seatId: 'GA-5', status: 'held' }]);
+    expect((await app.request('GET', `/v1/events/${eventId}/seats?status=held`)).body.seats).toEqual([{ seatId: 'GA-5', status: 'held', priceLevel: 'GA' }]);
 
     // The winner lets it go; after the map refreshes the loser can have it.
     await winner.page.getByRole('button', { name: 'Release seats' }).click();

@@ -5,20 +5,24 @@
   HOLD_EXPIRED rather than HOLD_NOT_FOUND. Returns how many holds it expired.
 
   k is the table of the event's keys (see seatKeys in the calling script):
-  k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats, k.holdPrefix.
+  k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats, k.rows, k.runs,
+  k.holdPrefix.
 ]]
+--- @include "includes/layout"
 local EXPIRED_HOLD_TTL = 3600
 
 local function releaseHoldSeats(k, holdId, seatList, userId)
   -- Puts the seats of one hold back on sale; shared by release and expiry.
-  local count = 0
+  local count, released = 0, {}
   for seatId in string.gmatch(seatList, '[^,]+') do
     if redis.call('HGET', k.seats, seatId) == 'h:' .. holdId then
       redis.call('HSET', k.seats, seatId, 'a')
       redis.call('ZADD', k.avail, redis.call('ZSCORE', k.seatIndex, seatId), seatId)
       count = count + 1
+      released[count] = seatId
     end
   end
+  seatsMoved(k, released, 'h', 'a')
   redis.call('HINCRBY', k.meta, 'held', -count)
   redis.call('HINCRBY', k.meta, 'available', count)
   if redis.call('HINCRBY', k.userSeats, userId, -count) <= 0 then

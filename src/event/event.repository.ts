@@ -3,7 +3,25 @@ import { KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { randomToken } from '../common/random';
+import { ROW_SPAN, SeatPlan } from './seat-plan';
 
+/**
+ * Seats loaded per createEventSeats call: keeps each call to a few ms of Redis
+ * time (bench: longest command while a 100,000-seat event is created).
+ */
+export const CREATE_CHUNK_SEATS = 1000;
+/** The creation claim lasts this long unless the next chunk renews it. */
+const CREATE_CLAIM_MS = 30_000;
+
+export interface LevelSnapshot {
+  priceLevel: string;
+  price: number;
+  currency: string;
+  available: number;
+  held: number;
+  sold: number;
+}
 export type QueueKind = 'streams' | 'zset';
 
 export interface EventSettings {
@@ -23,6 +41,7 @@ export interface EventSnapshot extends EventSettings {
   waiting: number;
   active: number;
   paused: boolean;
+  levels: LevelSnapshot[];
 }
 
 /** Event records in Redis: creation, snapshot, settings, and the registry of event ids. */
@@ -34,16 +53,36 @@ export class EventRepository {
     private readonly scripts: ScriptRegistry,
   ) {}
 
-  /** Returns false when the event already exists. */
-  async create(eventId: string, queue: QueueKind, s: EventSettings, seats: { capacity?: number; seatIds?: string[] }): Promise<boolean> {
+  /**
+   * Creates the event in bounded steps: claim the id, load the seats a chunk
+   * per call (other events on the shard are served between calls), then write
+   * the meta, which makes the event exist. Returns false when it already exists.
+   */
+  async create(eventId: string, queue: QueueKind, s: EventSettings, plan: SeatPlan): Promise<boolean> {
     const k = this.keys.event(eventId);
     // The registry is its own key (another cluster slot), so it cannot join the
     // script. Registering first is safe: the admitter skips ids with no event.
     await this.redis.sadd(this.keys.eventRegistry, eventId);
+    const token = randomToken(16);
+    const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
+    if (begun[0] !== ReplyCode.OK) return false;
+    let nextRow = 0;
+    for (let from = 0; from < plan.capacity; from += CREATE_CHUNK_SEATS) {
+      const to = Math.min(from + CREATE_CHUNK_SEATS, plan.capacity);
+      // The rows whose first seat is in this chunk.
+      const rows: (string | number)[] = [];
+      while (nextRow < plan.rows.length && plan.rows[nextRow].row * ROW_SPAN < plan.indexes[to - 1]) {
+        const r = plan.rows[nextRow++];
+        rows.push(r.row, r.level, r.seats, r.sectionId, r.rowId);
+      }
+      const seats: (string | number)[] = [];
+      for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
+      await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+    }
     const reply = await this.scripts.run(
       'createEvent',
-      [k.meta, k.seats, k.avail, k.seatIndex],
-      [queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, seats.capacity ?? 0, ...(seats.seatIds ?? [])],
+      [k.meta, k.creating],
+      [token, queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, plan.capacity, ...plan.meta],
     );
     return reply[0] === ReplyCode.OK;
   }
@@ -67,6 +106,7 @@ export class EventRepository {
       maxActive: n(11),
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
+      levels: levelsAt(r, 14),
     };
   }
 
@@ -86,4 +126,15 @@ export class EventRepository {
   async forget(eventId: string): Promise<void> {
     await this.redis.srem(this.keys.eventRegistry, eventId);
   }
+}
+
+/** The eventView reply from `at` on: currency, level count, then name, price, available, held, sold per level. */
+function levelsAt(r: unknown[], at: number): LevelSnapshot[] {
+  const currency = stringAt('eventView', r, at);
+  const count = numberAt('eventView', r, at + 1);
+  return Array.from({ length: count }, (_, i) => {
+    const base = at + 2 + i * 5;
+    const n = (j: number) => numberAt('eventView', r, base + j);
+    return { priceLevel: stringAt('eventView', r, base), price: n(1), currency, available: n(2), held: n(3), sold: n(4) };
+  });
 }

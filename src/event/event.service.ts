@@ -5,6 +5,7 @@ import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
 import { EventRepository, EventSnapshot } from './event.repository';
+import { gaSeatIds, planLayout, planSeats } from './seat-plan';
 
 export const EVENT_DEFAULTS = {
   holdTtlSeconds: 300,
@@ -22,9 +23,11 @@ export class EventService {
   ) {}
 
   async create(dto: CreateEventDto): Promise<EventView> {
-    if ((dto.seats === undefined) === (dto.capacity === undefined)) {
-      throw new DomainError('VALIDATION', 'give either seats (a list of seat ids) or capacity, not both');
+    const given = [dto.seats, dto.capacity, dto.layout].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      throw new DomainError('VALIDATION', 'give exactly one of seats (a list of seat ids), capacity or layout');
     }
+    const plan = dto.layout ? planLayout(dto.layout) : planSeats(dto.seats ?? gaSeatIds(dto.capacity as number));
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
     const created = await this.events.create(
       dto.eventId,
@@ -36,7 +39,7 @@ export class EventService {
         maxActive: dto.admission?.maxActive ?? EVENT_DEFAULTS.maxActive,
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
       },
-      { capacity: dto.capacity, seatIds: dto.seats },
+      plan,
     );
     if (!created) {
       throw new DomainError('EVENT_EXISTS', `event ${dto.eventId} already exists`);
@@ -78,6 +81,8 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     sold: s.sold,
     waiting: s.waiting,
     active: s.active,
+    // Events without a layout have one level, GA, without a price.
+    levels: s.levels.length > 0 ? s.levels : [{ priceLevel: 'GA', available: s.available, held: s.held, sold: s.sold }],
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,

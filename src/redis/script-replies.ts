@@ -21,6 +21,8 @@ export enum ReplyCode {
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   NOT_OWNER = 'NOT_OWNER',
   REPLAYED = 'REPLAYED',
+  NO_ADJACENT_SEATS = 'NO_ADJACENT_SEATS',
+  BAD_FILTER = 'BAD_FILTER',
 }
 
 const KNOWN = new Set<string>(Object.values(ReplyCode));

@@ -1,4 +1,13 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class LevelView {
+  @ApiProperty({ example: 'P1' }) priceLevel!: string;
+  @ApiPropertyOptional({ description: 'minor units; absent for GA (no layout)' }) price?: number;
+  @ApiPropertyOptional({ example: 'EUR' }) currency?: string;
+  @ApiProperty() available!: number;
+  @ApiProperty() held!: number;
+  @ApiProperty() sold!: number;
+}
 
 export class AdmissionConfigView {
   @ApiProperty() ratePerSecond!: number;
@@ -22,5 +31,6 @@ export class EventView {
   @ApiProperty() sold!: number;
   @ApiProperty({ description: 'users waiting in the queue' }) waiting!: number;
   @ApiProperty({ description: 'admitted sessions not yet over' }) active!: number;
+  @ApiProperty({ type: [LevelView], description: 'per price level; one level GA without a price for events without a layout' }) levels!: LevelView[];
   @ApiProperty({ type: EventConfigView }) config!: EventConfigView;
 }

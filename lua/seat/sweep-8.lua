@@ -5,7 +5,7 @@
   listens).
 
   Input:
-    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
     ARGV[1] holdPrefix  key prefix of hold hashes
     ARGV[2] limit       most holds expired by this call

@@ -1,0 +1,146 @@
+--[[
+  The audit, one chunk of seats (in seat order) at a time, so no call blocks
+  Redis for long however large the event. Reads only. Every check here is
+  about one seat and the records it points at, read in this one call, so a
+  mismatch found is real even while holds come and go between chunks; the
+  totals are compared by the service (see seat.repository.ts).
+
+  Checks per seat: a known state; available <=> in the available set (at its
+  index) <=> its row's free flag; held by a live hold that lists it. Per
+  layout row starting in the chunk: its flags cover its seats and the run
+  index lists it for exactly the runs it has. Members of the available set
+  in the chunk's index range must be available seats.
+
+  Input:
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
+
+    ARGV[1] holdPrefix  key prefix of hold hashes
+    ARGV[2] cursor      seat index to start after (0 = from the start)
+    ARGV[3] limit       most seats read
+
+  Output:
+    { 'OK', rev, nextCursor, available, held, sold, 'level:a:h:s,...', kind1, detail1, ... }
+      rev: the event's seat-change counter when read; nextCursor 0 at the end;
+      per-level counts of this chunk (layout events), then at most 100 mismatches
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local holdPrefix, cursor, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+
+--- @include "includes/seatKeys"
+--- @include "includes/layout"
+
+local k = seatKeys(holdPrefix)
+local m = rcall('HMGET', k.meta, 'capacity', 'rev')
+if not m[1] then
+  return { 'EVENT_NOT_FOUND' }
+end
+local rev = m[2] or 0
+local mismatches = {}
+local function report(kind, detail)
+  if #mismatches < 200 then
+    mismatches[#mismatches + 1] = kind
+    mismatches[#mismatches + 1] = detail
+  end
+end
+
+local layout = hasLayout(k)
+local count = { a = 0, h = 0, s = 0 }
+local perLevel, rowCache, holdCache = {}, {}, {}
+
+local function row(r)
+  if not rowCache[r] then
+    local level, n = rowInfo(k, r)
+    rowCache[r] = { level = level, n = n, flags = rcall('HGET', k.rows, 'f' .. r) or '' }
+    perLevel[level] = perLevel[level] or { a = 0, h = 0, s = 0 }
+  end
+  return rowCache[r]
+end
+
+-- The seats a live hold lists, as a set; false when the hold is not live.
+local function holdSeats(holdId)
+  if holdCache[holdId] == nil then
+    local hold = rcall('HMGET', holdPrefix .. holdId, 'seatIds', 'state')
+    if hold[2] == 'held' and rcall('ZSCORE', k.holds, holdId) then
+      local set = {}
+      for seatId in string.gmatch(hold[1], '[^,]+') do set[seatId] = true end
+      holdCache[holdId] = set
+    else
+      holdCache[holdId] = false
+    end
+  end
+  return holdCache[holdId]
+end
+
+local batch = rcall('ZRANGE', k.seatIndex, '(' .. cursor, '+inf', 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
+local last = cursor
+for i = 1, #batch, 2 do
+  local seatId, index = batch[i], tonumber(batch[i + 1])
+  last = index
+  local state = rcall('HGET', k.seats, seatId)
+  local kind = state and string.sub(state, 1, 1)
+  if not state or count[kind] == nil or (kind ~= 'a' and string.sub(state, 2, 2) ~= ':') then
+    report('seat_state', seatId .. ' has state ' .. tostring(state))
+  else
+    count[kind] = count[kind] + 1
+    local inAvail = tonumber(rcall('ZSCORE', k.avail, seatId))
+    if (kind == 'a') ~= (inAvail == index) then
+      report('available_set', seatId .. ' is ' .. state .. ' but ' .. (inAvail and 'in' or 'not in') .. ' the available set')
+    end
+    if kind == 'h' then
+      local seats = holdSeats(string.sub(state, 3))
+      if not seats then
+        report('hold', seatId .. ' is held by ' .. string.sub(state, 3) .. ' which is not a live hold')
+      elseif not seats[seatId] then
+        report('hold', seatId .. ' is held by ' .. string.sub(state, 3) .. ' which does not list it')
+      end
+    end
+    if layout then
+      local r, p = math.floor(index / ROW_SPAN), index % ROW_SPAN
+      local info = row(r)
+      perLevel[info.level][kind] = perLevel[info.level][kind] + 1
+      if (string.sub(info.flags, p, p) == '1') ~= (kind == 'a') then
+        report('row', seatId .. ' is ' .. state .. ' but its row flag says ' .. string.sub(info.flags, p, p))
+      end
+    end
+  end
+end
+
+-- Rows that start in this chunk: flags cover the row, run index exact.
+if layout then
+  for r, info in pairs(rowCache) do
+    if r * ROW_SPAN + 1 > cursor then
+      if #info.flags ~= info.n then
+        report('row', 'row ' .. r .. ' has ' .. #info.flags .. ' flags for ' .. info.n .. ' seats')
+      end
+      local longest = longestRun(info.flags)
+      for q = 1, RUN_CAP do
+        for _, band in ipairs({ 0, info.level }) do
+          if (rcall('ZSCORE', k.runs, runMember(q, band, r)) ~= false) ~= (q <= longest) then
+            report('run_index', 'row ' .. r .. ' has a longest free run of ' .. longest .. ' but the run index '
+              .. (q <= longest and 'lacks' or 'lists') .. ' a run of ' .. q)
+          end
+        end
+      end
+    end
+  end
+end
+
+-- Stray members of the available set within this chunk's index range.
+if #batch > 0 then
+  local members = rcall('ZRANGE', k.avail, '(' .. cursor, last, 'BYSCORE', 'WITHSCORES')
+  for i = 1, #members, 2 do
+    if rcall('HGET', k.seats, members[i]) ~= 'a' or tonumber(rcall('ZSCORE', k.seatIndex, members[i])) ~= tonumber(members[i + 1]) then
+      report('available_set', members[i] .. ' is in the available set but is not an available seat at that index')
+    end
+  end
+end
+
+local levels = {}
+for level, c in pairs(perLevel) do
+  levels[#levels + 1] = level .. ':' .. c.a .. ':' .. c.h .. ':' .. c.s
+end
+local next = #batch < 2 * limit and 0 or last
+local out = { 'OK', tonumber(rev), next, count.a, count.h, count.s, table.concat(levels, ',') }
+for _, v in ipairs(mismatches) do out[#out + 1] = v end
+return out

@@ -1,0 +1,112 @@
+--[[
+  Confirms (buys) a live hold: its seats become sold under a new order, and
+  the order is appended to the event's orders stream for payment and
+  fulfilment services (read it with a consumer group), with the price level
+  of each seat, the amount (minor units) and the currency when the seats are
+  priced. Confirming a confirmed hold again answers the same order.
+
+  Input:
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
+    KEYS[9] hold       the hold's hash
+    KEYS[10] orders    stream of orders
+    KEYS[11] idem      idempotency record (unused when ARGV[7] is '0')
+
+    ARGV[1] userId      from the access token
+    ARGV[2] holdId
+    ARGV[3] holdPrefix  key prefix of hold hashes (for the sweep)
+    ARGV[4] orderId     new, random
+    ARGV[5] paymentRef  may be ''
+    ARGV[6] eventId     written into the order
+    ARGV[7] useIdem     '1' when the request carries an Idempotency-Key
+    ARGV[8] idemTtl     seconds the idempotency record lives
+
+  Output (amount and currency are '' for seats without a price, i.e. events
+  made without a layout):
+    { 'OK', orderId, 'seat1,seat2', amount, currency }
+    { 'REPLAYED', orderId, 'seat1,seat2', 'idempotent', amount, currency }   same Idempotency-Key again
+    { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed', amount, currency }    the hold was already confirmed
+    { 'HOLD_NOT_FOUND' }
+    { 'HOLD_EXPIRED' }
+    { 'NOT_OWNER' }
+    { 'EVENT_NOT_FOUND' }
+]]
+local rcall = redis.call
+local holdKey, ordersKey, idemKey = KEYS[9], KEYS[10], KEYS[11]
+local userId, holdId, holdPrefix, orderId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local paymentRef, eventId, useIdem, idemTtl = ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
+
+--- @include "includes/now"
+--- @include "includes/seatKeys"
+--- @include "includes/sweepExpiredHolds"
+--- @include "includes/idempotency"
+
+local k = seatKeys(holdPrefix)
+if rcall('EXISTS', k.meta) == 0 then
+  return { 'EVENT_NOT_FOUND' }
+end
+local now = nowMs()
+sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+
+local previous = useIdem and idempotentAnswer(idemKey)
+if previous then
+  -- previous = { orderId, 'seat1,seat2', amount, currency }
+  return { 'REPLAYED', previous[1], previous[2], 'idempotent', previous[3] or '', previous[4] or '' }
+end
+
+local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId', 'amount', 'currency')
+if not hold[1] then
+  return { 'HOLD_NOT_FOUND' }
+end
+if hold[1] ~= userId then
+  return { 'NOT_OWNER' }
+end
+if hold[3] == 'confirmed' then
+  return { 'REPLAYED', hold[5], hold[2], 'confirmed', hold[6] or '', hold[7] or '' }
+end
+if hold[3] == 'expired' then
+  return { 'HOLD_EXPIRED' }
+end
+if tonumber(hold[4]) <= now then
+  -- Past its time but not yet swept: expire it here, as the sweeper would.
+  expireHold(k, holdId, hold[2], userId)
+  return { 'HOLD_EXPIRED' }
+end
+
+local seatIds = {}
+for seatId in string.gmatch(hold[2], '[^,]+') do
+  if rcall('HGET', k.seats, seatId) ~= 'h:' .. holdId then
+    return redis.error_reply('INVARIANT seat ' .. seatId .. ' is not held by hold ' .. holdId)
+  end
+  seatIds[#seatIds + 1] = seatId
+end
+
+-- Prices: each seat's level, the sum, the event's one currency.
+local order = { 'orderId', orderId, 'eventId', eventId, 'userId', userId,
+  'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now }
+local amount, currency = '', ''
+if hasLayout(k) then
+  local names, total = {}, 0
+  for i, level in ipairs(seatLevels(k, seatIds)) do
+    local name, price = string.match(rcall('HGET', k.meta, 'level:' .. level), '^(.*)|(%d+)$')
+    names[i] = name
+    total = total + tonumber(price)
+  end
+  amount, currency = total, rcall('HGET', k.meta, 'currency')
+  for _, v in ipairs({ 'priceLevels', table.concat(names, ','), 'amount', amount, 'currency', currency }) do
+    order[#order + 1] = v
+  end
+end
+
+for _, seatId in ipairs(seatIds) do
+  rcall('HSET', k.seats, seatId, 's:' .. orderId)
+end
+seatsMoved(k, seatIds, 'h', 's')
+rcall('HINCRBY', k.meta, 'held', -#seatIds)
+rcall('HINCRBY', k.meta, 'sold', #seatIds)
+rcall('ZREM', k.holds, holdId)
+rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', now, 'amount', amount, 'currency', currency)
+rcall('XADD', ordersKey, '*', unpack(order))
+if useIdem then
+  rememberAnswer(idemKey, idemTtl, { orderId, hold[2], amount, currency })
+end
+return { 'OK', orderId, hold[2], amount, currency }
