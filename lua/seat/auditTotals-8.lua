@@ -6,7 +6,7 @@
     KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
   Output:
-    { 'OK', rev, capacity, available, held, sold, availableSetSize, 'level:a:h:s,...' }
+    { 'OK', rev, capacity, available, held, sold, availableSetSize, 'level:a:h:s,...', runIndexSize }
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -24,4 +24,4 @@ for level = 1, tonumber(m[6] or 0) do
   levels[#levels + 1] = level .. ':' .. c[1] .. ':' .. c[2] .. ':' .. c[3]
 end
 return { 'OK', tonumber(m[2] or 0), tonumber(m[1]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]),
-  rcall('ZCARD', k.avail), table.concat(levels, ',') }
+  rcall('ZCARD', k.avail), table.concat(levels, ','), rcall('ZCARD', k.runs) }

@@ -104,7 +104,8 @@ export class SeatRepository {
       next: numberAt('auditSeats', r, 2),
       counts: { available: numberAt('auditSeats', r, 3), held: numberAt('auditSeats', r, 4), sold: numberAt('auditSeats', r, 5) },
       levels: new Map(levels.map(([level, a, h, s]) => [level, { available: a, held: h, sold: s }])),
-      mismatches: mismatchesFrom('auditSeats', r, 7),
+      runEntries: numberAt('auditSeats', r, 7),
+      mismatches: mismatchesFrom('auditSeats', r, 8),
     };
   }
 
@@ -134,6 +135,7 @@ export class SeatRepository {
       counters: { available: n(3), held: n(4), sold: n(5) },
       availableSetSize: n(6),
       levels: new Map(levels.map(([level, a, h, s]) => [level, { available: a, held: h, sold: s }])),
+      runIndexSize: n(8),
     };
   }
 
@@ -167,6 +169,8 @@ export interface AuditChunk {
   next: number;
   counts: Counts;
   levels: Map<number, Counts>;
+  /** run-index entries the rows starting in this chunk should have */
+  runEntries: number;
   mismatches: Mismatch[];
 }
 
@@ -185,6 +189,7 @@ export interface AuditTotals {
   counters: Counts;
   availableSetSize: number;
   levels: Map<number, Counts>;
+  runIndexSize: number;
 }
 
 const csv = (value: string) => (value.length > 0 ? value.split(',') : []);

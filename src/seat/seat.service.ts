@@ -8,7 +8,7 @@ import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto }
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
 /** Seats, holds or orders read per audit call. */
-export const AUDIT_CHUNK = 1000;
+export const AUDIT_CHUNK = 500;
 /** Audit passes tried before answering without the totals (traffic kept changing seats). */
 const AUDIT_ATTEMPTS = 3;
 const MAX_MISMATCHES = 100;
@@ -163,6 +163,7 @@ async function auditPass(seats: SeatRepository, eventId: string): Promise<AuditD
   const mismatches: Mismatch[] = [];
   const recount: Counts = { available: 0, held: 0, sold: 0 };
   const levels = new Map<number, Counts>();
+  let runEntries = 0;
   const add = (to: Counts, c: Counts) => ((to.available += c.available), (to.held += c.held), (to.sold += c.sold));
 
   for (let cursor = 0; ; ) {
@@ -170,6 +171,7 @@ async function auditPass(seats: SeatRepository, eventId: string): Promise<AuditD
     if (!chunk) return null;
     revs.add(chunk.rev);
     add(recount, chunk.counts);
+    runEntries += chunk.runEntries;
     for (const [level, c] of chunk.levels) add(levels.get(level) ?? levels.set(level, { available: 0, held: 0, sold: 0 }).get(level)!, c);
     mismatches.push(...chunk.mismatches);
     if (chunk.next === 0) break;
@@ -213,6 +215,7 @@ async function auditPass(seats: SeatRepository, eventId: string): Promise<AuditD
     const sum = totals.counters.available + totals.counters.held + totals.counters.sold;
     if (sum !== totals.capacity) report('capacity', `available + held + sold = ${sum}, capacity ${totals.capacity}`);
     if (totals.availableSetSize !== recount.available) report('available_set', `available set has ${totals.availableSetSize} seats, ${recount.available} are available`);
+    if (totals.runIndexSize !== runEntries) report('run_index', `run index has ${totals.runIndexSize} entries, the rows' free runs make ${runEntries}`);
     if (heldByHolds !== recount.held) report('hold', `live holds list ${heldByHolds} seats, ${recount.held} are held`);
     if (soldByOrders !== recount.sold) report('order', `orders list ${soldByOrders} seats, ${recount.sold} are sold`);
     for (const [level, c] of totals.levels) {

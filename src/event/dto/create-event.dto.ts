@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsIn,
   IsInt,
@@ -14,6 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
+import { UniqueItems } from '../../common/unique-items';
 import { LayoutDto } from './layout.dto';
 
 export class AdmissionDto {
@@ -36,7 +36,7 @@ export class CreateEventDto {
   eventId!: string;
 
   @ApiPropertyOptional({ type: [String], description: 'seat ids (1..100000, unique); or give capacity or layout' })
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100000) @ArrayUnique()
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100000) @UniqueItems()
   @Matches(ID_PATTERN, { each: true, message: `each seat id ${ID_MESSAGE}` })
   seats?: string[];
 
