@@ -22,8 +22,9 @@ import { freePort, ServerProcess } from './lib/processes';
 import { scriptShas } from './lib/redis-stats';
 import { BenchResults, evaluateTargets, markdown } from './lib/report';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
+import { BigVenueResult, runBigVenue } from './big-venue';
 
-const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'join-dup-lua', 'join-dup-watch', 'mixed'];
+const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
 const log = (line: string) => console.log(line);
 
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
 
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
+  let venue: BigVenueResult | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -119,6 +121,9 @@ async function main(): Promise<void> {
     }
     if (!settings.skipMemory && wanted('memory')) {
       memory = await runMemoryAndAdmission(log);
+    }
+    if (wanted('venue')) {
+      venue = await runBigVenue(log);
     }
   } finally {
     await cleanUp();
@@ -142,7 +147,8 @@ async function main(): Promise<void> {
     ],
     http,
     memory,
-    targets: evaluateTargets(http, memory),
+    venue,
+    targets: evaluateTargets(http, memory, venue),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(RESULTS_DIR, `${stamp}.json`);

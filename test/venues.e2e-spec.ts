@@ -46,7 +46,7 @@ describe.each(TOPOLOGIES)('venues on %s Redis', (name) => {
     const created = await app.createEvent(eventId, {
       layout: { priceLevels: [{ priceLevel: 'P1', price: 5000, currency: 'EUR' }], sections: [section('A', 'P1', 20, 30)] },
       maxSeatsPerUser: 6,
-      holdTtlSeconds: 3,
+      holdTtlSeconds: 8, // long enough that the releases below come first on a loaded machine
       admission: fastAdmission,
     });
     expect(created).toMatchObject({ capacity: 600, available: 600, levels: [{ priceLevel: 'P1', price: 5000, currency: 'EUR', available: 600, held: 0, sold: 0 }] });
