@@ -60,9 +60,6 @@ export class EventRepository {
    */
   async create(eventId: string, queue: QueueKind, s: EventSettings, plan: SeatPlan): Promise<boolean> {
     const k = this.keys.event(eventId);
-    // The registry is its own key (another cluster slot), so it cannot join the
-    // script. Registering first is safe: the admitter skips ids with no event.
-    await this.redis.sadd(this.keys.eventRegistry, eventId);
     const token = randomToken(16);
     const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
     if (begun[0] !== ReplyCode.OK) return false;
@@ -84,7 +81,12 @@ export class EventRepository {
       [k.meta, k.creating],
       [token, queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, plan.capacity, ...plan.meta],
     );
-    return reply[0] === ReplyCode.OK;
+    if (reply[0] !== ReplyCode.OK) return false;
+    // The registry is its own key (another cluster slot), so it cannot join the
+    // script. Registered only once the event exists: the admitter forgets an
+    // id it finds no event for, and a creation in chunks takes a while.
+    await this.redis.sadd(this.keys.eventRegistry, eventId);
+    return true;
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | null> {
