@@ -124,6 +124,13 @@ describe('big venues', () => {
       expectError(await small.admin('POST', '/v1/events', { eventId: uniqueId('limits'), capacity: 1, pad: pad(40) }), 400, 'VALIDATION');
       expectError(await small.admin('PATCH', `/v1/events/${eventId}`, { pad: pad(65) }), 413, 'PAYLOAD_TOO_LARGE');
       expectError(await small.request('POST', `/v1/events/${eventId}/queue`, { userId: 'u1', pad: pad(17) }), 413, 'PAYLOAD_TOO_LARGE');
+      // Without the admin token a large admin body is refused before it is read.
+      expectError(await small.request('POST', '/v1/events', { eventId: uniqueId('limits'), capacity: 1, pad: pad(60) }), 401, 'UNAUTHORIZED');
+      expectError(
+        await small.request('PATCH', `/v1/events/${eventId}`, { pad: pad(60) }, { authorization: 'Bearer not-the-admin-token-0123' }),
+        401,
+        'UNAUTHORIZED',
+      );
       // 3,000 named seats (about 40 KiB) in one request.
       const seats = Array.from({ length: 3000 }, (_, i) => `named-seat-${i + 1}`);
       const created = await small.admin('POST', '/v1/events', { eventId: uniqueId('limits'), seats });
