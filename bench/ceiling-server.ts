@@ -5,7 +5,7 @@
  * EVALSHA of lua/queue/join-7.lua (loaded through the service's own
  * loadLuaScripts and key builder), a 202 JSON answer. No Nest, no validation
  * pipe, no interceptors: what the service's join is measured against
- * (TARGETS.md: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
+ * (bench/README.md targets: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
  *
  * Env: PORT, REDIS_URL, REDIS_KEY_PREFIX. Started as a child process by bench/run.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the speed and memory figures of TARGETS.md, measured on
+ * `npm run bench`: the speed and memory figures of bench/README.md (Targets), measured on
  * this machine in one run (never part of the pass/fail tests).
  *
  *  1. HTTP scenarios with autocannon against the built service (`node

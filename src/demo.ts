@@ -37,8 +37,26 @@ async function main(): Promise<void> {
     if (redisDir) rmSync(redisDir, { recursive: true, force: true });
   };
   process.once('exit', stopRedis);
+  // Nest's shutdown hooks (createApp enables them) close the app on a signal
+  // and then raise that signal again to end the process, and a process ended
+  // by a signal runs no 'exit' handler: the private redis-server outlived a
+  // SIGTERM (Ctrl-C only stopped it because a terminal signals the whole
+  // process group). This listener stays registered, so the signal raised
+  // again lands here once the app is closed and Redis is stopped before
+  // exiting. While booting, or on a second signal, it stops at once.
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let closing = false;
+  const onSignal = () => {
+    if (app && !closing) {
+      closing = true; // Nest is closing the app now
+      return;
+    }
+    stopRedis();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
-  const app = await createApp();
+  app = await createApp();
   await app.listen({ port: settings.port, host: '0.0.0.0' });
   const events = app.get(EventService);
   const existing = await events.get('demo').catch(() => null);
@@ -61,17 +79,10 @@ async function main(): Promise<void> {
       'Try it:',
       `  curl -s -XPOST ${base}/v1/events/demo/queue -H 'content-type: application/json' -d '{"userId":"fan-1"}'`,
       '',
-      'Ctrl-C stops the service and its Redis.',
+      'Ctrl-C (or SIGTERM) stops the service and its Redis.',
       '',
     ].join('\n'),
   );
-  const shutdown = async () => {
-    await app.close();
-    stopRedis();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
 }
 
 function freePort(): Promise<number> {

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { FeatureFlagService, FlagName } from '../src/feature-flag/feature-flag.service';
 import { KeyBuilder } from '../src/redis/keys';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
-import { expectError, pollUntil } from './support/inspect';
+import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil } from './support/inspect';
 import { startTopology, Topology, TOPOLOGIES } from './support/topology';
 
 /**
@@ -41,6 +41,9 @@ describe.each(TOPOLOGIES)('feature flags across two replicas on %s Redis', (name
   };
   /** What the hot path of `app` reads: the cached value, refreshed every 500 ms. */
   const cached = (app: TestApp, flag: FlagName) => app.app.get(FeatureFlagService).isEnabled(flag);
+  /** No probe that started more than 1 s (+ the busy-machine margin) after `since` still missed the change. */
+  const expectSeenWithin1s = (poll: { lastMissAt?: number }, since: number) =>
+    expect((poll.lastMissAt ?? since) - since).toBeLessThanOrEqual(1000 + BUSY_MACHINE_MARGIN_MS);
 
   it('an override set on A is seen by B within 1 s, in its API and its hot path; DELETE returns each to env/default', async () => {
     expect(await flagsOf(a)).toEqual({
@@ -59,10 +62,9 @@ describe.each(TOPOLOGIES)('feature flags across two replicas on %s Redis', (name
 
     // B's cache first, untouched by any request to B (GET /v1/flags re-reads
     // Redis, so asking B's API first would hide a stuck refresh timer).
-    await pollUntil(async () => cached(b, 'streamsQueue'), (on) => !on, { timeoutMs: 2000, intervalMs: 20 });
-    expect(performance.now() - setAt).toBeLessThan(1000);
-    const seenByApi = await pollUntil(() => flagsOf(b), (f) => f.streamsQueue.source === 'override', { timeoutMs: 2000, intervalMs: 100 });
-    expect(performance.now() - setAt).toBeLessThan(1000);
+    expectSeenWithin1s(await pollUntil(async () => cached(b, 'streamsQueue'), (on) => !on, { timeoutMs: 3000, intervalMs: 20 }), setAt);
+    const seenByApi = await pollUntil(() => flagsOf(b), (f) => f.streamsQueue.source === 'override', { timeoutMs: 3000, intervalMs: 100 });
+    expectSeenWithin1s(seenByApi, setAt);
     expect(seenByApi.value.streamsQueue).toEqual({ name: 'streamsQueue', enabled: false, source: 'override' });
     expect(seenByApi.value.luaAtomic).toEqual({ name: 'luaAtomic', enabled: true, source: 'default' });
     // And B acts on it: a new event without an explicit queue gets the sorted set.
@@ -74,8 +76,7 @@ describe.each(TOPOLOGIES)('feature flags across two replicas on %s Redis', (name
     expect(cleared.status).toBe(204);
     expect(await client.hexists(a.app.get(KeyBuilder).flagOverrides, 'streamsQueue')).toBe(0);
     expect((await flagsOf(a)).streamsQueue).toEqual({ name: 'streamsQueue', enabled: true, source: 'default' });
-    await pollUntil(async () => cached(b, 'streamsQueue'), (on) => on, { timeoutMs: 2000, intervalMs: 20 });
-    expect(performance.now() - clearedAt).toBeLessThan(1000);
+    expectSeenWithin1s(await pollUntil(async () => cached(b, 'streamsQueue'), (on) => on, { timeoutMs: 3000, intervalMs: 20 }), clearedAt);
     const back = await pollUntil(() => flagsOf(b), (f) => f.streamsQueue.source === 'env', { timeoutMs: 2000, intervalMs: 100 });
     expect(back.value.streamsQueue).toEqual({ name: 'streamsQueue', enabled: true, source: 'env' });
   });
@@ -84,8 +85,7 @@ describe.each(TOPOLOGIES)('feature flags across two replicas on %s Redis', (name
     const put = await b.admin('PUT', '/v1/flags/luaAtomic', { enabled: false });
     const setAt = performance.now();
     expect(put.body).toEqual({ name: 'luaAtomic', enabled: false, source: 'override' });
-    await pollUntil(async () => cached(a, 'luaAtomic'), (on) => !on, { timeoutMs: 2000, intervalMs: 20 });
-    expect(performance.now() - setAt).toBeLessThan(1000);
+    expectSeenWithin1s(await pollUntil(async () => cached(a, 'luaAtomic'), (on) => !on, { timeoutMs: 3000, intervalMs: 20 }), setAt);
     expect((await flagsOf(a)).luaAtomic).toEqual({ name: 'luaAtomic', enabled: false, source: 'override' });
 
     // An override of true over B's env true still reads as an override.

@@ -2,6 +2,7 @@ import { SeatRepository } from '../src/seat/seat.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
+import { BUSY_MACHINE_MARGIN_MS } from './support/inspect';
 import { admitAll, counters, expectError, pool, readAccessToken, sleep, tally } from './support/seat-flows';
 import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
@@ -28,7 +29,8 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
     const b = await app.request('POST', holdsPath(eventId), { quantity: 3 }, bob.auth);
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(b.body.seatIds).toEqual(['GA-1', 'GA-3', 'GA-4']);
-    const holds = [a.body, b.body].map((h) => ({ seatIds: h.seatIds as string[], expiresAt: Date.parse(h.expiresAt), backAt: 0 }));
+    // lastHeldAt: when the last read that still saw the hold was sent; backAt: when the first read that saw it gone answered.
+    const holds = [a.body, b.body].map((h) => ({ seatIds: h.seatIds as string[], expiresAt: Date.parse(h.expiresAt), lastHeldAt: 0, backAt: 0 }));
     for (const h of holds) expect(h.expiresAt - Date.now()).toBeLessThanOrEqual(1000);
     expect(await counters(app, eventId)).toEqual({ available: 5, held: 5, sold: 0 });
 
@@ -36,6 +38,7 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
     const deadline = Math.max(...holds.map((h) => h.expiresAt)) + 3000;
     let samples = 0;
     while (holds.some((h) => !h.backAt) && Date.now() < deadline) {
+      const sentAt = Date.now(); // the state read was true at the earliest by now
       const page = await app.request('GET', `/v1/events/${eventId}/seats?status=held`);
       const seenAt = Date.now(); // the state read was true at the latest by now
       samples += 1;
@@ -46,15 +49,18 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
         // A hold goes all at once (one script), and never before its time.
         expect(stillHeld || allBack).toBe(true);
         if (seenAt < h.expiresAt) expect(stillHeld).toBe(true);
+        if (stillHeld) h.lastHeldAt = sentAt;
         if (allBack && !h.backAt) h.backAt = seenAt;
       }
       await sleep(20);
     }
-    const lateness = holds.map((h) => h.backAt - h.expiresAt);
-    console.log(`[${name}] seats back ${lateness.join(' ms, ')} ms after expiresAt (${samples} polls)`);
-    for (const late of lateness) {
-      expect(late).toBeGreaterThanOrEqual(0);
-      expect(late).toBeLessThan(1000);
+    console.log(`[${name}] seats back ${holds.map((h) => `${h.lastHeldAt - h.expiresAt}..${h.backAt - h.expiresAt}`).join(' ms, ')} ms after expiresAt (${samples} polls)`);
+    for (const h of holds) {
+      expect(h.backAt).toBeGreaterThanOrEqual(h.expiresAt);
+      // Within 1 s: no read sent later than that still saw the seats held. Timed
+      // from when reads were sent, so a slow read does not count against the
+      // service; the margin covers the service's own timers on a busy machine.
+      expect(h.lastHeldAt - h.expiresAt).toBeLessThanOrEqual(1000 + BUSY_MACHINE_MARGIN_MS);
     }
 
     expect(await counters(app, eventId)).toEqual({ available: 10, held: 0, sold: 0 });
@@ -90,7 +96,9 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
     const holdIds = replies.map((r) => String(r[1]));
     const dueAt = await withClient(topology, async (c) => {
       const [seconds, micros] = await c.time();
-      const at = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 1000;
+      // 3 s ahead: writing 20,000 fields takes over a second on a busy machine,
+      // and the sweeper must not start on them before the last one is written.
+      const at = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 3000;
       const batch = c.pipeline();
       for (const holdId of holdIds) {
         batch.zadd(`qg:{${eventId}}:holds`, at, holdId);
@@ -104,8 +112,10 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
 
     // Only reads from here: poll the counters until nothing is held.
     let backAt = 0;
+    let lastHeldAt = 0; // when the last read that still saw a held seat was sent
     let earlyRelease = false;
     while (Date.now() < dueAt + 5000) {
+      const sentAt = Date.now();
       const { held } = await counters(app, eventId);
       const seenAt = Date.now();
       if (seenAt < dueAt && held < holders * perUser) earlyRelease = true;
@@ -113,12 +123,14 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
         backAt = seenAt;
         break;
       }
+      lastHeldAt = sentAt;
       await sleep(20);
     }
-    console.log(`[${name}] ${holdIds.length} holds due at once: all back ${backAt - dueAt} ms after expiresAt`);
+    console.log(`[${name}] ${holdIds.length} holds due at once: all back ${lastHeldAt - dueAt}..${backAt - dueAt} ms after expiresAt`);
     expect(earlyRelease).toBe(false);
     expect(backAt).toBeGreaterThan(0);
-    expect(backAt - dueAt).toBeLessThan(1000);
+    // As above: timed from when reads were sent, 1 s plus the busy-machine margin.
+    expect(lastHeldAt - dueAt).toBeLessThanOrEqual(1000 + BUSY_MACHINE_MARGIN_MS);
     expect(await counters(app, eventId)).toEqual({ available: holders * perUser, held: 0, sold: 0 });
     await expectCleanAudit(app, eventId);
   });

@@ -1,5 +1,6 @@
 import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
+import { pollUntil } from './support/inspect';
 import { admitAll, counters, eventDigest, expectError, sleep, tally } from './support/seat-flows';
 import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
@@ -123,8 +124,9 @@ describe.each(TOPOLOGIES)('Idempotency-Key on %s Redis', (name) => {
     const hold = () => app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 2 }, { ...erin.auth, ...key('late-hold') });
     const first = await hold();
     expect(first.status).toBe(201);
-    // Past expiresAt and the sweeper's next pass.
-    await sleep(Date.parse(first.body.expiresAt) - Date.now() + 600);
+    // Past expiresAt and the sweeper's next pass (waited for; hold-expiry.e2e-spec.ts times it).
+    await sleep(Date.parse(first.body.expiresAt) - Date.now());
+    await pollUntil(() => counters(app, eventId), (c) => c.held === 0, { timeoutMs: 5000, intervalMs: 50 });
     expect(await counters(app, eventId)).toEqual({ available: 5, held: 0, sold: 0 });
 
     const confirm = () => app.request('POST', `/v1/events/${eventId}/holds/${first.body.holdId}/confirm`, {}, { ...erin.auth, ...key('late-confirm') });

@@ -1,4 +1,4 @@
-// Two projects: unit specs beside the code (src/**/*.spec.ts) and end-to-end
+// Unit specs beside the code (src/**/*.spec.ts, scripts/**/*.spec.ts), end-to-end
 // suites against real redis-server processes the harness starts (test/**).
 const { resolve } = require('node:path');
 
@@ -15,7 +15,7 @@ module.exports = {
   rootDir,
   testTimeout: 60000,
   projects: [
-    { displayName: 'unit', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { displayName: 'unit', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/scripts/**/*.spec.ts'] },
     { displayName: 'e2e', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     { displayName: 'faults', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
   ],

@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -171,6 +171,20 @@ describe('production install (what the Docker image runs)', () => {
     const page = await get(port, '/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<html');
+    // So does every ES module the page is compiled to (one per web/**/*.ts), as
+    // JavaScript: a browser refuses a module script with any other content type.
+    const modules = readdirSync(join(ROOT, 'web'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+      .map((file) => `/${file.replace(/\\/g, '/').replace(/\.ts$/, '.js')}`);
+    expect(modules).toEqual(expect.arrayContaining(['/app.js', '/api/client.js']));
+    for (const path of modules) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+      expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({
+        path,
+        status: 200,
+        type: expect.stringMatching(/^(application|text)\/javascript\b/),
+      });
+    }
 
     // The Lua scripts were read from lua/ beside dist/ and loaded into this Redis.
     const { stdout: info } = await run('redis-cli', ['-p', String(redis.port), 'info', 'memory']);

@@ -1,10 +1,16 @@
 import { HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
-import { expectError, pollUntil, ticketSeq } from './support/inspect';
+import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, ticketSeq } from './support/inspect';
 import { startRedis } from './support/redis-harness';
 
 const COMMAND_TIMEOUT_MS = 500;
-/** CONTRACT §2: a request answers within REDIS_COMMAND_TIMEOUT_MS; 200 ms for HTTP and the event loop. */
+/**
+ * CONTRACT §2: a request answers within REDIS_COMMAND_TIMEOUT_MS + 200 ms, timed
+ * by the service from the request's arrival to its answer (HttpResult.serverMs).
+ * The test's own clock also counts waiting for the shared event loop, so it gets
+ * the busy-machine margin on top: nothing hangs, seen from the client either.
+ */
 const ANSWER_BUDGET_MS = COMMAND_TIMEOUT_MS + 200;
+const CLIENT_BUDGET_MS = ANSWER_BUDGET_MS + BUSY_MACHINE_MARGIN_MS;
 
 /**
  * Redis going away under a running app (single node: the harness owns the
@@ -34,10 +40,15 @@ describe('when Redis is unreachable (single node)', () => {
   let users = 0;
   const join = () => app.request('POST', `/v1/events/${eventId}/queue`, { userId: `u${(users += 1)}` });
 
+  function expectFast(r: HttpResult): void {
+    expect(r.serverMs).toBeLessThan(ANSWER_BUDGET_MS);
+    expect(r.ms).toBeLessThan(CLIENT_BUDGET_MS);
+  }
+
   function expectFastUnavailable(results: HttpResult[]): void {
     for (const r of results) {
       expectError(r, 503, 'UNAVAILABLE');
-      expect(r.ms).toBeLessThan(ANSWER_BUDGET_MS);
+      expectFast(r);
     }
   }
 
@@ -60,7 +71,7 @@ describe('when Redis is unreachable (single node)', () => {
     ]);
     const ready = await app.request('GET', '/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.ms).toBeLessThan(ANSWER_BUDGET_MS);
+    expectFast(ready);
     // Liveness checks nothing external: the process is fine.
     expect((await app.request('GET', '/health/live')).status).toBe(200);
 
@@ -93,9 +104,9 @@ describe('when Redis is unreachable (single node)', () => {
     }
     expectFastUnavailable(frozen);
     // It did wait for Redis (the timeout), rather than failing on something else.
-    for (const r of frozen) expect(r.ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+    for (const r of frozen) expect(r.serverMs).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
     expect(ready.status).toBe(503);
-    expect(ready.ms).toBeLessThan(ANSWER_BUDGET_MS);
+    expectFast(ready);
 
     const joined = await pollUntil(join, (r) => r.status === 202, { timeoutMs: 10_000, intervalMs: 100 });
     expect(joined.value.body.queue).toBe('streams');

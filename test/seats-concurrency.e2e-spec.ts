@@ -1,5 +1,6 @@
 import { HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
+import { pollUntil } from './support/inspect';
 import { admitAll, counters, expectError, sample, sleep, tally } from './support/seat-flows';
 import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES, withClient } from './support/topology';
 
@@ -220,7 +221,8 @@ describe.each(TOPOLOGIES)('seat races on %s Redis', (name) => {
     for (const key of Object.keys(lateCounts)) expect(['201', '410 HOLD_EXPIRED']).toContain(key);
     const inTime = lateCounts['201'] ?? 0;
     console.log(`[${name}] confirm vs expiry: ${JSON.stringify(lateCounts)}`);
-    await sleep(1200); // the sweeper returns the expired ones
+    // The sweeper returns the expired ones (waited for; hold-expiry.e2e-spec.ts times it).
+    await pollUntil(() => counters(app, eventId), (c) => c.held === 0, { timeoutMs: 5000, intervalMs: 50 });
     expect(await counters(app, eventId)).toEqual({ available: before.available - inTime, held: 0, sold: before.sold + inTime });
     await expectCleanAudit(app, eventId);
   });

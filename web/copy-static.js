@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Part of `npm run build`: copies the waiting room's static files from web/
-// into dist/public/, next to app.js that `tsc -p web/tsconfig.json` wrote.
+// into dist/public/, next to the ES modules `tsc -p web/tsconfig.json` wrote
+// (app.js, the entry index.html loads, and the api/ and views/ modules it imports).
 // It lives in web/ (not scripts/) because the Docker build context leaves
 // scripts/ out and runs `npm run build`.
 const { copyFileSync, mkdirSync } = require('node:fs');

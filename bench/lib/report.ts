@@ -149,7 +149,7 @@ export function markdown(r: BenchResults): string {
   for (const note of r.notes) out.push(`- ${note}`);
   out.push('');
 
-  out.push('## Targets (TARGETS.md)', '', '| figure | target | measured | met |', '|---|---|---|---|');
+  out.push('## Targets (bench/README.md)', '', '| figure | target | measured | met |', '|---|---|---|---|');
   for (const t of r.targets) out.push(`| ${t.figure} | ${t.target} | ${t.measured} | ${mark(t.pass)} |`);
   out.push('');
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { parseEnv } from './env.schema';
 
-// The only place that reads process.env (STYLE.md). Each namespace is parsed
+// The only place that reads process.env. Each namespace is parsed
 // from the same validated schema, so a value has one default and one check.
 const env = () => parseEnv(process.env);
 

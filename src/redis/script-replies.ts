@@ -1,6 +1,6 @@
 /**
  * The first element of every Lua script's reply. Expected outcomes are
- * replies, not Redis errors (STYLE.md); this enum mirrors every code the
+ * replies, not Redis errors; this enum mirrors every code the
  * scripts in lua/ can return, and each one has a test that provokes it.
  */
 export enum ReplyCode {

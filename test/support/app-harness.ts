@@ -9,7 +9,10 @@ export interface HttpResult<T = any> {
   status: number;
   body: T;
   headers: Headers;
+  /** as the test saw it: from sending the request to reading the whole answer */
   ms: number;
+  /** as the service saw it: Fastify's elapsed time from the request's arrival to its answer being sent */
+  serverMs?: number;
 }
 
 /** A running queuegate (in this process, on a free port) and a small HTTP client for it. */
@@ -17,6 +20,8 @@ export class TestApp {
   constructor(
     readonly app: NestFastifyApplication,
     readonly url: string,
+    /** Fastify's elapsedTime by request id, filled by an onResponse hook (see startApp); read once by request(). */
+    private readonly serverMs = new Map<string, number>(),
   ) {}
 
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
@@ -33,7 +38,13 @@ export class TestApp {
     } catch {
       /* not JSON: keep the text */
     }
-    return { status: response.status, body: parsed as T, headers: response.headers, ms: performance.now() - started };
+    const ms = performance.now() - started;
+    const requestId = response.headers.get('x-request-id') ?? '';
+    // onResponse runs once the answer is written, which can be a tick after the client read it.
+    if (!this.serverMs.has(requestId)) await new Promise((r) => setImmediate(r));
+    const serverMs = this.serverMs.get(requestId);
+    this.serverMs.delete(requestId);
+    return { status: response.status, body: parsed as T, headers: response.headers, ms, serverMs };
   }
 
   admin<T = any>(method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
@@ -73,6 +84,15 @@ export async function startApp(env: Record<string, string>, options: { luaDir?: 
   });
   try {
     const app = await createApp({ luaDir: options.luaDir });
+    const serverMs = new Map<string, number>();
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onResponse', (request, reply, done) => {
+        if (serverMs.size > 10_000) serverMs.clear(); // answers nobody asked about (other clients)
+        serverMs.set(String(request.id), reply.elapsedTime);
+        done();
+      });
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
     } catch (err) {
@@ -82,7 +102,7 @@ export async function startApp(env: Record<string, string>, options: { luaDir?: 
       throw err;
     }
     const { port } = app.getHttpServer().address() as { port: number };
-    return new TestApp(app, `http://127.0.0.1:${port}`);
+    return new TestApp(app, `http://127.0.0.1:${port}`, serverMs);
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);

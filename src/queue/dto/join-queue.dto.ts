@@ -25,7 +25,7 @@ export class TicketStatusDto {
 
 /**
  * The hot routes validate and serialise with Fastify's compiled JSON schemas
- * instead of class-validator and JSON.stringify (see TARGETS.md: per-request
+ * instead of class-validator and JSON.stringify (see bench/README.md: per-request
  * object churn is where a Nest app loses to plain Fastify). The DTO classes
  * above stay as the OpenAPI description; these schemas say the same.
  */

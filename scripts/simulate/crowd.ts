@@ -1,0 +1,341 @@
+/**
+ * The crowd: every user joins at once (bounded by the connection pool), polls
+ * its ticket, is admitted, picks seats (from the map, or "best available"),
+ * holds them, then buys, releases or walks away; everyone who finds the event
+ * sold out gives up and leaves. While it runs, the event's counters are
+ * sampled once a second and progress is shown on stderr. Afterwards it waits
+ * for walked-away holds to expire and reads the final counters and the audit:
+ * everything the report is made from.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Answer, Http } from './http';
+import type { Options } from './options';
+
+export interface Tallies {
+  joined: number;
+  joinFailed: number;
+  admitted: number;
+  lostTicket: number;
+  holds: number;
+  seatConflicts: number;
+  confirmed: number;
+  confirmedSeats: number;
+  confirmFailed: number;
+  confirmUnknown: number;
+  released: number;
+  abandoned: number;
+  soldOutGaveUp: number;
+  sessionOver: number;
+  left: number;
+  done: number;
+}
+
+export interface Sample {
+  t: number;
+  joined: number;
+  waiting: number;
+  active: number;
+  available: number;
+  held: number;
+  sold: number;
+}
+
+const rand = (min: number, max: number) => min + Math.random() * (max - min);
+const pick = <T>(items: T[], n: number): T[] => {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, n);
+};
+/** How many seats one person wants: mostly pairs. */
+function seatsWanted(max: number): number {
+  const r = Math.random();
+  const want = r < 0.2 ? 1 : r < 0.65 ? 2 : r < 0.8 ? 3 : 4;
+  return Math.min(want, max);
+}
+
+class Crowd {
+  readonly t: Tallies = {
+    joined: 0, joinFailed: 0, admitted: 0, lostTicket: 0, holds: 0, seatConflicts: 0, confirmed: 0, confirmedSeats: 0,
+    confirmFailed: 0, confirmUnknown: 0, released: 0, abandoned: 0, soldOutGaveUp: 0, sessionOver: 0, left: 0, done: 0,
+  };
+  /** every seat in every order the clients got back (a seat twice here is a seat sold twice) */
+  readonly orderSeats: string[] = [];
+  readonly orderIds = new Set<string>();
+  soldOutAtMs?: number;
+  /** when the clients' confirmed seats first reached 50 / 90 / 99 / 100 % of capacity (ms since start) */
+  readonly soldMilestones: Record<string, number> = {};
+  private readonly path: string;
+
+  constructor(
+    private readonly http: Http,
+    private readonly o: Options,
+    private readonly started: number,
+  ) {
+    this.path = `/v1/events/${o.eventId}`;
+  }
+
+  private think(minMs: number, maxMs: number): Promise<void> {
+    return this.o.think > 0 ? sleep(rand(minMs, maxMs) * this.o.think) : Promise.resolve();
+  }
+
+  /** Retries what a real client would retry: 503 and network errors, with backoff. */
+  private async retrying(endpoint: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer> {
+    let answer: Answer = { status: 0, body: undefined };
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      answer = await this.http.call(endpoint, method, path, body, headers);
+      if (answer.status !== 0 && answer.status !== 503) return answer;
+      await sleep(200 * 2 ** attempt + rand(0, 200));
+    }
+    return answer;
+  }
+
+  async user(index: number): Promise<void> {
+    try {
+      await this.journey(index);
+    } finally {
+      this.t.done += 1;
+    }
+  }
+
+  private async journey(index: number): Promise<void> {
+    const joined = await this.retrying('join', 'POST', `${this.path}/queue`, { userId: `u${index}` });
+    if (joined.status !== 202) {
+      this.t.joinFailed += 1;
+      return;
+    }
+    this.t.joined += 1;
+    const ticket = joined.body.ticket as string;
+    let eta = Number(joined.body.etaSeconds) || 1;
+
+    // Wait: poll about twice per remaining ETA, at least 1 s and at most --poll-max apart.
+    let token: string | undefined;
+    while (!token) {
+      await sleep(Math.min(this.o.pollMax, Math.max(1, eta / 2)) * rand(800, 1200));
+      const status = await this.retrying('status', 'GET', `${this.path}/queue/${ticket}`);
+      if (status.status !== 200) {
+        this.t.lostTicket += 1;
+        return;
+      }
+      if (status.body.status === 'admitted') token = status.body.accessToken as string;
+      else eta = Number(status.body.etaSeconds) || 1;
+    }
+    this.t.admitted += 1;
+    const auth = { authorization: `Bearer ${token}` };
+    const leave = async () => {
+      const r = await this.retrying('leave', 'DELETE', `${this.path}/queue/${ticket}`);
+      if (r.status === 204) this.t.left += 1;
+    };
+
+    await this.think(300, 2000); // looking at the map
+    const hold = await this.tryHold(auth);
+    if (!hold) return leave();
+
+    await this.think(500, 3000); // paying
+    const r = Math.random();
+    if (r < this.o.confirm) {
+      const confirmed = await this.retrying('confirm', 'POST', `${this.path}/holds/${hold.holdId}/confirm`, {}, {
+        ...auth,
+        'idempotency-key': `c-${hold.holdId}`,
+      });
+      if (confirmed.status === 201 || confirmed.status === 200) {
+        if (!this.orderIds.has(confirmed.body.orderId)) {
+          this.orderIds.add(confirmed.body.orderId);
+          this.t.confirmed += 1;
+          for (const seatId of confirmed.body.seatIds as string[]) this.orderSeats.push(seatId);
+          this.t.confirmedSeats += confirmed.body.seatIds.length;
+          for (const share of [0.5, 0.9, 0.99, 1]) {
+            const key = `${Math.round(share * 100)}%`;
+            if (this.soldMilestones[key] === undefined && this.t.confirmedSeats >= Math.ceil(share * this.o.seats)) {
+              this.soldMilestones[key] = Math.round((performance.now() - this.started) / 100) / 10;
+            }
+          }
+          if (this.soldOutAtMs === undefined && this.t.confirmedSeats >= this.o.seats) this.soldOutAtMs = performance.now() - this.started;
+        }
+      } else if (confirmed.status === 0 || confirmed.status >= 500) {
+        this.t.confirmUnknown += 1;
+      } else {
+        this.t.confirmFailed += 1;
+      }
+    } else if (r < this.o.confirm + this.o.release) {
+      const released = await this.retrying('release', 'DELETE', `${this.path}/holds/${hold.holdId}`, undefined, auth);
+      if (released.status === 204) this.t.released += 1;
+    } else {
+      this.t.abandoned += 1; // closes the tab: the hold expires, the session times out
+      return;
+    }
+    await leave();
+  }
+
+  /**
+   * Tries to hold seats; undefined when there are none to be had or the
+   * session ended. Lost races are retried at once. When nothing is available
+   * but some seats are only held, an impatient person gives up after a couple
+   * of looks; a patient one (--patience) keeps looking every 3-6 s until the
+   * holds seen could have expired.
+   */
+  private async tryHold(auth: Record<string, string>): Promise<{ holdId: string } | undefined> {
+    let want = seatsWanted(this.o.maxSeatsPerUser);
+    const named = Math.random() < this.o.named;
+    const patient = Math.random() < this.o.patience;
+    const giveUpAt = performance.now() + (this.o.holdTtl + 10) * 1000;
+    let looks = 0;
+    let conflicts = 0;
+    /** Nothing available now: wait and look again, or give up. */
+    const noneNow = async (held: number): Promise<boolean> => {
+      looks += 1;
+      if (held === 0) return false; // sold for good
+      if (patient ? performance.now() > giveUpAt : looks >= 3) return false;
+      await sleep(rand(3000, 6000));
+      return true;
+    };
+    for (;;) {
+      let body: { seatIds: string[] } | { quantity: number };
+      if (named) {
+        const seats = await this.availableSeats();
+        if (seats.ids.length === 0) {
+          if (await noneNow(seats.held)) continue;
+          break;
+        }
+        body = { seatIds: pick(seats.ids, Math.min(want, seats.ids.length)) };
+      } else {
+        body = { quantity: want };
+      }
+      const r = await this.retrying('hold', 'POST', `${this.path}/holds`, body, auth);
+      if (r.status === 201) {
+        this.t.holds += 1;
+        return r.body;
+      }
+      const code = r.body?.code;
+      if (code === 'SEAT_UNAVAILABLE' && (conflicts += 1) < 6) {
+        this.t.seatConflicts += 1;
+        continue;
+      }
+      if (code === 'SOLD_OUT') {
+        const available = Number(r.body?.available);
+        if (available > 0) {
+          want = Math.min(want, available); // fewer left than wanted: take what there is
+          continue;
+        }
+        const view = await this.retrying('event', 'GET', this.path);
+        if (await noneNow(Number(view.body?.held) || 0)) continue;
+        break;
+      }
+      if (code === 'FORBIDDEN') {
+        this.t.sessionOver += 1;
+        return undefined;
+      }
+      break; // anything else: give up
+    }
+    this.t.soldOutGaveUp += 1;
+    return undefined;
+  }
+
+  /** A page of available seats from a random place in the map (as a person scrolling would see). */
+  private async availableSeats(): Promise<{ ids: string[]; held: number }> {
+    const cursor = Math.floor(Math.random() * this.o.seats);
+    let page = await this.retrying('seats', 'GET', `${this.path}/seats?status=available&limit=50&cursor=${cursor}`);
+    if (page.status === 200 && page.body.seats.length < 4 && cursor > 0) {
+      page = await this.retrying('seats', 'GET', `${this.path}/seats?status=available&limit=50`);
+    }
+    if (page.status !== 200) return { ids: [], held: 0 };
+    return { ids: (page.body.seats as { seatId: string }[]).map((s) => s.seatId), held: Number(page.body.held) };
+  }
+}
+
+/** What the crowd phase collected: the report is computed from this alone. */
+export interface CrowdRun {
+  tallies: Tallies;
+  /** every seat in every order the clients got back */
+  orderSeats: string[];
+  soldOutAtMs?: number;
+  soldMilestones: Record<string, number>;
+  /** ms from the first join until the last user was done */
+  crowdDoneMs: number;
+  samples: Sample[];
+  /** the event (GET /v1/events/:eventId) once the abandoned holds expired, or the deadline passed */
+  finalView: any;
+  audit: Answer;
+}
+
+export async function runCrowd(
+  http: Http,
+  o: Options,
+  base: string,
+  admin: Record<string, string>,
+  log: (line: string) => void,
+  tty: boolean,
+): Promise<CrowdRun> {
+  const started = performance.now();
+  const crowd = new Crowd(http, o, started);
+  const samples: Sample[] = [];
+  let last: Sample | undefined;
+  let lastRequests = 0;
+  let lastAt = started;
+  let rps = 0;
+
+  // Sampler: the event's counters once a second (its own connection, not the pool).
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const joinedBefore = crowd.t.joined;
+      const view = await fetch(`${base}/v1/events/${o.eventId}`).then((r) => r.json() as Promise<any>, () => undefined);
+      if (view && typeof view.waiting === 'number') {
+        last = { t: performance.now() - started, joined: joinedBefore, waiting: view.waiting, active: view.active, available: view.available, held: view.held, sold: view.sold };
+        samples.push(last);
+      }
+      await sleep(1000);
+    }
+  })();
+
+  // Progress on stderr: one updating line on a terminal, a line every 5 s otherwise.
+  const bar = (done: number, total: number, width = 24) => {
+    const filled = Math.round((Math.min(done, total) / Math.max(total, 1)) * width);
+    return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+  };
+  const progress = () => {
+    const now = performance.now();
+    rps = ((http.requests - lastRequests) * 1000) / Math.max(now - lastAt, 1);
+    lastRequests = http.requests;
+    lastAt = now;
+    const t = crowd.t;
+    const line =
+      `${bar(last?.sold ?? 0, o.seats)} sold ${(last?.sold ?? 0).toLocaleString()}/${o.seats.toLocaleString()}` +
+      ` | joined ${t.joined.toLocaleString()}/${o.users.toLocaleString()} | admitted ${t.admitted.toLocaleString()}` +
+      ` | waiting ${(last?.waiting ?? 0).toLocaleString()} | done ${t.done.toLocaleString()}` +
+      ` | ${Math.round(rps).toLocaleString()} req/s | ${((now - started) / 1000).toFixed(0)} s`;
+    process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+  };
+  const ticker = setInterval(progress, tty ? 250 : 5000);
+
+  await Promise.all(Array.from({ length: o.users }, (_, i) => crowd.user(i)));
+  const crowdDoneMs = performance.now() - started;
+  clearInterval(ticker);
+  progress();
+  if (tty) process.stderr.write('\n');
+
+  // Walked-away holds must come back on sale within holdTtl (+1 s for the sweep).
+  log(`all users done in ${(crowdDoneMs / 1000).toFixed(1)} s; waiting for abandoned holds to expire`);
+  const settleDeadline = performance.now() + (o.holdTtl + 5) * 1000;
+  let view: any;
+  for (;;) {
+    view = (await http.call('event', 'GET', `/v1/events/${o.eventId}`)).body;
+    if (view?.held === 0 || performance.now() > settleDeadline) break;
+    await sleep(250);
+  }
+  sampling = false;
+  await sampler;
+  const audit = await http.call('audit', 'GET', `/v1/events/${o.eventId}/audit`, undefined, admin);
+  return {
+    tallies: crowd.t,
+    orderSeats: crowd.orderSeats,
+    soldOutAtMs: crowd.soldOutAtMs,
+    soldMilestones: crowd.soldMilestones,
+    crowdDoneMs,
+    samples,
+    finalView: view,
+    audit,
+  };
+}

@@ -1,0 +1,31 @@
+/** 5. Bought: the order, then buy more or finish (which ends the turn). */
+import * as api from '../api/client.js';
+import type { Order } from '../api/types.js';
+import { endSession, session, show } from '../state.js';
+import { $, listSeats } from '../util.js';
+import { alertUser } from './errors.js';
+import { startOver } from './join.js';
+import { openSeats } from './seats.js';
+
+export function showDone(order: Order): void {
+  show('done');
+  $('done-text').textContent = `${order.seatIds.length > 1 ? 'Seats' : 'Seat'} ${listSeats(order.seatIds)} ${order.seatIds.length > 1 ? 'are' : 'is'} yours.`;
+  $('order-id').textContent = `Order ${order.orderId}`;
+  $('finish-button').focus({ preventScroll: true });
+}
+
+async function finish(): Promise<void> {
+  const s = session;
+  if (s) {
+    // Ends the turn at once, so the next person in line gets in sooner.
+    await api.leaveQueue(s.eventId, s.ticket).catch(() => undefined);
+  }
+  endSession();
+  startOver();
+  alertUser('Thank you! Enjoy the show.', [], 'info');
+}
+
+export function initDone(): void {
+  $('more-button').addEventListener('click', () => void openSeats());
+  $('finish-button').addEventListener('click', () => void finish());
+}
