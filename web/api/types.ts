@@ -37,12 +37,36 @@ export interface EventView {
   sold: number;
   waiting: number;
   active: number;
+  /** per price level; one level GA without a price for events made without a layout */
+  levels?: Level[];
   config: { maxSeatsPerUser?: number; holdTtlSeconds?: number; paused?: boolean };
+}
+
+export interface Level {
+  priceLevel: string;
+  /** minor units (cents); absent for GA */
+  price?: number;
+  currency?: string;
+  available: number;
+  held: number;
+  sold: number;
 }
 
 export interface Seat {
   seatId: string;
   status: 'available' | 'held' | 'sold';
+  /** venue events only */
+  sectionId?: string;
+  rowId?: string;
+  priceLevel?: string;
+}
+
+/** POST /v1/events/:eventId/holds by quantity: the best seats, optionally together, in a level or section. */
+export interface BestSeats {
+  quantity: number;
+  together?: boolean;
+  priceLevel?: string;
+  sectionId?: string;
 }
 
 /** GET /v1/events/:eventId/seats */
@@ -65,4 +89,6 @@ export interface Hold {
 export interface Order {
   orderId: string;
   seatIds: string[];
+  /** priced seats (venue events) */
+  total?: { amount: number; currency: string };
 }
