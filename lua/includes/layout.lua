@@ -76,10 +76,15 @@ end
 
 -- Keeps the per-level counters, the rows' free flags and the run index in step
 -- with seats going from state `from` to state `to` ('a', 'h' or 's'), and
--- counts the change. Every script that changes a seat's state calls it once.
+-- counts the change. Every script that changes a seat's state calls it.
 local function seatsMoved(k, seatIds, from, to)
   if #seatIds == 0 then return end
-  redis.call('HINCRBY', k.meta, 'rev', 1)
+  -- Once per script is enough for the audit to see that something changed
+  -- (a sweep can expire a thousand holds in one call).
+  if not k.revCounted then
+    redis.call('HINCRBY', k.meta, 'rev', 1)
+    k.revCounted = true
+  end
   if not hasLayout(k) then return end
   local perLevel, perRow = {}, {}
   for _, seatId in ipairs(seatIds) do
