@@ -4,7 +4,7 @@
 #
 #   build       full dependency tree, compiles src/ into dist/ with `nest build`
 #   prod-deps   production dependencies only (`npm ci --omit=dev`)
-#   runtime     node:20-bookworm-slim as non-root UID 10001: dist/ (with the
+#   runtime     node:24-bookworm-slim as non-root UID 10001: dist/ (with the
 #               waiting-room page in dist/public), lua/, package.json and the production node_modules, nothing else
 #
 # The Lua scripts are read at boot from <package root>/lua (src/redis/lua-loader.ts
@@ -18,14 +18,18 @@
 #   docker run --rm -p 3000:3000 -e REDIS_URL=redis://host.docker.internal:6379 \
 #     -e ADMIN_TOKEN=... -e ACCESS_TOKEN_SECRET=... queuegate:dev
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS, the supported line (package.json engines; the `node` devDependency
+# runs npm scripts on the same major). Override with --build-arg NODE_IMAGE=...
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------- build
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Lockfile first so the dependency layer is cached until the lockfile changes.
-# --ignore-scripts: the only install script in the tree is an analytics ping
-# (@scarf/scarf via swagger-ui-dist); nothing needs to compile natively.
+# --ignore-scripts: the install scripts in the tree are an analytics ping
+# (@scarf/scarf via swagger-ui-dist) and the `node` devDependency's download of
+# a Node binary, which the image does not need (it is Node 24 already); nothing
+# needs to compile natively.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
@@ -59,7 +63,7 @@ COPY --from=build /app/lua ./lua
 USER 10001:10001
 EXPOSE 3000
 # Liveness only (no Redis check), the same endpoint the Kubernetes livenessProbe uses.
-# The slim image has no curl/wget; Node 20's global fetch does the request.
+# The slim image has no curl/wget; Node's global fetch does the request.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node is PID 1 and receives SIGTERM directly; the app's shutdown hooks turn

@@ -1,12 +1,13 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppModule, AppModuleOptions } from './app.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
+import { openApiDocument } from './common/openapi';
 import { validationPipe } from './common/validation';
 import { authConfig, validateEnvironment } from './config/configuration';
 import { isAdminBearer } from './common/admin.guard';
@@ -81,17 +82,7 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('queuegate')
-      .setDescription('Waiting queue and seat inventory for high-traffic ticket on-sales. Every error answers { statusCode, code, message }.')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'admin')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'access')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, openApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   // The waiting room at `/`. Its catch-all route is the least specific one,
   // so the API routes and /docs still win; unknown paths stay a JSON 404.
   if (existsSync(PUBLIC_DIR)) {

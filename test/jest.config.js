@@ -6,7 +6,7 @@ const rootDir = resolve(__dirname, '..');
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: `${rootDir}/tsconfig.json` }],
   // content-disposition (under @fastify/static, which /docs needs) ships ES
-  // modules only; Node 20 loads it natively, Jest's module system does not.
+  // modules only; Node loads it natively (require(esm)), Jest's module system does not.
   '/node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
 };
 const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];

@@ -4,6 +4,7 @@ import { AdminBody } from '../common/admin-body';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IdParamPipe } from '../common/id-param.pipe';
+import { ADMIN_AUTH } from '../common/openapi';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
@@ -18,7 +19,7 @@ export class EventController {
   @HttpCode(201)
   @AdminBody()
   @UseGuards(AdminGuard)
-  @ApiBearerAuth('admin')
+  @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Create an event with its seat inventory (admin)' })
   @ApiResponse({ status: 201, type: EventView })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
@@ -37,7 +38,7 @@ export class EventController {
   @Patch(':eventId')
   @AdminBody()
   @UseGuards(AdminGuard)
-  @ApiBearerAuth('admin')
+  @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Change limits or pause admission (admin); takes effect on the next admission tick' })
   @ApiResponse({ status: 200, type: EventView })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')

@@ -3,11 +3,12 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { AdminBody } from '../common/admin-body';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
+import { ADMIN_AUTH } from '../common/openapi';
 import { FlagDto, FlagListDto, SetFlagDto } from './dto/set-flag.dto';
 import { FeatureFlagService, FlagView } from './feature-flag.service';
 
 @ApiTags('flags')
-@ApiBearerAuth('admin')
+@ApiBearerAuth(ADMIN_AUTH)
 @UseGuards(AdminGuard)
 @Controller('v1/flags')
 export class FeatureFlagController {
@@ -33,6 +34,7 @@ export class FeatureFlagController {
   @Delete(':name')
   @HttpCode(204)
   @ApiOperation({ summary: 'Drop the override: back to the env or default value' })
+  @ApiResponse({ status: 204, description: 'override dropped' })
   @ErrorResponses('UNAUTHORIZED', 'FLAG_NOT_FOUND', 'UNAVAILABLE')
   async clear(@Param('name') name: string): Promise<void> {
     await this.flags.clear(name);

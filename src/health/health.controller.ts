@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HeaderOverflowResponse } from '../common/openapi';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { RedisReadinessIndicator } from './redis.health';
 
@@ -14,6 +15,7 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process answers; checks nothing external' })
+  @HeaderOverflowResponse()
   live() {
     return this.health.check([]);
   }
@@ -21,6 +23,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: Redis answers and every script is loaded; 503 during shutdown' })
+  @HeaderOverflowResponse()
   ready() {
     return this.health.check([() => this.redis.isReady()]);
   }

@@ -82,6 +82,7 @@ export class QueueController {
   @Delete(':ticket')
   @HttpCode(204)
   @ApiOperation({ summary: 'Leave the queue or end the admitted session; the user may join again' })
+  @ApiResponse({ status: 204, description: 'left' })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')
   async leave(@Param('eventId', IdParamPipe) eventId: string, @Param('ticket') ticket: string): Promise<void> {
     await this.queue.leave(eventId, ticket);

@@ -8,6 +8,7 @@ import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { IdParamPipe } from '../common/id-param.pipe';
+import { ACCESS_TOKEN_AUTH, ADMIN_AUTH } from '../common/openapi';
 import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { SeatService } from './seat.service';
 
@@ -32,7 +33,7 @@ export class SeatController {
   @RouteSchema(HOLD_SCHEMA)
   @ApiBody({ type: HoldSeatsDto })
   @UseGuards(AccessTokenGuard)
-  @ApiBearerAuth('access')
+  @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOperation({ summary: 'Hold named seats (all or nothing), the best `quantity` available, or the best `quantity` together in one row' })
   @ApiResponse({ status: 201, type: HoldDto })
@@ -49,16 +50,17 @@ export class SeatController {
   @Delete('holds/:holdId')
   @HttpCode(204)
   @UseGuards(AccessTokenGuard)
-  @ApiBearerAuth('access')
+  @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiOperation({ summary: 'Release a hold; its seats are available again at once' })
-  @ErrorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'EVENT_NOT_FOUND', 'HOLD_NOT_FOUND', 'UNAVAILABLE')
+  @ApiResponse({ status: 204, description: 'released' })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'EVENT_NOT_FOUND', 'HOLD_NOT_FOUND', 'UNAVAILABLE')
   async release(@Param('eventId', IdParamPipe) _eventId: string, @Param('holdId') holdId: string, @Req() request: AccessRequest): Promise<void> {
     await this.seats.release(claims(request), holdId);
   }
 
   @Post('holds/:holdId/confirm')
   @UseGuards(AccessTokenGuard)
-  @ApiBearerAuth('access')
+  @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOperation({ summary: 'Buy the held seats; confirming again answers 200 with the same order' })
   @ApiResponse({ status: 201, type: OrderDto, description: 'order created' })
@@ -79,10 +81,10 @@ export class SeatController {
 
   @Get('audit')
   @UseGuards(AdminGuard)
-  @ApiBearerAuth('admin')
+  @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Recount every seat against counters, holds, per-user counts and orders (admin)' })
   @ApiResponse({ status: 200, type: AuditDto })
-  @ErrorResponses('UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
   audit(@Param('eventId', IdParamPipe) eventId: string): Promise<AuditDto> {
     return this.seats.audit(eventId);
   }

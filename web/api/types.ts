@@ -1,94 +1,37 @@
 /**
- * The shapes of the service's answers the page reads (CONTRACT v1.1). Kept in
- * this one file so they can be swapped for types generated from the OpenAPI
- * document without touching the views.
+ * The shapes of the service's answers the page reads, taken from schema.d.ts,
+ * which `npm run gen:api-types` generates from the service's OpenAPI document
+ * (test/api-types.e2e-spec.ts fails when it is out of date). Each type is the
+ * JSON body of one operation's success answer, so a change to a response DTO
+ * the page reads breaks the page's compile instead of the page.
  */
+import type { components, operations } from './schema.js';
 
-/** Every error answer. */
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  message: string;
-  [extra: string]: unknown;
-}
+/** Every error answer. Some carry more fields (e.g. `seatIds`, `max`, `position`). */
+export type ErrorBody = components['schemas']['ErrorBodyDto'] & { [extra: string]: unknown };
 
 /** POST /v1/events/:eventId/queue */
-export interface Joined {
-  ticket: string;
-  position: number;
-  etaSeconds: number;
-}
+export type Joined = operations['QueueController_join']['responses'][202]['content']['application/json'];
 
 /** GET /v1/events/:eventId/queue/:ticket, and each frame of its /events stream. */
-export interface TicketStatus {
-  status: 'waiting' | 'admitted';
-  position?: number;
-  etaSeconds?: number;
-  accessToken?: string;
-  accessExpiresAt?: string;
-}
+export type TicketStatus = operations['QueueController_status']['responses'][200]['content']['application/json'];
 
 /** GET /v1/events/:eventId */
-export interface EventView {
-  eventId: string;
-  capacity: number;
-  available: number;
-  held: number;
-  sold: number;
-  waiting: number;
-  active: number;
-  /** per price level; one level GA without a price for events made without a layout */
-  levels?: Level[];
-  config: { maxSeatsPerUser?: number; holdTtlSeconds?: number; paused?: boolean };
-}
+export type EventView = operations['EventController_get']['responses'][200]['content']['application/json'];
 
-export interface Level {
-  priceLevel: string;
-  /** minor units (cents); absent for GA */
-  price?: number;
-  currency?: string;
-  available: number;
-  held: number;
-  sold: number;
-}
-
-export interface Seat {
-  seatId: string;
-  status: 'available' | 'held' | 'sold';
-  /** venue events only */
-  sectionId?: string;
-  rowId?: string;
-  priceLevel?: string;
-}
+/** One price level of the event view (one level GA without a price for events made without a layout). */
+export type Level = EventView['levels'][number];
 
 /** POST /v1/events/:eventId/holds by quantity: the best seats, optionally together, in a level or section. */
-export interface BestSeats {
-  quantity: number;
-  together?: boolean;
-  priceLevel?: string;
-  sectionId?: string;
-}
+export type BestSeats = Pick<components['schemas']['HoldSeatsDto'], 'together' | 'priceLevel' | 'sectionId'> & { quantity: number };
 
 /** GET /v1/events/:eventId/seats */
-export interface SeatPage {
-  available: number;
-  held: number;
-  sold: number;
-  seats: Seat[];
-  nextCursor: number | null;
-}
+export type SeatPage = operations['SeatController_page']['responses'][200]['content']['application/json'];
+
+export type Seat = SeatPage['seats'][number];
 
 /** POST /v1/events/:eventId/holds */
-export interface Hold {
-  holdId: string;
-  seatIds: string[];
-  expiresAt: string;
-}
+export type Hold = operations['SeatController_hold']['responses'][201]['content']['application/json'];
 
 /** POST /v1/events/:eventId/holds/:holdId/confirm */
-export interface Order {
-  orderId: string;
-  seatIds: string[];
-  /** priced seats (venue events) */
-  total?: { amount: number; currency: string };
-}
+export type Order = operations['SeatController_confirm']['responses'][201]['content']['application/json'];
