@@ -47,6 +47,8 @@ end
 
 local layout = hasLayout(k)
 local count = { a = 0, h = 0, s = 0 }
+-- seatId -> index of the chunk's available seats found in the available set
+local listed = {}
 local perLevel, rowCache, holdCache = {}, {}, {}
 
 local function row(r)
@@ -87,6 +89,8 @@ for i = 1, #batch, 2 do
     local inAvail = tonumber(rcall('ZSCORE', k.avail, seatId))
     if (kind == 'a') ~= (inAvail == index) then
       report('available_set', seatId .. ' is ' .. state .. ' but ' .. (inAvail and 'in' or 'not in') .. ' the available set')
+    elseif kind == 'a' then
+      listed[seatId] = index
     end
     if kind == 'h' then
       local seats = holdSeats(string.sub(state, 3))
@@ -132,11 +136,13 @@ if layout then
   end
 end
 
--- Stray members of the available set within this chunk's index range.
+-- Stray members of the available set within this chunk's index range: every
+-- seat with an index in the range was read above, so a member that is not one
+-- of its available seats (at its index) is a stray.
 if #batch > 0 then
   local members = rcall('ZRANGE', k.avail, '(' .. cursor, last, 'BYSCORE', 'WITHSCORES')
   for i = 1, #members, 2 do
-    if rcall('HGET', k.seats, members[i]) ~= 'a' or tonumber(rcall('ZSCORE', k.seatIndex, members[i])) ~= tonumber(members[i + 1]) then
+    if listed[members[i]] ~= tonumber(members[i + 1]) then
       report('available_set', members[i] .. ' is in the available set but is not an available seat at that index')
     end
   end
