@@ -10,7 +10,7 @@ import { ROW_SPAN, SeatPlan } from './seat-plan';
  * Seats loaded per createEventSeats call: keeps each call to a few ms of Redis
  * time (bench: longest command while a 100,000-seat event is created).
  */
-export const CREATE_CHUNK_SEATS = 500;
+export const CREATE_CHUNK_SEATS = 300;
 /** The creation claim lasts this long unless the next chunk renews it. */
 const CREATE_CLAIM_MS = 30_000;
 

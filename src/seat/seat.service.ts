@@ -8,7 +8,7 @@ import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto }
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
 /** Seats, holds or orders read per audit call. */
-export const AUDIT_CHUNK = 400;
+export const AUDIT_CHUNK = 250;
 /** Audit passes tried before answering without the totals (traffic kept changing seats). */
 const AUDIT_ATTEMPTS = 3;
 const MAX_MISMATCHES = 100;
