@@ -123,7 +123,7 @@ async function collectTokens(client: Client, eventId: string, userIds: string[],
   });
 }
 
-async function admittedUsers(client: Client, eventId: string, prefix: string, count: number): Promise<Admitted[]> {
+export async function admittedUsers(client: Client, eventId: string, prefix: string, count: number): Promise<Admitted[]> {
   const userIds = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   const tickets = await joinMany(client, eventId, userIds);
   return collectTokens(client, eventId, userIds, tickets);
@@ -235,7 +235,7 @@ const pollStep = (eventId: string, tickets: string[]): Step => {
   };
 };
 
-const holdStep = (eventId: string, users: Admitted[], body = '{"quantity":1}'): Step => {
+export const holdStep = (eventId: string, users: Admitted[], body = '{"quantity":1}'): Step => {
   const next = roundRobin(users);
   return {
     method: 'POST',
@@ -252,7 +252,7 @@ const holdStep = (eventId: string, users: Admitted[], body = '{"quantity":1}'): 
   };
 };
 
-const afterHoldStep = (eventId: string, kind: 'release' | 'confirm'): Step => ({
+export const afterHoldStep = (eventId: string, kind: 'release' | 'confirm'): Step => ({
   method: kind === 'release' ? 'DELETE' : 'POST',
   path: `/v1/events/${eventId}/holds/x`,
   ...(kind === 'confirm' ? { body: '{}' } : {}),

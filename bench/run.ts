@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
+import { DurableResults, runDurableConfirm } from './durable';
 import { EV, HttpResults, runHttpScenarios } from './http-scenarios';
 import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
 import { Client } from './lib/http';
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
   let venue: BigVenueResult | undefined;
+  let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -124,6 +126,10 @@ async function main(): Promise<void> {
     }
     if (wanted('venue')) {
       venue = await runBigVenue(log);
+    }
+    if (wanted('durable')) {
+      durable = await runDurableConfirm(log, cleanups);
+      await cleanUp();
     }
   } finally {
     await cleanUp();
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
     http,
     memory,
     venue,
+    durable,
     targets: evaluateTargets(http, memory, venue),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');

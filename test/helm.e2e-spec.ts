@@ -199,6 +199,8 @@ describe('helm chart helm/queuegate', () => {
       REDIS_URL: 'redis://redis-master:6379',
       REDIS_KEY_PREFIX: 'qg:',
       REDIS_COMMAND_TIMEOUT_MS: '1000',
+      REDIS_WAIT_REPLICAS: '0',
+      REDIS_WAIT_TIMEOUT_MS: '500',
       ENABLE_STREAMS_QUEUE: 'true',
       ENABLE_LUA_ATOMIC: 'true',
       LOG_LEVEL: 'log',
@@ -381,6 +383,8 @@ describe('helm chart helm/queuegate', () => {
     expect(await renderError(['--set', 'auth.accessTokenSecret=also-too-short-for-hmac'])).toMatch(/accessTokenSecret must be at least 32/);
     expect(await renderError(['--set', 'redis.url=', '--set', 'redis.clusterNodes=null'])).toMatch(/set redis.url/);
     expect(await renderError(['--set', 'redis.url=http://redis:6379'])).toMatch(/redis:\/\//);
+    expect(await renderError(['--set', 'config.redisWaitReplicas=-1'])).toMatch(/redisWaitReplicas/);
+    expect(await renderError(['--set', 'config.redisWaitReplicas=1', '--set', 'config.redisWaitTimeoutMs=1000'])).toMatch(/redisWaitTimeoutMs must be less than config.redisCommandTimeoutMs/);
   });
 
   it('honours the chart kubeVersion floor (1.23) and renders there', async () => {

@@ -94,18 +94,22 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
     );
     expect(replies.filter((r) => r[0] !== 'OK')).toEqual([]);
     const holdIds = replies.map((r) => String(r[1]));
+    // Live-hold index members: '<holdId>|<userId>|<seats>' (see lua/includes/holdIndex.lua).
+    const members = replies.map((r, i) => `${String(r[1])}|${requests[i].u.userId}|${String(r[3])}`);
     const dueAt = await withClient(topology, async (c) => {
       const [seconds, micros] = await c.time();
       // 3 s ahead: writing 20,000 fields takes over a second on a busy machine,
       // and the sweeper must not start on them before the last one is written.
       const at = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 3000;
       const batch = c.pipeline();
-      for (const holdId of holdIds) {
-        batch.zadd(`qg:{${eventId}}:holds`, at, holdId);
+      holdIds.forEach((holdId, i) => {
+        // 'XX CH': an existing member must change, or the test did not set what it meant to.
+        batch.zadd(`qg:{${eventId}}:holds`, 'XX', 'CH', at, members[i]);
         batch.hset(`qg:{${eventId}}:hold:${holdId}`, 'expiresAt', at);
-      }
+      });
       const results = (await batch.exec()) ?? [];
       expect(results.filter(([err]) => err)).toEqual([]);
+      expect(results.filter((_, i) => i % 2 === 0).every(([, changed]) => changed === 1)).toBe(true);
       return at;
     });
     expect(await counters(app, eventId)).toEqual({ available: 0, held: holders * perUser, sold: 0 });

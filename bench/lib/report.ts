@@ -1,4 +1,5 @@
 import type { HttpResults, ScenarioResult } from '../http-scenarios';
+import { durableMarkdown, DurableResults } from '../durable';
 import type { MemoryAndAdmission } from '../memory';
 import type { BigVenueResult } from '../big-venue';
 import type { MachineInfo, SourceInfo } from './machine';
@@ -23,6 +24,8 @@ export interface BenchResults {
   http?: HttpResults;
   memory?: MemoryAndAdmission;
   venue?: BigVenueResult;
+  /** confirm latency with REDIS_WAIT_REPLICAS 0 and 1 (bench/durable.ts) */
+  durable?: DurableResults;
   targets: TargetRow[];
 }
 
@@ -244,6 +247,8 @@ export function markdown(r: BenchResults): string {
     }
     out.push('');
   }
+
+  if (r.durable) out.push(...durableMarkdown(r.durable));
 
   if (r.http?.profileMarkdown.length) {
     out.push('## CPU profiles', '', ...r.http.profileMarkdown, '');

@@ -11,9 +11,28 @@
   Output:
     { 'OK' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is not field, value pairs or
+      names a field the scripts keep themselves (nothing written)
 ]]
 local rcall = redis.call
 local metaKey = KEYS[1]
+
+--- @include "includes/args"
+
+-- Counters and queue state: only the scripts that keep them may write them.
+local KEPT = { capacity = true, available = true, held = true, sold = true, queue = true, seq = true,
+  head = true, lastScore = true, tokens = true, tokensAt = true }
+if #ARGV % 2 ~= 0 then
+  argFail('ARGV', #ARGV .. ' values', 'must be field, value pairs')
+end
+for i = 1, #ARGV, 2 do
+  if KEPT[argId('field', ARGV[i])] then
+    argFail('field', ARGV[i], 'is kept by the scripts, not settable')
+  end
+  if ARGV[i + 1] == '' then
+    argFail(ARGV[i], '', 'must not be empty')
+  end
+end
 
 if rcall('EXISTS', metaKey) == 0 then
   return { 'EVENT_NOT_FOUND' }

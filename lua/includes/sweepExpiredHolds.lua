@@ -1,18 +1,25 @@
---[[
-  sweepExpiredHolds(k, now, limit): returns to sale the seats of at most
-  `limit` holds whose expiresAt has passed. The hold record stays, marked
-  'expired', for EXPIRED_HOLD_TTL seconds so that a late confirm gets
-  HOLD_EXPIRED rather than HOLD_NOT_FOUND. Returns how many holds it expired.
-
-  k is the table of the event's keys (see seatKeys in the calling script):
-  k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats, k.rows, k.runs,
-  k.holdPrefix.
-]]
+-- How many expired holds a seat operation reclaims before its own work; the
+-- background sweeper takes the rest, every event at least once a second.
+local INLINE_SWEEP_LIMIT = 50
+--- @include "includes/holdIndex"
 --- @include "includes/layout"
-local EXPIRED_HOLD_TTL = 3600
+--[[
+  Returning held seats to sale, through the live-hold index (see holdIndex);
+  these functions touch only the event's seat keys, which every caller
+  declares in KEYS[1..8] (see seatKeys); a venue's rows, run index and
+  per-level counters move with the seats (see layout).
 
-local function releaseHoldSeats(k, holdId, seatList, userId)
-  -- Puts the seats of one hold back on sale; shared by release and expiry.
+  releaseHoldSeats(k, holdId, userId, seatList): puts the seats still held
+    by this hold back on sale, fixes the counters and the user's count, and
+    drops the hold from the index. Returns how many seats came back.
+  sweepExpiredHolds(k, now, limit): does that for at most `limit` holds whose
+    expiresAt has passed. Returns how many holds it expired.
+
+  The hold's record (its own hash) is left alone: it carries a TTL from the
+  moment it is made, and a late confirm tells an expired hold by its absence
+  from the index (HOLD_EXPIRED).
+]]
+local function releaseHoldSeats(k, holdId, userId, seatList)
   local count, released = 0, {}
   for seatId in string.gmatch(seatList, '[^,]+') do
     if redis.call('HGET', k.seats, seatId) == 'h:' .. holdId then
@@ -28,29 +35,20 @@ local function releaseHoldSeats(k, holdId, seatList, userId)
   if redis.call('HINCRBY', k.userSeats, userId, -count) <= 0 then
     redis.call('HDEL', k.userSeats, userId)
   end
-  redis.call('ZREM', k.holds, holdId)
+  redis.call('ZREM', k.holds, holdMember(holdId, userId, seatList))
   return count
 end
 
--- Expires one live hold: its seats go back on sale and the record is kept,
--- marked 'expired', for EXPIRED_HOLD_TTL seconds. Shared by the sweep and by
--- a confirm that finds its hold past due before the sweep reached it.
-local function expireHold(k, holdId, seatList, userId)
-  local holdKey = k.holdPrefix .. holdId
-  releaseHoldSeats(k, holdId, seatList, userId)
-  redis.call('HSET', holdKey, 'state', 'expired')
-  redis.call('EXPIRE', holdKey, EXPIRED_HOLD_TTL)
-end
-
 local function sweepExpiredHolds(k, now, limit)
-  local expired = redis.call('ZRANGEBYSCORE', k.holds, '-inf', now, 'LIMIT', 0, limit)
-  for _, holdId in ipairs(expired) do
-    local hold = redis.call('HMGET', k.holdPrefix .. holdId, 'userId', 'seatIds')
-    if hold[1] then
-      expireHold(k, holdId, hold[2], hold[1])
+  local due = redis.call('ZRANGEBYSCORE', k.holds, '-inf', now, 'LIMIT', 0, limit)
+  for _, member in ipairs(due) do
+    local holdId, userId, seatList = parseHoldMember(member)
+    if holdId then
+      releaseHoldSeats(k, holdId, userId, seatList)
     else
-      redis.call('ZREM', k.holds, holdId)
+      -- Names no seats (not written by this version): nothing to return.
+      redis.call('ZREM', k.holds, member)
     end
   end
-  return #expired
+  return #due
 end

@@ -20,21 +20,26 @@
     KEYS[6] active    sorted set seq -> session end (ms)
     KEYS[7] sessions  hash seq -> '<secret>|<userId>'
 
-    ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap)
-    ARGV[2] maxBatch  most users admitted by one call
+    ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
+    ARGV[2] maxBatch  most users admitted by one call (1..5000)
 
   Output:
     { 'OK', admitted, endedSessions }
     { 'PAUSED', endedSessions }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local tickMs, maxBatch = tonumber(ARGV[1]), tonumber(ARGV[2])
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
+
+-- maxBatch is bounded by Lua's unpack limit (the sorted-set path removes a batch in one call).
+local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt')
@@ -42,8 +47,12 @@ local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local rate, maxActive, sessionTtlMs = tonumber(m[2]), tonumber(m[3]), tonumber(m[4]) * 1000
+local rate, maxActive, sessionTtl = tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
 local head, tokens, tokensAt = tonumber(m[6]), tonumber(m[7]), tonumber(m[8])
+if not (rate and maxActive and sessionTtl and head and tokens and tokensAt) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks admission settings')
+end
+local sessionTtlMs = sessionTtl * 1000
 
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
@@ -82,7 +91,9 @@ if want > 0 then
     for _, entry in ipairs(entries) do
       -- entry = { '<seq>-0', { 'u', userId, 't', secret } }
       local seq = string.sub(entry[1], 1, -3)
-      admit(seq, entry[2][4], entry[2][2])
+      if entry[2][2] and entry[2][4] then
+        admit(seq, entry[2][4], entry[2][2])
+      end
       last = tonumber(seq)
     end
     if last > head then
@@ -90,13 +101,24 @@ if want > 0 then
       rcall('HSET', metaKey, 'head', last)
     end
   else
-    local popped = rcall('ZPOPMIN', zqueueKey, want)
-    for i = 1, #popped, 2 do
-      local seq = popped[i]
+    -- Read every entry and its record first, write after: a runtime error
+    -- can then leave no user taken out of line without a session.
+    local front = rcall('ZRANGE', zqueueKey, 0, want - 1)
+    local entries = {}
+    for _, seq in ipairs(front) do
       local record = rcall('HGET', zwaitKey, seq)
-      rcall('HDEL', zwaitKey, seq)
-      local bar = string.find(record, '|', 1, true)
-      admit(seq, string.sub(record, 1, bar - 1), string.sub(record, bar + 1))
+      local bar = record and string.find(record, '|', 1, true)
+      -- An entry without a well-formed record names nobody: it leaves the line unadmitted.
+      entries[#entries + 1] = { seq, bar and string.sub(record, 1, bar - 1), bar and string.sub(record, bar + 1) }
+    end
+    if #front > 0 then
+      rcall('ZREM', zqueueKey, unpack(front))
+      rcall('HDEL', zwaitKey, unpack(front))
+    end
+    for _, e in ipairs(entries) do
+      if e[2] then
+        admit(e[1], e[2], e[3])
+      end
     end
   end
 end

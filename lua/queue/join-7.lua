@@ -26,14 +26,18 @@
     { 'REPLAYED', seq, position, ratePerSecond, queue }  same user, same secret: the first ticket
     { 'DUPLICATE', position }   position 0 means the user is already admitted
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when the event hash lacks a queue setting (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local userId, secret = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/queuePosition"
+
+local userId, secret = argId('userId', ARGV[1]), argId('secret', ARGV[2])
 
 -- The secret stored with a waiting entry or an admitted session, or nil.
 local function storedSecret(record)
@@ -50,12 +54,16 @@ local function waitingSecret(queueKind, seq)
   return storedSecret(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'lastScore')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
 end
-local head = tonumber(m[2])
+local head, lastScore = tonumber(m[2]), tonumber(m[4])
+-- Checked before any write, so a broken hash cannot leave half a join.
+if not head or not tonumber(m[3]) or (queueKind == 'zset' and not lastScore) then
+  return redis.error_reply('INVARIANT event hash ' .. metaKey .. ' lacks queue settings')
+end
 local now = nowMs()
 
 local existing = rcall('HGET', usersKey, userId)
@@ -85,7 +93,7 @@ if queueKind == 'streams' then
   rcall('XADD', streamKey, seq .. '-0', 'u', userId, 't', secret)
   position = seq - head
 else
-  local score = math.max(now * 1024, tonumber(rcall('HGET', metaKey, 'lastScore')) + 1)
+  local score = math.max(now * 1024, lastScore + 1)
   rcall('HSET', metaKey, 'lastScore', score)
   rcall('ZADD', zqueueKey, score, seq)
   rcall('HSET', zwaitKey, seq, secret .. '|' .. userId)

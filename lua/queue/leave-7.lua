@@ -18,14 +18,18 @@
     { 'OK', 'waiting' | 'active' }   what the ticket was
     { 'TICKET_NOT_FOUND' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local k = { meta = KEYS[1], users = KEYS[2], stream = KEYS[3], zqueue = KEYS[4], zwait = KEYS[5],
   active = KEYS[6], sessions = KEYS[7] }
-local seq, secret = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
+
+local seq, secret = argId('seq', ARGV[1]), argId('secret', ARGV[2])
+argInt('seq', seq, 1)
 
 local m = rcall('HMGET', k.meta, 'queue', 'head')
 if not m[1] then

@@ -18,14 +18,18 @@
     { 'ADMITTED', userId, sessionEndMs }
     { 'TICKET_NOT_FOUND' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
 local k = { meta = KEYS[1], stream = KEYS[2], zqueue = KEYS[3], zwait = KEYS[4],
   active = KEYS[5], sessions = KEYS[6] }
-local seq, secret = ARGV[1], ARGV[2]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
+
+local seq, secret = argId('seq', ARGV[1]), argId('secret', ARGV[2])
+argInt('seq', seq, 1)
 
 local m = rcall('HMGET', k.meta, 'queue', 'head', 'ratePerSecond')
 if not m[1] then

@@ -1,27 +1,29 @@
 --[[
-  The audit, one chunk of live holds at a time (by rank in the holds set).
-  Reads only. Each live hold must have its record, in state 'held', and every
-  seat it lists must be held by it; checked within this one call, so a
+  The audit, one chunk of live holds at a time (by rank in the live-hold
+  index, whose members carry each hold's user and seats: see
+  includes/holdIndex; hold records are not read). Reads only. Every seat a
+  live hold lists must be held by it; checked within this one call, so a
   mismatch found is real even under traffic.
 
   Input:
     KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
-    ARGV[1] holdPrefix  key prefix of hold hashes
-    ARGV[2] offset      rank to start at
-    ARGV[3] limit       most holds read
+    ARGV[1] offset      rank to start at
+    ARGV[2] limit       most holds read (1..1000)
 
   Output:
     { 'OK', rev, nextOffset, seatsHeld, 'userId=n,...', kind1, detail1, ... }
       nextOffset 0 at the end; seats held per user by the holds read
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
-local holdPrefix, offset, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-
+--- @include "includes/args"
 --- @include "includes/seatKeys"
+--- @include "includes/holdIndex"
 
-local k = seatKeys(holdPrefix)
+local offset, limit = argInt('offset', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
+local k = seatKeys()
 local m = rcall('HMGET', k.meta, 'capacity', 'rev')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
@@ -34,15 +36,15 @@ local function report(kind, detail)
   end
 end
 
-local holdIds = rcall('ZRANGE', k.holds, offset, offset + limit - 1)
-for _, holdId in ipairs(holdIds) do
-  local hold = rcall('HMGET', holdPrefix .. holdId, 'userId', 'seatIds', 'state')
-  if not hold[1] or hold[3] ~= 'held' then
-    report('hold', 'hold ' .. holdId .. ' is listed as live but is ' .. tostring(hold[3] or 'missing'))
+local members = rcall('ZRANGE', k.holds, offset, offset + limit - 1)
+for _, member in ipairs(members) do
+  local holdId, userId, seatList = parseHoldMember(member)
+  if not holdId then
+    report('hold', 'live hold entry ' .. member .. ' names no user and seats')
   else
-    for seatId in string.gmatch(hold[2], '[^,]+') do
+    for seatId in string.gmatch(seatList, '[^,]+') do
       seatsHeld = seatsHeld + 1
-      perUser[hold[1]] = (perUser[hold[1]] or 0) + 1
+      perUser[userId] = (perUser[userId] or 0) + 1
       if rcall('HGET', k.seats, seatId) ~= 'h:' .. holdId then
         report('hold', 'hold ' .. holdId .. ' lists ' .. seatId .. ' which is not held by it')
       end
@@ -52,7 +54,7 @@ end
 
 local users = {}
 for userId, n in pairs(perUser) do users[#users + 1] = userId .. '=' .. n end
-local next = #holdIds < limit and 0 or offset + limit
+local next = #members < limit and 0 or offset + limit
 local out = { 'OK', tonumber(m[2] or 0), next, seatsHeld, table.concat(users, ',') }
 for _, v in ipairs(mismatches) do out[#out + 1] = v end
 return out

@@ -18,12 +18,14 @@
 ]]
 local rcall = redis.call
 local ordersKey = KEYS[9]
-local after, limit = ARGV[1], tonumber(ARGV[2])
 
+--- @include "includes/args"
 --- @include "includes/seatKeys"
 --- @include "includes/layout"
 
-local k = seatKeys('')
+local after, limit = ARGV[1] or '', argInt('limit', ARGV[2], 1, 1000)
+
+local k = seatKeys()
 local m = rcall('HMGET', k.meta, 'capacity', 'rev')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }

@@ -6,7 +6,9 @@
   totals are compared by the service (see seat.repository.ts).
 
   Checks per seat: a known state; available <=> in the available set (at its
-  index) <=> its row's free flag; held by a live hold that lists it. Per
+  index) <=> its row's free flag. (That each held seat belongs to a live hold
+  follows from auditHolds: every seat a live hold lists is held by it, and
+  the seats they list add up to the held seats.) Per
   layout row starting in the chunk: its flags cover its seats and the run
   index lists it for exactly the runs it has. Members of the available set
   in the chunk's index range must be available seats.
@@ -14,9 +16,8 @@
   Input:
     KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
-    ARGV[1] holdPrefix  key prefix of hold hashes
-    ARGV[2] cursor      seat index to start after (0 = from the start)
-    ARGV[3] limit       most seats read
+    ARGV[1] cursor      seat index to start after (0 = from the start)
+    ARGV[2] limit       most seats read (1..1000)
 
   Output:
     { 'OK', rev, nextCursor, available, held, sold, 'level:a:h:s,...', runEntries, kind1, detail1, ... }
@@ -24,14 +25,15 @@
       per-level counts of this chunk (layout events); run-index entries the
       rows starting in this chunk should have; then at most 100 mismatches
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
-local holdPrefix, cursor, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-
+--- @include "includes/args"
 --- @include "includes/seatKeys"
 --- @include "includes/layout"
 
-local k = seatKeys(holdPrefix)
+local cursor, limit = argInt('cursor', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
+local k = seatKeys()
 local m = rcall('HMGET', k.meta, 'capacity', 'rev')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
@@ -49,7 +51,7 @@ local layout = hasLayout(k)
 local count = { a = 0, h = 0, s = 0 }
 -- seatId -> index of the chunk's available seats found in the available set
 local listed = {}
-local perLevel, rowCache, holdCache = {}, {}, {}
+local perLevel, rowCache = {}, {}
 
 local function row(r)
   if not rowCache[r] then
@@ -58,21 +60,6 @@ local function row(r)
     perLevel[level] = perLevel[level] or { a = 0, h = 0, s = 0 }
   end
   return rowCache[r]
-end
-
--- The seats a live hold lists, as a set; false when the hold is not live.
-local function holdSeats(holdId)
-  if holdCache[holdId] == nil then
-    local hold = rcall('HMGET', holdPrefix .. holdId, 'seatIds', 'state')
-    if hold[2] == 'held' and rcall('ZSCORE', k.holds, holdId) then
-      local set = {}
-      for seatId in string.gmatch(hold[1], '[^,]+') do set[seatId] = true end
-      holdCache[holdId] = set
-    else
-      holdCache[holdId] = false
-    end
-  end
-  return holdCache[holdId]
 end
 
 local batch = rcall('ZRANGE', k.seatIndex, '(' .. cursor, '+inf', 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
@@ -91,14 +78,6 @@ for i = 1, #batch, 2 do
       report('available_set', seatId .. ' is ' .. state .. ' but ' .. (inAvail and 'in' or 'not in') .. ' the available set')
     elseif kind == 'a' then
       listed[seatId] = index
-    end
-    if kind == 'h' then
-      local seats = holdSeats(string.sub(state, 3))
-      if not seats then
-        report('hold', seatId .. ' is held by ' .. string.sub(state, 3) .. ' which is not a live hold')
-      elseif not seats[seatId] then
-        report('hold', seatId .. ' is held by ' .. string.sub(state, 3) .. ' which does not list it')
-      end
     end
     if layout then
       local r, p = math.floor(index / ROW_SPAN), index % ROW_SPAN

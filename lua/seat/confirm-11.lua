@@ -9,16 +9,15 @@
     KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
     KEYS[9] hold       the hold's hash
     KEYS[10] orders    stream of orders
-    KEYS[11] idem      idempotency record (unused when ARGV[7] is '0')
+    KEYS[11] idem       idempotency record (unused when ARGV[6] is '0')
 
     ARGV[1] userId      from the access token
     ARGV[2] holdId
-    ARGV[3] holdPrefix  key prefix of hold hashes (for the sweep)
-    ARGV[4] orderId     new, random
-    ARGV[5] paymentRef  may be ''
-    ARGV[6] eventId     written into the order
-    ARGV[7] useIdem     '1' when the request carries an Idempotency-Key
-    ARGV[8] idemTtl     seconds the idempotency record lives
+    ARGV[3] orderId     new, random
+    ARGV[4] paymentRef  may be ''
+    ARGV[5] eventId     written into the order
+    ARGV[6] useIdem     '1' when the request carries an Idempotency-Key, else '0'
+    ARGV[7] idemTtl     seconds the idempotency record lives (>= 1)
 
   Output (amount and currency are '' for seats without a price, i.e. events
   made without a layout):
@@ -26,21 +25,27 @@
     { 'REPLAYED', orderId, 'seat1,seat2', 'idempotent', amount, currency }   same Idempotency-Key again
     { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed', amount, currency }    the hold was already confirmed
     { 'HOLD_NOT_FOUND' }
-    { 'HOLD_EXPIRED' }
+    { 'HOLD_EXPIRED' }     past its expiresAt, or already swept (no longer in the holds index)
     { 'NOT_OWNER' }
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
+    error reply 'INVARIANT ...' when a seat of the hold is not held by it (nothing written)
 ]]
 local rcall = redis.call
 local holdKey, ordersKey, idemKey = KEYS[9], KEYS[10], KEYS[11]
-local userId, holdId, holdPrefix, orderId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local paymentRef, eventId, useIdem, idemTtl = ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
 --- @include "includes/idempotency"
 
-local k = seatKeys(holdPrefix)
+local userId, holdId, orderId = argId('userId', ARGV[1]), argId('holdId', ARGV[2]), argId('orderId', ARGV[3])
+local paymentRef, eventId = ARGV[4] or '', argId('eventId', ARGV[5])
+local useIdem = argOneOf('useIdem', ARGV[6], { '0', '1' }) == '1'
+local idemTtl = argInt('idemTtl', ARGV[7], 1)
+
+local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -63,12 +68,13 @@ end
 if hold[3] == 'confirmed' then
   return { 'REPLAYED', hold[5], hold[2], 'confirmed', hold[6] or '', hold[7] or '' }
 end
-if hold[3] == 'expired' then
+-- A held record whose member left the index was swept: its seats are back on sale.
+if hold[3] ~= 'held' or not rcall('ZSCORE', k.holds, holdMember(holdId, userId, hold[2])) then
   return { 'HOLD_EXPIRED' }
 end
 if tonumber(hold[4]) <= now then
-  -- Past its time but not yet swept: expire it here, as the sweeper would.
-  expireHold(k, holdId, hold[2], userId)
+  -- Past its time but not yet swept: return its seats here, as the sweeper would.
+  releaseHoldSeats(k, holdId, userId, hold[2])
   return { 'HOLD_EXPIRED' }
 end
 
@@ -103,8 +109,9 @@ end
 seatsMoved(k, seatIds, 'h', 's')
 rcall('HINCRBY', k.meta, 'held', -#seatIds)
 rcall('HINCRBY', k.meta, 'sold', #seatIds)
-rcall('ZREM', k.holds, holdId)
+rcall('ZREM', k.holds, holdMember(holdId, userId, hold[2]))
 rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', now, 'amount', amount, 'currency', currency)
+rcall('PERSIST', holdKey)
 rcall('XADD', ordersKey, '*', unpack(order))
 if useIdem then
   rememberAnswer(idemKey, idemTtl, { orderId, hold[2], amount, currency })

@@ -20,19 +20,22 @@
     KEYS[9] active     sorted set sessionId -> session end (ms)
     KEYS[10] sessions  hash sessionId -> '<secret>|<userId>'
     KEYS[11] hold      the new hold's hash
-    KEYS[12] idem      idempotency record (unused when ARGV[7] is '0')
+    KEYS[12] idem      idempotency record (unused when ARGV[6] is '0')
 
     ARGV[1] userId      from the access token, never from the body
     ARGV[2] sessionId   from the access token
     ARGV[3] holdId      new, random
-    ARGV[4] holdPrefix  key prefix of hold hashes (for the sweep)
-    ARGV[5] mode        'seats' | 'quantity' | 'together'
-    ARGV[6] quantity    seats wanted in 'quantity' and 'together' mode
-    ARGV[7] useIdem     '1' when the request carries an Idempotency-Key
-    ARGV[8] idemTtl     seconds the idempotency record lives
-    ARGV[9] priceLevel  only seats of this price level ('' = any)
-    ARGV[10] sectionId  only seats of this section ('' = any)
-    ARGV[11..] seatIds  in 'seats' mode (unique)
+    ARGV[4] mode        'seats' | 'quantity' | 'together'
+    ARGV[5] quantity    seats wanted in 'quantity' and 'together' mode (>= 1; ignored in 'seats' mode)
+    ARGV[6] useIdem     '1' when the request carries an Idempotency-Key, else '0'
+    ARGV[7] idemTtl     seconds the idempotency record lives (>= 1)
+    ARGV[8] priceLevel  only seats of this price level ('' = any)
+    ARGV[9] sectionId   only seats of this section ('' = any)
+    ARGV[10..] seatIds  in 'seats' mode (at least one, unique)
+
+  The hold's record (KEYS[11]) lives until expiresAt + EXPIRED_HOLD_TTL, so a
+  late confirm still finds it; the seats come back through the holds index
+  (see includes/sweepExpiredHolds), with or without the record.
 
   Output:
     { 'OK', holdId, expiresAtMs, 'seat1,seat2' }
@@ -46,20 +49,42 @@
     { 'BAD_FILTER', reason }               together/priceLevel/sectionId on an event without
                                            a layout, or an unknown price level or section
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local activeKey, sessionsKey, holdKey, idemKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
-local userId, sessionId, holdId, holdPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local mode, quantity, useIdem, idemTtl = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1', ARGV[8]
-local levelFilter, sectionFilter = ARGV[9], ARGV[10]
-local FIRST_SEAT_ARG = 11
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
 --- @include "includes/idempotency"
 
-local k = seatKeys(holdPrefix)
+-- Seconds a hold's record outlives its expiry, so a late confirm gets
+-- HOLD_EXPIRED rather than HOLD_NOT_FOUND.
+local EXPIRED_HOLD_TTL = 3600
+
+local userId, sessionId, holdId = argId('userId', ARGV[1]), argId('sessionId', ARGV[2]), argId('holdId', ARGV[3])
+local mode = argOneOf('mode', ARGV[4], { 'seats', 'quantity', 'together' })
+local quantity = mode ~= 'seats' and argInt('quantity', ARGV[5], 1) or 0
+local useIdem = argOneOf('useIdem', ARGV[6], { '0', '1' }) == '1'
+local idemTtl = argInt('idemTtl', ARGV[7], 1)
+local levelFilter, sectionFilter = ARGV[8] or '', ARGV[9] or ''
+local SEATS_FROM = 10
+if mode == 'seats' then
+  if #ARGV < SEATS_FROM then
+    argFail('seatIds', '', 'at least one seat id in seats mode')
+  end
+  local seen = {}
+  for i = SEATS_FROM, #ARGV do
+    if seen[argId('seatId', ARGV[i])] then
+      argFail('seatId', ARGV[i], 'given twice')
+    end
+    seen[ARGV[i]] = true
+  end
+end
+
+local k = seatKeys()
 local m = rcall('HMGET', k.meta, 'holdTtlSeconds', 'maxSeatsPerUser')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
@@ -133,7 +158,7 @@ local function bestInFilter(count)
   return out
 end
 
-local wanted = mode == 'seats' and (#ARGV - FIRST_SEAT_ARG + 1) or quantity
+local wanted = mode == 'seats' and (#ARGV - SEATS_FROM + 1) or quantity
 local maxSeats = tonumber(m[2])
 local current = tonumber(rcall('HGET', k.userSeats, userId) or '0')
 if current + wanted > maxSeats then
@@ -144,7 +169,7 @@ local available = tonumber(rcall('HGET', k.meta, 'available'))
 local picked = {}
 if mode == 'seats' then
   local missing, taken = {}, {}
-  for i = FIRST_SEAT_ARG, #ARGV do
+  for i = SEATS_FROM, #ARGV do
     local state = rcall('HGET', k.seats, ARGV[i])
     if not state then
       missing[#missing + 1] = ARGV[i]
@@ -187,7 +212,10 @@ else
   end
   picked = rcall('ZRANGE', k.avail, 0, wanted - 1)
 end
+local expiresAt = now + tonumber(m[1]) * 1000
+local seatList = table.concat(picked, ',')
 
+-- Everything is checked: from here on only writes.
 for _, seatId in ipairs(picked) do
   rcall('HSET', k.seats, seatId, 'h:' .. holdId)
 end
@@ -196,12 +224,10 @@ rcall('ZREM', k.avail, unpack(picked))
 rcall('HINCRBY', k.meta, 'available', -#picked)
 rcall('HINCRBY', k.meta, 'held', #picked)
 rcall('HINCRBY', k.userSeats, userId, #picked)
-
-local expiresAt = now + tonumber(m[1]) * 1000
-local seatList = table.concat(picked, ',')
 rcall('HSET', holdKey, 'userId', userId, 'sessionId', sessionId, 'seatIds', seatList,
   'expiresAt', expiresAt, 'state', 'held')
-rcall('ZADD', k.holds, expiresAt, holdId)
+rcall('PEXPIREAT', holdKey, expiresAt + EXPIRED_HOLD_TTL * 1000)
+rcall('ZADD', k.holds, expiresAt, holdMember(holdId, userId, seatList))
 if useIdem then
   rememberAnswer(idemKey, idemTtl, { holdId, expiresAt, seatList })
 end

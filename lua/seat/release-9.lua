@@ -7,23 +7,25 @@
 
     ARGV[1] userId      from the access token
     ARGV[2] holdId
-    ARGV[3] holdPrefix  key prefix of hold hashes (for the sweep)
 
   Output:
     { 'OK', seatsReleased }
     { 'HOLD_NOT_FOUND' }   unknown, expired, released or confirmed
     { 'NOT_OWNER' }        another user's hold; nothing changes
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local holdKey = KEYS[9]
-local userId, holdId, holdPrefix = ARGV[1], ARGV[2], ARGV[3]
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
 
-local k = seatKeys(holdPrefix)
+local userId, holdId = argId('userId', ARGV[1]), argId('holdId', ARGV[2])
+
+local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -36,9 +38,10 @@ end
 if hold[1] ~= userId then
   return { 'NOT_OWNER' }
 end
-if hold[3] ~= 'held' then
+-- Live only while its member is in the holds index (the sweep removes it).
+if hold[3] ~= 'held' or not rcall('ZSCORE', k.holds, holdMember(holdId, userId, hold[2])) then
   return { 'HOLD_NOT_FOUND' }
 end
-local count = releaseHoldSeats(k, holdId, hold[2], userId)
+local count = releaseHoldSeats(k, holdId, userId, hold[2])
 rcall('DEL', holdKey)
 return { 'OK', count }

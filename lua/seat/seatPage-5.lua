@@ -26,13 +26,17 @@
       price level 'GA' for events made without a layout
     { 'BAD_FILTER', reason }   an unknown price level or section
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
 local rcall = redis.call
-local wantedStatus, cursor, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local levelFilter, sectionFilter = ARGV[4], ARGV[5]
 local k = { meta = KEYS[1], seats = KEYS[2], avail = KEYS[3], seatIndex = KEYS[4], rows = KEYS[5] }
 
+--- @include "includes/args"
 --- @include "includes/layout"
+
+local wantedStatus = argOneOf('status', ARGV[1], { '', 'available', 'held', 'sold' })
+local cursor, limit = argInt('cursor', ARGV[2], 0), argInt('limit', ARGV[3], 1, 1000)
+local levelFilter, sectionFilter = ARGV[4] or '', ARGV[5] or ''
 
 local m = rcall('HMGET', k.meta, 'available', 'held', 'sold')
 if not m[1] then

@@ -2,27 +2,31 @@
   Returns the seats of expired holds to sale. The background sweeper calls it
   for every event at least once a second, so seats come back with no traffic
   at all (keyspace notifications are not used: they are lost when nobody
-  listens).
+  listens). It reads only the live-hold index, never a hold's record, so a
+  hold whose record is gone still gives its seats back (CONTRACT invariant 9).
 
   Input:
     KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
-    ARGV[1] holdPrefix  key prefix of hold hashes
-    ARGV[2] limit       most holds expired by this call
+    ARGV[1] limit       most holds expired by this call (>= 1)
 
   Output:
-    { 'OK', holdsExpired }
+    { 'OK', holdsExpired, liveHolds }   liveHolds: holds still live after the sweep
     { 'EVENT_NOT_FOUND' }
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
-local holdPrefix, limit = ARGV[1], tonumber(ARGV[2])
 
+--- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
 
-local k = seatKeys(holdPrefix)
+local limit = argInt('limit', ARGV[1], 1)
+
+local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
-return { 'OK', sweepExpiredHolds(k, nowMs(), limit) }
+local expired = sweepExpiredHolds(k, nowMs(), limit)
+return { 'OK', expired, rcall('ZCARD', k.holds) }

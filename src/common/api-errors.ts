@@ -16,7 +16,13 @@ export function ErrorResponses(...codes: ErrorCode[]) {
   }
   return applyDecorators(
     ...[...byStatus].map(([status, list]) =>
-      ApiResponse({ status, type: ErrorBodyDto, description: `code: ${list.join(' | ')}` }),
+      ApiResponse({
+        status,
+        type: ErrorBodyDto,
+        description: `code: ${list.join(' | ')}`,
+        // Every 503 says when to retry (CONTRACT §2).
+        ...(status === 503 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
+      }),
     ),
   );
 }

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DomainError, ErrorBody, errorBody, ErrorCode } from './domain-error';
-import { isRedisUnavailable } from './redis-errors';
+import { isRedisUnavailable, RETRY_AFTER_SECONDS } from './redis-errors';
 
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'VALIDATION',
@@ -50,6 +50,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
+    // Every 503 is "retry shortly" (Redis away or busy, shutting down): say when (CONTRACT §2).
+    if (body.statusCode === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     void reply.status(body.statusCode).send(body);
   }
 }

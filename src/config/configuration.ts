@@ -35,6 +35,8 @@ export const redisConfig = registerAs('redis', () => {
     password: e.REDIS_PASSWORD,
     keyPrefix: e.REDIS_KEY_PREFIX,
     commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    waitReplicas: e.REDIS_WAIT_REPLICAS,
+    waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
   };
 });
 

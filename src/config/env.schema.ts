@@ -15,6 +15,10 @@ export class Env {
   @IsOptional() @IsString() REDIS_PASSWORD?: string;
   @IsString() REDIS_KEY_PREFIX = 'qg:';
   @Transform(toInt) @IsInt() @Min(50) @Max(60000) REDIS_COMMAND_TIMEOUT_MS = 1000;
+  /** Replicas that must acknowledge a confirm (Redis WAIT) before it answers 201; 0: no wait. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(16) REDIS_WAIT_REPLICAS = 0;
+  /** How long a confirm waits for those replicas before answering 503; with REDIS_WAIT_REPLICAS > 0, below REDIS_COMMAND_TIMEOUT_MS. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(59000) REDIS_WAIT_TIMEOUT_MS = 500;
   @IsOptional() @IsString() @MinLength(16) ADMIN_TOKEN?: string;
   @IsOptional() @IsString() @MinLength(32) ACCESS_TOKEN_SECRET?: string;
   @Transform(toBool) @IsBoolean() ENABLE_STREAMS_QUEUE = true;
@@ -37,6 +41,10 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
   const env = plainToInstance(Env, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, skipMissingProperties: false });
   const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  // WAIT is itself a Redis command: the client's command timeout must outlast it.
+  if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_WAIT_TIMEOUT_MS >= env.REDIS_COMMAND_TIMEOUT_MS) {
+    problems.push(`REDIS_WAIT_TIMEOUT_MS (${env.REDIS_WAIT_TIMEOUT_MS}) must be less than REDIS_COMMAND_TIMEOUT_MS (${env.REDIS_COMMAND_TIMEOUT_MS})`);
+  }
   if (env.NODE_ENV === 'production') {
     if (!env.ADMIN_TOKEN) problems.push('ADMIN_TOKEN must be set when NODE_ENV=production');
     if (!env.ACCESS_TOKEN_SECRET) problems.push('ACCESS_TOKEN_SECRET must be set when NODE_ENV=production');

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
+import { ReplicaWait } from '../redis/replica-wait';
 import { ScriptRegistry } from '../redis/script-registry';
 import { ShutdownState } from './shutdown-state';
 
@@ -22,6 +23,7 @@ export class RedisReadinessIndicator implements OnApplicationBootstrap {
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly scripts: ScriptRegistry,
     private readonly shutdown: ShutdownState,
+    private readonly replicas: ReplicaWait,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -52,6 +54,7 @@ export class RedisReadinessIndicator implements OnApplicationBootstrap {
         // One policy, or the distinct ones comma-separated when masters disagree.
         maxmemoryPolicy: distinct.join(', '),
         ...(isCluster(this.redis) ? { maxmemoryPolicyByMaster: policies } : {}),
+        replication: await this.replication(),
       });
     } catch (err) {
       return check.down({ message: (err as Error).message });
@@ -72,5 +75,25 @@ export class RedisReadinessIndicator implements OnApplicationBootstrap {
       }),
     );
     return Object.fromEntries(entries);
+  }
+
+  /**
+   * Each master's replicas and their lag, and whether confirms can be durable
+   * now (as many replicas online as REDIS_WAIT_REPLICAS). Information, not a
+   * readiness condition: with too few replicas only confirms answer 503,
+   * while taking every replica out of service would stop the queue as well.
+   */
+  private async replication() {
+    // A Redis that refuses INFO (a restrictive ACL) is still ready: say so instead of failing.
+    const masters = await this.replicas.replication().catch((err: Error) => err);
+    if (masters instanceof Error) return { error: `INFO replication failed: ${masters.message}` };
+    return {
+      waitReplicas: this.replicas.replicas,
+      waitTimeoutMs: this.replicas.timeoutMs,
+      masters: masters.map((m) => ({
+        ...m,
+        durable: m.replicas.filter((r) => r.state === 'online').length >= this.replicas.replicas,
+      })),
+    };
   }
 }

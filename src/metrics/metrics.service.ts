@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { isRedisUnavailable } from '../common/redis-errors';
 import { EventRegistry } from '../event/event-registry';
 import { EventRepository } from '../event/event.repository';
+import { ReplicaWait } from '../redis/replica-wait';
 import { numberAt, ReplyCode, ScriptReply } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 
@@ -70,6 +71,7 @@ export class MetricsService implements OnModuleInit {
     private readonly scripts: ScriptRegistry,
     private readonly eventIds: EventRegistry,
     private readonly events: EventRepository,
+    private readonly replicas: ReplicaWait,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'queuegate_' });
     new Gauge({
@@ -81,6 +83,7 @@ export class MetricsService implements OnModuleInit {
       },
     });
     this.eventGauges();
+    this.replicationMetrics();
   }
 
   onModuleInit(): void {
@@ -118,6 +121,51 @@ export class MetricsService implements OnModuleInit {
 
   private eventCounter(name: string, help: string): Counter<'event'> {
     return new Counter({ name, help, labelNames: ['event'], registers: [this.registry] });
+  }
+
+  /**
+   * Durability as operators need to see it degrade: each WAIT's outcome, and
+   * per master its replicas and how far behind each is (read from INFO
+   * replication on every master when Prometheus scrapes).
+   */
+  private replicationMetrics(): void {
+    const waits = new Counter({
+      name: 'queuegate_redis_wait_total',
+      help: 'WAITs after a confirm (REDIS_WAIT_REPLICAS > 0) by outcome: acked (enough replicas in time) or timeout (answered 503)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    const waitDuration = new Histogram({
+      name: 'queuegate_redis_wait_duration_seconds',
+      help: 'Time a confirm waited for REDIS_WAIT_REPLICAS replicas (the WAIT round trip), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [this.registry],
+    });
+    for (const outcome of ['acked', 'timeout']) waits.inc({ outcome }, 0);
+    this.replicas.onOutcome((outcome, seconds) => {
+      waits.inc({ outcome });
+      waitDuration.observe({ outcome }, seconds);
+    });
+
+    let pending: Promise<void> | undefined;
+    const readOnce = () => (pending ??= collectAll().finally(() => (pending = undefined)));
+    const gauge = (name: string, help: string, labelNames: string[]) =>
+      new Gauge({ name, help, labelNames, registers: [this.registry], collect: readOnce });
+    const connected = gauge('queuegate_redis_connected_replicas', 'Replicas connected to each master, any state', ['master']);
+    const lagBytes = gauge('queuegate_redis_replication_lag_bytes', "Bytes of a master's writes its replica has not acknowledged (master_repl_offset - replica offset)", ['master', 'replica']);
+    const lagSeconds = gauge('queuegate_redis_replication_lag_seconds', 'Seconds since a replica last acknowledged its master (it does every second)', ['master', 'replica']);
+    const collectAll = async () => {
+      for (const g of [connected, lagBytes, lagSeconds]) g.reset();
+      const masters = await this.replicas.replication().catch(() => []);
+      for (const m of masters) {
+        connected.set({ master: m.node }, m.replicas.length);
+        for (const r of m.replicas) {
+          lagBytes.set({ master: m.node, replica: r.address }, r.lagBytes);
+          lagSeconds.set({ master: m.node, replica: r.address }, r.lagSeconds);
+        }
+      }
+    };
   }
 
   /** Per-event inventory and queue gauges, read from Redis when Prometheus scrapes. */

@@ -4,7 +4,7 @@ import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } f
 import type { FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { ErrorResponses } from '../common/api-errors';
-import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
+import { JOIN_IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
 import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, JoinQueueDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
@@ -22,10 +22,7 @@ export class QueueController {
   @HttpCode(202)
   @RouteSchema(JOIN_SCHEMA)
   @ApiBody({ type: JoinQueueDto })
-  @ApiHeader({
-    ...IDEMPOTENCY_HEADER,
-    description: 'a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE',
-  })
+  @ApiHeader(JOIN_IDEMPOTENCY_HEADER)
   @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
   @ApiResponse({ status: 202, type: JoinedDto })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')

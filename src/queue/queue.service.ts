@@ -3,7 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessTokenService } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
-import { checkIdempotencyKey } from '../common/idempotency-key';
+import { checkJoinIdempotencyKey } from '../common/idempotency-key';
 import { authConfig } from '../config/configuration';
 import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { JoinedDto, TicketStatusDto } from './dto/join-queue.dto';
@@ -40,7 +40,7 @@ export class QueueService implements BeforeApplicationShutdown {
   }
 
   async join(eventId: string, userId: string, idempotencyKey?: string): Promise<JoinedDto> {
-    const key = checkIdempotencyKey(idempotencyKey);
+    const key = checkJoinIdempotencyKey(idempotencyKey);
     const secret = key ? derivedSecret(this.auth.accessTokenSecret, eventId, userId, key) : newSecret();
     const result = await this.store.join(eventId, userId, secret);
     switch (result.kind) {

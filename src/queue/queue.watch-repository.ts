@@ -1,13 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisUnavailableError } from '../common/redis-errors';
+import { redisConfig } from '../config/configuration';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
 import { JoinResult, LeaveResult, QueueStore } from './queue.repository';
 import { Ticket } from './ticket';
-
-const MAX_ATTEMPTS = 200;
-
-export class TransactionContentionError extends Error {}
 
 /**
  * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
@@ -16,26 +16,33 @@ export class TransactionContentionError extends Error {}
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
  * race-free.
+ *
+ * Bounded like one Redis command (CONTRACT §2): a call has
+ * REDIS_COMMAND_TIMEOUT_MS for leasing a connection, its attempts and their
+ * back-offs together; past that it fails with RedisUnavailableError (503 with
+ * Retry-After), whether Redis is frozen or the race keeps being lost, and an
+ * attempt that is still running then does not send its EXEC.
  */
 @Injectable()
 export class QueueWatchRepository implements QueueStore {
   constructor(
     private readonly keys: KeyBuilder,
     private readonly pool: TransactionPool,
+    @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
   join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis) => this.tryJoin(redis, k, userId, secret));
+    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, secret, deadline));
   }
 
   leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis) => this.tryLeave(redis, k, ticket));
+    return this.retry((redis, deadline) => this.tryLeave(redis, k, ticket, deadline));
   }
 
   /** One attempt; null when a watched key changed and the transaction must run again. */
-  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string): Promise<JoinResult | null> {
+  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string, deadline: number): Promise<JoinResult | null> {
     await redis.watch(k.meta, k.users);
     const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
     if (!queue) return { kind: 'no-event' };
@@ -67,12 +74,12 @@ export class QueueWatchRepository implements QueueStore {
       position = (await redis.zcard(k.zqueue)) + 1;
     }
     tx.hset(k.users, userId, next);
-    const committed = await tx.exec();
+    const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
     return { kind: 'joined', seq: next, position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' };
   }
 
-  private async tryLeave(redis: Redis, k: EventKeys, ticket: Ticket): Promise<LeaveResult | null> {
+  private async tryLeave(redis: Redis, k: EventKeys, ticket: Ticket, deadline: number): Promise<LeaveResult | null> {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
     const [queue, head] = await redis.hmget(k.meta, 'queue', 'head');
     if (!queue) return { kind: 'no-event' };
@@ -99,18 +106,30 @@ export class QueueWatchRepository implements QueueStore {
       userId = splitRecord(record)[1];
     }
     if ((await redis.hget(k.users, userId)) === ticket.seq) tx.hdel(k.users, userId);
-    return (await tx.exec()) === null ? null : { kind: 'left' };
+    return (await execBefore(tx, deadline)) === null ? null : { kind: 'left' };
   }
 
-  private async retry<T>(attempt: (redis: Redis) => Promise<T | null>): Promise<T> {
-    for (let i = 0; i < MAX_ATTEMPTS; i += 1) {
-      const result = await this.pool.run(attempt);
+  private async retry<T>(attempt: (redis: Redis, deadline: number) => Promise<T | null>): Promise<T> {
+    const deadline = performance.now() + this.config.commandTimeoutMs;
+    for (let i = 1; ; i += 1) {
+      const result = await this.pool.run((redis) => attempt(redis, deadline), deadline);
       if (result !== null) return result;
       // Back off a little, at random, so contending transactions spread out.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** i, 20)));
+      const pause = Math.random() * Math.min(2 ** i, 20);
+      if (performance.now() + pause >= deadline) {
+        throw new RedisUnavailableError(`the transaction lost its race ${i} times before its deadline`);
+      }
+      await sleep(pause);
     }
-    throw new TransactionContentionError(`transaction still contended after ${MAX_ATTEMPTS} attempts`);
   }
+}
+
+/** Sends the transaction unless its deadline has passed (the caller has answered 503 by then). */
+function execBefore(tx: ReturnType<Redis['multi']>, deadline: number) {
+  if (performance.now() >= deadline) {
+    throw new RedisUnavailableError('the deadline passed before EXEC');
+  }
+  return tx.exec();
 }
 
 async function nowMs(redis: Redis): Promise<number> {

@@ -28,6 +28,8 @@ export interface EventKeys {
   holds: string;
   userSeats: string;
   orders: string;
+  /** short-lived marker written before a WAIT for an answer replayed from Redis (ReplicaWait) */
+  sync: string;
   /** prefix of per-hold hashes: holdPrefix + holdId */
   holdPrefix: string;
   /** prefix of idempotency records: idemPrefix + scope:userId:key */
@@ -61,6 +63,7 @@ export class KeyBuilder {
       holds: base + 'holds',
       userSeats: base + 'userseats',
       orders: base + 'orders',
+      sync: base + 'sync',
       holdPrefix: base + 'hold:',
       idemPrefix: base + 'idem:',
     };

@@ -7,6 +7,7 @@ import { clusterOptions, nodeOptions } from './redis-options';
 import { REDIS_CLIENT } from './redis.constants';
 import { defaultLuaDir } from './lua-loader';
 import { LUA_DIR, ScriptRegistry } from './script-registry';
+import { ReplicaWait } from './replica-wait';
 import { TransactionPool } from './transaction-pool';
 
 /**
@@ -50,9 +51,10 @@ export class QueuegateRedisModule {
         KeyBuilder,
         ScriptRegistry,
         TransactionPool,
+        ReplicaWait,
         { provide: LUA_DIR, useValue: options.luaDir ?? defaultLuaDir() },
       ],
-      exports: [REDIS_CLIENT, KeyBuilder, ScriptRegistry, TransactionPool],
+      exports: [REDIS_CLIENT, KeyBuilder, ScriptRegistry, TransactionPool, ReplicaWait],
     };
   }
 }

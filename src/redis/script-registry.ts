@@ -33,6 +33,7 @@ export class ScriptRegistry implements OnModuleInit {
   /** Times scripts had to be loaded again after boot (restart, failover, flush). */
   reloads = 0;
   private readonly observers: ScriptObserver[] = [];
+  private readonly definedOn = new WeakSet<Redis>();
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
@@ -55,14 +56,30 @@ export class ScriptRegistry implements OnModuleInit {
   }
 
   /** Runs a script by name with its keys and arguments; checks the reply's shape. */
-  async run(name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
-    const command = (this.redis as unknown as Record<string, ScriptCommand>)[name];
+  run(name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
+    return this.runWith(this.redis, name, keys, args);
+  }
+
+  /**
+   * The same on a connection of the caller's own (ReplicaWait leases one per
+   * durable write, since a WAIT must follow the write on its connection).
+   */
+  runOn(connection: Redis, name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
+    if (!this.definedOn.has(connection)) {
+      for (const s of this.scripts.values()) connection.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+      this.definedOn.add(connection);
+    }
+    return this.runWith(connection, name, keys, args);
+  }
+
+  private async runWith(client: RedisClient, name: string, keys: string[], args: (string | number)[]): Promise<ScriptReply> {
+    const command = (client as unknown as Record<string, ScriptCommand>)[name];
     if (!this.scripts.has(name) || typeof command !== 'function') {
       throw new Error(`no Lua script named ${name}`);
     }
     const started = performance.now();
     try {
-      const reply = checkReply(name, await command.call(this.redis, ...keys, ...args));
+      const reply = checkReply(name, await command.call(client, ...keys, ...args));
       const seconds = (performance.now() - started) / 1000;
       for (const o of this.observers) o.onReply(name, keys, reply, seconds);
       return reply;

@@ -62,7 +62,12 @@ export class SeatController {
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiOperation({ summary: 'Buy the held seats; confirming again answers 200 with the same order' })
+  @ApiOperation({
+    summary: 'Buy the held seats; confirming again answers 200 with the same order',
+    description:
+      'With REDIS_WAIT_REPLICAS > 0 the order is answered only once that many Redis replicas have it; otherwise 503 UNAVAILABLE ' +
+      '(Retry-After) says the outcome is not yet certain, and a retry with the same Idempotency-Key answers the order once it is safe.',
+  })
   @ApiResponse({ status: 201, type: OrderDto, description: 'order created' })
   @ApiResponse({ status: 200, type: OrderDto, description: 'already confirmed: the same order' })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_OWNER', 'EVENT_NOT_FOUND', 'HOLD_NOT_FOUND', 'HOLD_EXPIRED', 'UNAVAILABLE')

@@ -5,6 +5,7 @@ import { DomainError, eventNotFound } from '../common/domain-error';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { ReplicaWait } from '../redis/replica-wait';
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
 /** Seats, holds or orders read per audit call. */
@@ -27,7 +28,10 @@ export interface ConfirmResult {
 
 @Injectable()
 export class SeatService {
-  constructor(private readonly seats: SeatRepository) {}
+  constructor(
+    private readonly seats: SeatRepository,
+    private readonly replicas: ReplicaWait,
+  ) {}
 
   async hold(access: AccessClaims, dto: HoldSeatsBody, idempotencyKey?: string): Promise<HoldDto> {
     if ((dto.seatIds === undefined) === (dto.quantity === undefined)) {
@@ -89,8 +93,9 @@ export class SeatService {
   }
 
   async confirm(access: AccessClaims, holdId: string, paymentRef = '', idempotencyKey?: string): Promise<ConfirmResult> {
-    const r = await this.seats.confirm(access.eventId, access.userId, checkHoldId(holdId), `ord_${newId()}`, paymentRef, checkIdempotencyKey(idempotencyKey));
+    const { reply: r, durable } = await this.seats.confirm(access.eventId, access.userId, checkHoldId(holdId), `ord_${newId()}`, paymentRef, checkIdempotencyKey(idempotencyKey));
     if (r[0] === ReplyCode.OK || r[0] === ReplyCode.REPLAYED) {
+      if (!durable) throw notYetDurable(this.replicas.replicas, this.replicas.timeoutMs);
       // An Idempotency-Key replay repeats the first answer (201); confirming an
       // already confirmed hold without one answers 200 with the same order.
       const created = r[0] === ReplyCode.OK || r[3] === 'idempotent';
@@ -132,6 +137,17 @@ export class SeatService {
     }
   }
 }
+
+/**
+ * The order is on the master but fewer than REDIS_WAIT_REPLICAS replicas
+ * confirmed it in time: a failover now could lose it, so it is not promised.
+ */
+const notYetDurable = (replicas: number, timeoutMs: number) =>
+  new DomainError(
+    'UNAVAILABLE',
+    `The order was written, but fewer than ${replicas} Redis replica(s) confirmed a copy within ${timeoutMs} ms, so it is not yet certain ` +
+      'to be kept. Retry the confirm (with the same Idempotency-Key): it answers the order once it is safe, or what became of the hold.',
+  );
 
 const holdNotFound = () => new DomainError('HOLD_NOT_FOUND', 'No such live hold: unknown, released or expired.');
 

@@ -78,14 +78,18 @@ describe('an ambiguous outcome (the client gave up, the server went on), retried
     // The retry (and five more at once, as an impatient client would) answer the first hold.
     const retries = await Promise.all(Array.from({ length: 6 }, () => app.request('POST', `${base}/holds`, { quantity: 2 }, holdKey)));
     expect(retries.map((r) => r.status)).toEqual(retries.map(() => 201));
-    expect(new Set(retries.map((r) => r.body.holdId))).toEqual(new Set(live));
-    expect(new Set(retries.map((r) => r.body.seatIds.join(',')))).toEqual(new Set([(await client.hget(`qg:{${eventId}}:hold:${live[0]}`, 'seatIds')) ?? '']));
+    // The live-hold index member is '<holdId>|<userId>|<seat1,seat2>'.
+    const [liveHoldId, liveUser, liveSeats] = live[0].split('|');
+    expect(liveUser).toBe('carol');
+    expect(new Set(retries.map((r) => r.body.holdId))).toEqual(new Set([liveHoldId]));
+    expect(new Set(retries.map((r) => r.body.seatIds.join(',')))).toEqual(new Set([liveSeats]));
+    expect(await client.hget(`qg:{${eventId}}:hold:${liveHoldId}`, 'seatIds')).toBe(liveSeats);
     expect(await view(eventId)).toMatchObject({ held: 2, sold: 0, available: 8 });
     expect(await client.zrange(`qg:{${eventId}}:holds`, 0, -1)).toEqual(live);
     await expectCleanAudit(app, eventId);
 
     // 2. The confirm: the client gives up, the server sells the seats anyway.
-    const holdId = live[0];
+    const holdId = liveHoldId;
     const confirmKey = { ...user.auth, 'idempotency-key': 'confirm-attempt-1' };
     await sendAndGiveUp(`${base}/holds/${holdId}/confirm`, { paymentRef: 'pay-1' }, confirmKey);
     await until(eventId, (v) => v.sold === 2);

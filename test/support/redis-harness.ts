@@ -81,6 +81,15 @@ export class RedisProcess {
     clearTimeout(timer);
   }
 
+  /** Kills the process outright (SIGKILL: no shutdown, nothing written) and waits until it is gone; start() brings it back. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   /** Freezes the process (SIGSTOP): connections stay open, nothing answers. */
   freeze(): void {
     this.child?.kill('SIGSTOP');
@@ -106,6 +115,21 @@ export async function startRedis(extraArgs: string[] = ['--appendonly', 'no']): 
       rmSync(dir, { recursive: true, force: true });
     },
   });
+}
+
+/** Resolves once `replica` has finished its initial sync from its master (master_link_status:up). */
+export async function waitForSync(replica: RedisProcess, timeoutMs = 20_000): Promise<void> {
+  await waitFor(async () => {
+    const { stdout } = await run('redis-cli', ['-p', String(replica.port), 'info', 'replication']);
+    return /master_link_status:up/.test(stdout) && /master_sync_in_progress:0/.test(stdout);
+  }, timeoutMs, `replica ${replica.port} in sync`);
+}
+
+/** Starts a replica of `master` (no persistence) and waits for its initial sync. */
+export async function startReplica(master: RedisProcess): Promise<RedisProcess & { cleanup: () => Promise<void> }> {
+  const replica = await startRedis(['--appendonly', 'no', '--replicaof', '127.0.0.1', String(master.port)]);
+  await waitForSync(replica);
+  return replica;
 }
 
 /** A real Redis Cluster of `masters` masters (and `replicasPerMaster` replicas each). */
@@ -149,6 +173,24 @@ export class RedisClusterHarness {
       }
       return true;
     }, 20_000, 'cluster_state:ok on every node');
+  }
+
+  /** The master that serves `key`'s slot now, and its replicas. */
+  async shardOf(key: string): Promise<{ master: RedisProcess; replicas: RedisProcess[] }> {
+    const { stdout: slot } = await run('redis-cli', ['-p', String(this.nodes[0].port), 'cluster', 'keyslot', key]);
+    const { stdout: nodes } = await run('redis-cli', ['-p', String(this.nodes[0].port), 'cluster', 'nodes']);
+    // <id> <ip:port@bus> <flags> <master id or -> <ping> <pong> <epoch> <link> <slot ranges...>
+    const rows = nodes.trim().split('\n').map((line) => line.split(' '));
+    const byPort = (row: string[]) => this.nodes.find((n) => n.port === Number(row[1].split(/[:@]/)[1]))!;
+    const owns = (row: string[]) =>
+      row.slice(8).some((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return Number(slot) >= from && Number(slot) <= to;
+      });
+    const master = rows.find((row) => row[2].includes('master') && !row[2].includes('fail') && owns(row));
+    if (!master) throw new Error(`no master serves slot ${slot.trim()}`);
+    const replicas = rows.filter((row) => row[3] === master[0]).map(byPort);
+    return { master: byPort(master), replicas };
   }
 
   client(): Cluster {

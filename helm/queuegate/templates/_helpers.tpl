@@ -161,6 +161,9 @@ Fails the render with a clear message on values the app would refuse at boot
 {{- fail "queuegate: auth.accessTokenSecret must be at least 32 characters (ACCESS_TOKEN_SECRET)" }}
 {{- end }}
 {{- end }}
+{{- if and (gt (int64 .Values.config.redisWaitReplicas) 0) (ge (int64 .Values.config.redisWaitTimeoutMs) (int64 .Values.config.redisCommandTimeoutMs)) }}
+{{- fail "queuegate: config.redisWaitTimeoutMs must be less than config.redisCommandTimeoutMs (WAIT is itself a Redis command)" }}
+{{- end }}
 {{- $needed := add (int64 .Values.lifecycle.preStopSleepSeconds) (include "queuegate.drainSeconds" . | int64) }}
 {{- if le (include "queuegate.terminationGracePeriodSeconds" . | int64) $needed }}
 {{- fail (printf "queuegate: terminationGracePeriodSeconds must be larger than lifecycle.preStopSleepSeconds + config.shutdownDrainMs/1000 (%d s), or the pod is killed mid-drain" $needed) }}
