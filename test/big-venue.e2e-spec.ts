@@ -3,6 +3,8 @@ import { ADMIN_TOKEN, startApp, TestApp, uniqueId } from './support/app-harness'
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
 import { ServiceProcess, startService } from './support/process-harness';
 import { startRedis } from './support/redis-harness';
+import { scriptSha } from './support/inspect';
+import { KeyBuilder } from '../src/redis/keys';
 import { admitAll, counters, expectError, sleep, tally } from './support/seat-flows';
 
 /**
@@ -111,6 +113,31 @@ describe('big venues', () => {
     } finally {
       await service?.stop();
     }
+  });
+
+  it('creation steps: the claim shuts out another creation, a foreign or lapsed claim writes nothing, leftovers are cleared', async () => {
+    const eventId = uniqueId('claim');
+    const k = app.app.get(KeyBuilder).event(eventId);
+    const run = (script: string, keys: string[], args: (string | number)[]) => client.evalsha(scriptSha(script), keys.length, ...keys, ...args);
+    const beginKeys = [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs];
+    const seatKeysOf = [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs];
+    expect(await run('createEventBegin', beginKeys, ['token-a', 30_000])).toEqual(['OK']);
+    await run('createEventSeats', seatKeysOf, ['token-a', 30_000, 0, 1, 'GA-1', 2, 'GA-2']);
+    // While the claim lasts, another creation of the id is refused, and over HTTP too.
+    expect(await run('createEventBegin', beginKeys, ['token-b', 30_000])).toEqual(['EVENT_EXISTS']);
+    expectError(await app.admin('POST', '/v1/events', { eventId, capacity: 3 }), 409, 'EVENT_EXISTS');
+    // A chunk or the last step under another token: refused, nothing written; the event does not exist yet.
+    await expect(run('createEventSeats', seatKeysOf, ['token-b', 30_000, 0, 3, 'GA-3'])).rejects.toThrow(/CREATION_LOST/);
+    expect(await run('createEvent', [k.meta, k.creating], ['token-b', 'streams', 300, 4, 50, 1000, 600, 2])).toEqual(['EVENT_EXISTS']);
+    expect(await client.hlen(k.seats)).toBe(2);
+    expectError(await app.request('GET', `/v1/events/${eventId}`), 404, 'EVENT_NOT_FOUND');
+    // The creation dies: its claim lapses, and the next creation clears what it left.
+    await client.del(k.creating);
+    const created = await app.admin('POST', '/v1/events', { eventId, seats: ['X-1', 'X-2', 'X-3'] });
+    expect({ status: created.status, capacity: created.body.capacity }).toEqual({ status: 201, capacity: 3 });
+    expect((await client.hkeys(k.seats)).sort()).toEqual(['X-1', 'X-2', 'X-3']);
+    expect(await client.exists(k.creating)).toBe(0);
+    await expectCleanAudit(app, eventId);
   });
 
   it('admin bodies up to ADMIN_BODY_LIMIT_BYTES; public routes keep 16 KiB', async () => {

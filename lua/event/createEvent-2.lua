@@ -20,15 +20,23 @@
   Output:
     { 'OK', capacity, createdAtMs }
     { 'EVENT_EXISTS' }   the claim expired or was taken over (nothing is written)
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, creatingKey = KEYS[1], KEYS[2]
-local token, queueKind = ARGV[1], ARGV[2]
-local holdTtlSeconds, maxSeatsPerUser = ARGV[3], ARGV[4]
-local ratePerSecond, maxActive, sessionTtlSeconds = ARGV[5], ARGV[6], ARGV[7]
-local capacity = tonumber(ARGV[8])
 
+--- @include "includes/args"
 --- @include "includes/now"
+
+local token = argId('token', ARGV[1])
+local queueKind = argOneOf('queue', ARGV[2], { 'streams', 'zset' })
+local holdTtlSeconds, maxSeatsPerUser = argInt('holdTtlSeconds', ARGV[3], 1), argInt('maxSeatsPerUser', ARGV[4], 1)
+local ratePerSecond, maxActive = argInt('ratePerSecond', ARGV[5], 1), argInt('maxActive', ARGV[6], 1)
+local sessionTtlSeconds = argInt('sessionTtlSeconds', ARGV[7], 1)
+local capacity = argInt('capacity', ARGV[8], 1)
+if (#ARGV - 8) % 2 ~= 0 then
+  argFail('ARGV', #ARGV, 'meta fields must come as name, value pairs')
+end
 
 if rcall('GET', creatingKey) ~= token or rcall('EXISTS', metaKey) == 1 then
   return { 'EVENT_EXISTS' }

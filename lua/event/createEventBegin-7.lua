@@ -20,10 +20,14 @@
   Output:
     { 'OK' }
     { 'EVENT_EXISTS' }   the event exists, or another creation of it is under way
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local metaKey, creatingKey = KEYS[1], KEYS[2]
-local token, claimMs = ARGV[1], ARGV[2]
+
+--- @include "includes/args"
+
+local token, claimMs = argId('token', ARGV[1]), argInt('claimMs', ARGV[2], 1)
 
 if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', creatingKey) == 1 then
   return { 'EVENT_EXISTS' }

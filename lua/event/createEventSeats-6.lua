@@ -20,13 +20,32 @@
   Output:
     { 'OK', seatsLoaded }
     error 'CREATION_LOST' when the claim expired or belongs to another creation
+    error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
 local creatingKey = KEYS[1]
-local token, claimMs, rowCount = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local k = { seats = KEYS[2], avail = KEYS[3], seatIndex = KEYS[4], rows = KEYS[5], runs = KEYS[6] }
 
+--- @include "includes/args"
 --- @include "includes/layout"
+
+-- Every argument checked before the first write.
+local token, claimMs = argId('token', ARGV[1]), argInt('claimMs', ARGV[2], 1)
+local rowCount = argInt('rowCount', ARGV[3], 0)
+if #ARGV < 3 + 5 * rowCount or (#ARGV - 3 - 5 * rowCount) % 2 ~= 0 then
+  argFail('ARGV', #ARGV, 'must be 3 + 5 per row + 2 per seat values')
+end
+for i = 4, 3 + 5 * rowCount, 5 do
+  argInt('row', ARGV[i], 1, RUN_ROWS - 1)
+  argInt('level', ARGV[i + 1], 1, RUN_BANDS - 1)
+  argInt('seats', ARGV[i + 2], 1, ROW_SPAN - 1)
+  argId('sectionId', ARGV[i + 3])
+  argId('rowId', ARGV[i + 4])
+end
+for i = 4 + 5 * rowCount, #ARGV, 2 do
+  argInt('seat index', ARGV[i], 1)
+  argId('seatId', ARGV[i + 1])
+end
 
 if rcall('GET', creatingKey) ~= token then
   return redis.error_reply('CREATION_LOST the creation claim expired or was taken over')
