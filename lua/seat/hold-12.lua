@@ -195,7 +195,9 @@ elseif mode == 'together' then
     if not at then
       return redis.error_reply('INVARIANT run index lists row ' .. row .. ' without a run of ' .. wanted)
     end
-    picked = freeSeatsOf(row, flags, at, wanted)
+    -- The run is `wanted` consecutive positions: one range read gives its seats.
+    local first = row * ROW_SPAN + at
+    picked = rcall('ZRANGE', k.seatIndex, first, first + wanted - 1, 'BYSCORE')
   else
     -- No run fits: sold out unless the filter still has `wanted` free seats.
     local left = #bestInFilter(wanted)
