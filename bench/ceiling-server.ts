@@ -2,20 +2,20 @@
  * The framework ceiling: the least a server can do for a join. Plain Fastify
  * (the very copy @nestjs/platform-fastify uses) and ioredis with the service's
  * own connection options (nodeOptions from src/redis/redis-options.ts), one
- * EVALSHA of lua/queue/join-7.lua (loaded through the service's own
+ * EVALSHA of lua/queue/join-8.lua (loaded through the service's own
  * loadLuaScripts and key builder), a 202 JSON answer. No Nest, no validation
  * pipe, no interceptors: what the service's join is measured against
  * (bench/README.md targets: join ≥ 0.70× of this, p99 ≤ 1.5× of this).
  *
  * Env: PORT, REDIS_URL, REDIS_KEY_PREFIX. Started as a child process by bench/run.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ConfigType } from '@nestjs/config';
 import type fastifyType from 'fastify';
 import Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
-import { queueKeys } from '../src/queue/queue.repository';
+import { joinKeys } from '../src/queue/queue.repository';
+import { formatTicket, ticketKey } from '../src/queue/ticket';
 import { KeyBuilder } from '../src/redis/keys';
 import { nodeOptions } from '../src/redis/redis-options';
 import { loadLuaScripts } from '../src/redis/lua-loader';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   redis.defineCommand('join', { numberOfKeys: join.numberOfKeys, lua: join.lua });
   await redis.connect();
   await redis.script('LOAD', join.lua);
+  const ticketSigningKey = ticketKey(process.env.ACCESS_TOKEN_SECRET ?? 'bench-access-token-secret-0123456789abcdef');
   const runJoin = (redis as unknown as { join: JoinCommand }).join.bind(redis);
 
   const app = fastify({ logger: false, bodyLimit: 16 * 1024 });
@@ -55,19 +56,25 @@ async function main(): Promise<void> {
         response: {
           202: {
             type: 'object',
-            properties: { ticket: { type: 'string' }, position: { type: 'integer' }, etaSeconds: { type: 'integer' }, queue: { type: 'string' } },
+            properties: {
+              ticket: { type: 'string' },
+              status: { type: 'string' },
+              position: { type: 'integer' },
+              etaSeconds: { type: 'integer' },
+              queue: { type: 'string' },
+            },
           },
         },
       },
     },
     async (request, reply) => {
       const { eventId } = request.params;
-      const secret = randomBytes(16).toString('base64url');
-      const r = await runJoin(...queueKeys(keys.event(eventId)), request.body.userId, secret);
+      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '0', '', '0', '0');
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({
-          ticket: `${r[1]}.${secret}`,
+          ticket: formatTicket(ticketSigningKey, eventId, Number(r[5]), Number(r[1])),
+          status: 'waiting',
           position,
           etaSeconds: Math.ceil(position / Math.max(Number(r[3]), 1e-9)),
           queue: r[4],

@@ -9,11 +9,11 @@
  * Joins and admissions run the service's own scripts (lua/, through
  * loadLuaScripts) by EVALSHA, with the service's key builder.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ConfigType } from '@nestjs/config';
 import type Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
-import { queueKeys } from '../src/queue/queue.repository';
+import { joinKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
@@ -91,14 +91,14 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
 
     const createEvent = async (eventId: string, backend: Backend) => {
       const k = keys.event(eventId);
-      // queue, holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive, sessionTtlSeconds, capacity
-      const r = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex, backend, 300, 4, 50, 1000, 600, 1)) as unknown[];
+      // queue, holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive, sessionTtlSeconds, capacity, powBits, endsAt (0: none)
+      const r = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex, backend, 300, 4, 50, 1000, 600, 1, 0, 0)) as unknown[];
       if (r[0] !== 'OK') throw new Error(`createEvent ${eventId}: ${JSON.stringify(r)}`);
     };
 
     /** `count` joins by EVALSHA, pipelines of PIPELINE, IN_FLIGHT pipelines at once. */
     const load = async (eventId: string, count: number, progress: boolean): Promise<number> => {
-      const k = queueKeys(keys.event(eventId));
+      const k = joinKeys(keys.event(eventId));
       const joinSha = sha.get('join')!;
       const started = performance.now();
       let next = 0;
@@ -110,7 +110,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
             const to = Math.min(count, from + PIPELINE);
             next = to;
             const p = redis.pipeline();
-            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 7, ...k, `user-${i}`, randomBytes(16).toString('base64url'));
+            for (let i = from; i < to; i += 1) p.evalsha(joinSha, 8, ...k, `user-${i}`, '', '0', '', 0, 0);
             const replies = (await p.exec()) ?? [];
             for (const [err, reply] of replies) {
               if (err) throw err;

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { appConfig, authConfig, flagDefaultsConfig, redisConfig } from './config/configuration';
+import { appConfig, authConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
 import { HealthModule } from './health/health.module';
@@ -24,7 +24,7 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: true,
-          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig],
+          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig],
         }),
         QueuegateRedisModule.forRoot({ luaDir: options.luaDir }),
         HealthModule,

@@ -1,7 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { Admitter } from '../src/queue/admitter';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
-import { pollUntil } from './support/inspect';
+import { pollUntil, ticketSeq } from './support/inspect';
 import { eventView, pool, sleep } from './support/seat-flows';
 import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
 
@@ -25,7 +25,7 @@ describe.each(TOPOLOGIES)('admission by two replicas on %s Redis', (name) => {
     await topology?.stop();
   });
 
-  const seqOf = (ticket: string) => Number(ticket.split('.')[0]);
+  const seqOf = ticketSeq;
   const activeKey = (eventId: string) => `qg:{${eventId}}:active`;
 
   /** The active set: seq -> session end (ms), read straight from Redis. */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { PUBLIC_DIR } from '../src/app.factory';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
-import { expectCleanAudit } from './support/flows';
+import { expectCleanAudit, joinAndAdmit } from './support/flows';
 import { admitAll } from './support/seat-flows';
 import { startRedis } from './support/redis-harness';
 
@@ -361,6 +361,75 @@ describe('waiting room in Chromium', () => {
     await waitForText(page, '#order-id', /paid .*135\.00/);
     await expectCleanAudit(app, eventId);
     expect(problems).toEqual([]);
+  });
+
+  it('an event with a challenge: the page solves it in a Web Worker, showing its progress, and joins', async () => {
+    const eventId = uniqueId('web-pow');
+    await app.createEvent(eventId, { capacity: 6, challenge: { difficultyBits: 12 } });
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const { page, problems } = await person();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+    // Every text the progress line shows, and whether it was on screen then.
+    await page.addInitScript(() => {
+      const w = window as { powLines: string[] };
+      w.powLines = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('pow-progress');
+        if (el) {
+          new MutationObserver(() => {
+            if (!el.hidden) w.powLines.push(el.textContent ?? '');
+          }).observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+        }
+      });
+    });
+    await joinLine(page, eventId, 'Pat');
+    const lines: string[] = await page.evaluate(() => (window as { powLines: string[] }).powLines);
+    expect(lines[0]).toMatch(/^Checking this is a person, not a bot/);
+    expect(lines).toContain('Check done, joining the line…');
+    expect(requested).toEqual(expect.arrayContaining([`/v1/events/${eventId}/challenge`, '/pow-worker.js', '/pow.js']));
+    await page.locator('#pow-progress').waitFor({ state: 'hidden' });
+    expect(await waitForText(page, '#position', /^1$/)).toBe('1');
+    await shot(page, 'desktop-challenge-solved');
+    expect(await redisUsers(eventId)).toEqual([expect.stringMatching(/^Pat-/)]);
+    // The challenge the page used is spent.
+    const client = redis.client();
+    try {
+      expect(await client.zcard(`qg:{${eventId}}:powused`)).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('when the event sells out, people waiting are told in plain words (stream and polling), and a late join too', async () => {
+    const eventId = uniqueId('web-soldout');
+    await app.createEvent(eventId, { capacity: 1, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    // The one seat is held: admission waits (it may come back), so the page keeps waiting.
+    const buyer = await joinAndAdmit(app, eventId, 'buyer');
+    const hold = await app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 }, buyer.auth);
+    expect(hold.status).toBe(201);
+    const live = await person(DESKTOP);
+    const polling = await person(PHONE);
+    await polling.page.route('**/queue/*/events', (route) => route.abort());
+    await joinLine(live.page, eventId, 'Live Watcher');
+    await joinLine(polling.page, eventId, 'Polling Watcher');
+    await waitForText(live.page, '#wait-mode', /Live updates/);
+    await waitForText(polling.page, '#wait-mode', /Checking every 2 seconds/);
+
+    expect((await app.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, buyer.auth)).status).toBe(201);
+    for (const { page } of [live, polling]) {
+      expect(await waitForText(page, '#alert-text', /Sold out/, 10_000)).toBe(
+        'Sold out: every seat has been sold, so nobody else will be let in. Thank you for waiting.',
+      );
+    }
+    await shot(polling.page, 'phone-5-sold-out');
+
+    const late = await person(DESKTOP);
+    await submitJoin(late.page, eventId, 'Too Late');
+    expect(await waitForText(late.page, '#alert-text', /Sold out/)).toBe('Sold out: every seat has been sold, so the line is closed.');
+    const failedLoads = /ERR_FAILED|net::|status of 410/;
+    expect([...live.problems, ...polling.problems, ...late.problems].filter((p) => !failedLoads.test(p))).toEqual([]);
   });
 
   /** The userIds waiting or admitted on an event, read straight from Redis. */

@@ -50,7 +50,7 @@ describe('key builder: one slot per event', () => {
     for (let i = 0; i < 1000; i += 1) {
       const eventId = randomId();
       const all = eventKeys(keys, eventId);
-      expect(all.length).toBe(22);
+      expect(all.length).toBe(24);
       const slots = new Set(all.map(calculateSlot));
       if (slots.size !== 1) throw new Error(`event ${eventId}: keys on ${slots.size} slots: ${all.join(' ')}`);
       // The slot is the tag's slot: the event id alone decides where it lives.
@@ -192,7 +192,7 @@ describe('on a 3-master Redis Cluster', () => {
       for (const key of keys) {
         const tag = /\{([^}]+)\}/.exec(key)?.[1];
         if (tag === undefined) {
-          expect(['qg:events', 'qg:flags']).toContain(key);
+          expect(['qg:registry', 'qg:flags']).toContain(key);
           continue;
         }
         expect(calculateSlot(key)).toBe(calculateSlot(tag));

@@ -116,6 +116,8 @@ describe.each(TOPOLOGIES)('feature flags across two replicas on %s Redis', (name
     // A new event takes the flag's value; an explicit queue still wins.
     const after = uniqueId('flip-after');
     expect((await a.createEvent(after)).queue).toBe('zset');
+    // Paused, so the joiner stays in the queue to be counted (the replica that takes a join admits at its next tick).
+    expect((await a.admin('PATCH', `/v1/events/${after}`, { paused: true })).status).toBe(200);
     const joined = await b.request('POST', `/v1/events/${after}/queue`, { userId: 'u1' });
     expect(joined.body).toMatchObject({ queue: 'zset', position: 1 });
     const ka = a.app.get(KeyBuilder).event(after);

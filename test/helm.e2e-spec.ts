@@ -208,7 +208,28 @@ describe('helm chart helm/queuegate', () => {
       SHUTDOWN_DRAIN_MS: '10000',
       ADMIT_TICK_MS: '100',
       ADMIN_BODY_LIMIT_BYTES: '4194304',
+      JOIN_IDENTITY: 'anonymous',
+      JOIN_RATE_PER_MINUTE: '0',
+      TRUST_PROXY_HOPS: '0',
     });
+  });
+
+  it('JOIN_IDENTITY=jwt: the HS256 secret comes from the Secret, a public key and claims from the ConfigMap; no key fails the render', async () => {
+    const secret = 'join-jwt-secret-0123456789abcdef0123';
+    const hs = await render(['--set', 'config.joinIdentity=jwt', '--set', `auth.joinJwtSecret=${secret}`, '--set', 'config.joinRatePerMinute=30']);
+    const env = deployment(hs).spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[];
+    expect(env.find((e) => e.name === 'JOIN_JWT_SECRET')?.valueFrom.secretKeyRef).toMatchObject({ key: 'JOIN_JWT_SECRET', optional: false });
+    expect(Buffer.from((one(hs, 'Secret') as any).data.JOIN_JWT_SECRET, 'base64').toString()).toBe(secret);
+    expect(configData(hs)).toMatchObject({ JOIN_IDENTITY: 'jwt', JOIN_RATE_PER_MINUTE: '30' });
+
+    const pem = '-----BEGIN PUBLIC KEY-----\nMFkw...\n-----END PUBLIC KEY-----';
+    const rs = await render(['--set', 'config.joinIdentity=jwt', '--set-string', `config.joinJwtPublicKey=${pem}`, '--set', 'config.joinJwtIssuer=https://tickets.example']);
+    expect(configData(rs)).toMatchObject({ JOIN_IDENTITY: 'jwt', JOIN_JWT_PUBLIC_KEY: pem, JOIN_JWT_ISSUER: 'https://tickets.example' });
+    expect((deployment(rs).spec.template.spec.containers[0].env as { name: string }[]).map((e) => e.name)).not.toContain('JOIN_JWT_SECRET');
+
+    expect(await renderError(['--set', 'config.joinIdentity=jwt'])).toMatch(/joinIdentity jwt needs auth.joinJwtSecret/);
+    expect(await renderError(['--set', 'config.joinIdentity=oauth'])).toMatch(/joinIdentity/);
+    expect(await renderError(['--set', 'auth.joinJwtSecret=short'])).toMatch(/joinJwtSecret must be at least 32/);
   });
 
   it.each(Object.keys(CASES))('restricted security context, read-only root with a writable /tmp: %s', (name) => {

@@ -177,7 +177,7 @@ describe('production install (what the Docker image runs)', () => {
     const modules = readdirSync(join(ROOT, 'web'), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts') && !file.endsWith('.d.ts'))
       .map((file) => `/${file.replace(/\\/g, '/').replace(/\.ts$/, '.js')}`);
-    expect(modules).toEqual(expect.arrayContaining(['/app.js', '/api/client.js']));
+    expect(modules).toEqual(expect.arrayContaining(['/app.js', '/api/client.js', '/pow-worker.js']));
     for (const path of modules) {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({

@@ -1,5 +1,7 @@
 import { get } from 'node:http';
-import { QueueService, WATCH_POLL_MS } from '../src/queue/queue.service';
+import { QueueRepository } from '../src/queue/queue.repository';
+import { SNAPSHOT_IDLE_MS } from '../src/queue/queue-snapshots';
+import { STREAM_MIN_GAP_MS as WATCH_POLL_MS } from '../src/queue/queue.service';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { waitForAdmission } from './support/flows';
 import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, sleep } from './support/inspect';
@@ -216,7 +218,7 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     const eventId = await pausedEvent();
     const real = await join(eventId, 'someone');
     const forged = real.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`); // same seq, wrong secret
-    for (const ticket of ['999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
+    for (const ticket of ['s999999.AAAAAAAAAAAAAAAAAAAAAA', '999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
       const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
       expect(r.headers.get('content-type')).toMatch(/^application\/json/);
       expectError({ status: r.status, body: r.body, headers: r.headers, ms: 0 }, 404, 'TICKET_NOT_FOUND');
@@ -234,28 +236,27 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     expect(failure?.data).toEqual(expect.objectContaining({ statusCode: 404, code: 'TICKET_NOT_FOUND' }));
   });
 
-  it('stops re-reading the ticket once the client closes the stream', async () => {
+  it('stops refreshing the event once its last stream closed and nobody asks about it', async () => {
     const eventId = await pausedEvent();
     const ticket = await join(eventId, 'quitter');
-    const service = app.app.get(QueueService);
-    const reads = jest.spyOn(service, 'status');
+    const heads = jest.spyOn(app.app.get(QueueRepository), 'queueHead');
+    const refreshes = () => heads.mock.calls.filter(([e]) => e === eventId).length;
     try {
       const stream = await open(eventId, ticket);
       await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
-      const readsOf = async () => reads.mock.calls.filter(([e]) => e === eventId).length;
-      // The first read and one a second since (waited for, not timed: a busy machine may be late).
-      await pollUntil(readsOf, (n) => n >= 3, { timeoutMs: 5 * WATCH_POLL_MS, intervalMs: 50 });
+      // The open stream keeps the event's snapshot refreshed (waited for, not timed: a busy machine may be late).
+      await pollUntil(async () => refreshes(), (n) => n >= 3, { timeoutMs: 10 * WATCH_POLL_MS, intervalMs: 50 });
 
       stream.abort();
-      // A read already scheduled when the stream closed may still run: wait out one period.
-      await sleep(WATCH_POLL_MS + BUSY_MACHINE_MARGIN_MS);
-      const atClose = await readsOf();
+      // Then nobody asks for SNAPSHOT_IDLE_MS; a refresh already under way may still finish.
+      await sleep(SNAPSHOT_IDLE_MS + WATCH_POLL_MS + BUSY_MACHINE_MARGIN_MS);
+      const atIdle = refreshes();
       await sleep(3 * WATCH_POLL_MS);
-      expect(await readsOf()).toBe(atClose);
+      expect(refreshes()).toBe(atIdle);
     } finally {
-      reads.mockRestore();
+      heads.mockRestore();
     }
-  });
+  }, 30_000);
 });
 
 describe('ticket status stream (SSE): heartbeat and shutdown', () => {

@@ -1,13 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { queueKeys } from '../src/queue/queue.repository';
+import { joinArgs, joinKeys, queueKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
-import { BUSY_MACHINE_MARGIN_MS, pollUntil, scriptSha } from './support/inspect';
+import { BUSY_MACHINE_MARGIN_MS, pollUntil, scriptSha, ticketSeq } from './support/inspect';
 import { admitAll, counters, expectError, sleep } from './support/seat-flows';
 import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
@@ -133,7 +133,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       tickets.push(r.body.ticket);
     }
     const k = keysOf(eventId);
-    const brokenSeq = tickets[1].split('.')[0];
+    const brokenSeq = String(ticketSeq(tickets[1]));
     expect(await client.hdel(k.zwait, brokenSeq)).toBe(1);
     expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
 
@@ -158,7 +158,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     await client.hset(k.sessions, '7', `${'B'.repeat(22)}|again`);
     await client.hdel(k.meta, 'lastScore', 'tokensAt');
     const before = await digest(eventId);
-    await expect(client.evalsha(scriptSha('join'), 7, ...queueKeys(k), 'again', 'C'.repeat(22))).rejects.toThrow(/^INVARIANT /);
+    await expect(client.evalsha(scriptSha('join'), 8, ...joinKeys(k), 'again', 'C'.repeat(22), ...joinArgs({ answerExisting: false }))).rejects.toThrow(/^INVARIANT /);
     await expect(client.evalsha(scriptSha('admit'), 7, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
     expect(await digest(eventId)).toEqual(before);
     // Mended, so the admitter's ticks on it stop failing for the rest of the suite.
@@ -184,8 +184,9 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     const seat = seatKeys(k);
     const holdKey = k.holdPrefix + held.body.holdId;
     const idem = k.idemPrefix + 'unused';
-    const session = erin.ticket.split('.')[0];
-    const secret = 'A'.repeat(22);
+    const session = String(ticketSeq(erin.ticket));
+    const fingerprint = 'A'.repeat(12);
+    const epoch = String(await client.hget(k.meta, 'createdAt'));
     const member = `${held.body.holdId}|erin|GA-1`;
     // [script, keys, args, the argument the error must name]
     const calls: [string, string[], (string | number)[], string][] = [
@@ -209,13 +210,17 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['sweep', seat, ['many'], 'limit'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
       ['reclaimHold', [...seat, k.holdPrefix + 'other'], [member], 'hold key'],
-      ['join', queueKeys(k), ['', secret], 'userId'],
-      ['join', queueKeys(k), ['a|b', secret], 'userId'],
-      ['join', queueKeys(k), ['newcomer', ''], 'secret'],
-      ['leave', queueKeys(k), ['x1', secret], 'seq'],
-      ['leave', queueKeys(k), ['0', secret], 'seq'],
-      ['leave', queueKeys(k), [session, ''], 'secret'],
-      ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', secret], 'seq'],
+      ['join', joinKeys(k), ['', fingerprint, ...joinArgs({ answerExisting: false })], 'userId'],
+      ['join', joinKeys(k), ['a|b', fingerprint, ...joinArgs({ answerExisting: false })], 'userId'],
+      ['join', joinKeys(k), ['newcomer', 'a|b', ...joinArgs({ answerExisting: false })], 'fingerprint'],
+      ['leave', [...queueKeys(k), k.left], ['x1', epoch], 'seq'],
+      ['leave', [...queueKeys(k), k.left], ['0', epoch], 'seq'],
+      ['leave', [...queueKeys(k), k.left], [session, ''], 'epoch'],
+      ['leave', [...queueKeys(k), k.left], [session, 'soon'], 'epoch'],
+      ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', epoch], 'seq'],
+      ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [session, 'x'], 'epoch'],
+      ['queueHead', [k.meta, k.stream, k.zqueue, k.left], ['x', 10], 'seenLeftVersion'],
+      ['queueHead', [k.meta, k.stream, k.zqueue, k.left], [0, 0], 'maxLeaves'],
       ['admit', queueKeys(z), [0, 10], 'tickMs'],
       ['admit', queueKeys(z), [100, 'lots'], 'maxBatch'],
       ['admit', queueKeys(z), [100, 5001], 'maxBatch'],

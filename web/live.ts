@@ -1,7 +1,12 @@
 /**
  * Live updates of a ticket's status: the Server-Sent Events stream, and
  * polling every 2 s when the stream cannot open, drops, or reports a failure
- * other than a lost ticket.
+ * other than a lost ticket. Either way a page left open costs the service
+ * almost nothing: the stream is fed from the replica's per-event snapshot
+ * (no Redis work per person), and polling reads the queue head, one answer
+ * for everyone that the browser and any CDN cache, and works out the place
+ * from the ticket's own sequence. The ticket itself is read only once its
+ * turn has come (or the sale ended), for the access token.
  */
 import * as api from './api/client.js';
 import { ApiError } from './api/client.js';
@@ -16,18 +21,49 @@ export interface LiveHandlers {
   onGone(err: ApiError): void;
 }
 
-/** Follows one ticket until it is admitted or gone; the returned function stops it. */
+/** The arrival sequence a ticket carries ('s<seq>.<mac>'), or undefined for a ticket of another kind. */
+const sequenceOf = (ticket: string): number | undefined => {
+  const match = /^s(\d+)\./.exec(ticket);
+  return match ? Number(match[1]) : undefined;
+};
+
+/** Statuses after which nothing more will change for this ticket. */
+const isFinal = (s: TicketStatus) => s.status === 'admitted' || s.status === 'soldOut';
+
+/** Follows one ticket until it is admitted, sold out or gone; the returned function stops it. */
 export function followTicket(eventId: string, ticket: string, on: LiveHandlers): () => void {
   let pollTimer: number | undefined;
   let stopped = false;
+  const seq = sequenceOf(ticket);
+  /** the admission rate last told by the service (etaSeconds = position / rate), until the head observes one */
+  let rate = 0;
+  const remember = (s: TicketStatus) => {
+    if (s.position && s.etaSeconds) rate = s.position / s.etaSeconds;
+  };
+  /** The ticket's status from the shared queue head while it waits; the ticket itself once its turn came. */
+  const read = async (): Promise<TicketStatus> => {
+    if (seq !== undefined) {
+      const head = await api.getQueueHead(eventId);
+      // Before the first admission only the ticket's own answer knows the configured rate.
+      const known = head.observedRatePerSecond !== null || rate > 0;
+      if (known && head.status !== 'soldOut' && seq > head.admittedThrough) {
+        const position = seq - head.admittedThrough;
+        const perSecond = head.observedRatePerSecond ?? rate;
+        return { status: 'waiting', position, etaSeconds: Math.ceil(position / Math.max(perSecond, 1 / 60)) };
+      }
+    }
+    const status = await api.getTicket(eventId, ticket);
+    remember(status);
+    return status;
+  };
   const poll = async () => {
     if (stopped) return;
     try {
-      const status = await api.getTicket(eventId, ticket);
+      const status = await read();
       if (stopped) return;
       on.onMode('Checking every 2 seconds');
       on.onStatus(status);
-      if (status.status === 'admitted') return;
+      if (isFinal(status)) return;
     } catch (err) {
       if (stopped) return;
       if (err instanceof ApiError && (err.code === 'TICKET_NOT_FOUND' || err.code === 'EVENT_NOT_FOUND')) return on.onGone(err);
@@ -46,7 +82,8 @@ export function followTicket(eventId: string, ticket: string, on: LiveHandlers):
     source.onopen = () => on.onMode('Live updates');
     source.onmessage = (m: MessageEvent<string>) => {
       const status = JSON.parse(m.data) as TicketStatus;
-      if (status.status === 'admitted') source?.close(); // the server ends the stream; don't reconnect
+      if (isFinal(status)) source?.close(); // the server ends the stream; don't reconnect
+      remember(status);
       on.onStatus(status);
     };
     source.addEventListener('failure', (m) => {

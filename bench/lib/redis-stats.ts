@@ -107,8 +107,8 @@ export interface RoundTripAudit {
   breakdown: Record<string, number>;
 }
 
-/** Scripts the service runs on timers, not per request. */
-const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep']);
+/** Scripts the service runs on timers, not per request (queueHead: a replica's snapshot refresh, per event, not per read). */
+const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead']);
 /** Commands without keys that the WATCH/MULTI path sends as part of a request. */
 const KEYLESS = new Set(['time', 'multi', 'exec', 'discard', 'unwatch']);
 

@@ -15,7 +15,9 @@
     ARGV[6] maxActive
     ARGV[7] sessionTtlSeconds
     ARGV[8] capacity   seats loaded
-    ARGV[9..] more meta fields as name, value pairs (the layout: see includes/layout)
+    ARGV[9] endsAt     Redis time (ms) from which the event is closed; 0 for no end
+    ARGV[10] powBits   join challenge difficulty (0: none)
+    ARGV[11..] more meta fields as name, value pairs (the layout: see includes/layout)
 
   Output:
     { 'OK', capacity, createdAtMs }
@@ -34,9 +36,12 @@ local holdTtlSeconds, maxSeatsPerUser = argInt('holdTtlSeconds', ARGV[3], 1), ar
 local ratePerSecond, maxActive = argInt('ratePerSecond', ARGV[5], 1), argInt('maxActive', ARGV[6], 1)
 local sessionTtlSeconds = argInt('sessionTtlSeconds', ARGV[7], 1)
 local capacity = argInt('capacity', ARGV[8], 1)
-if (#ARGV - 8) % 2 ~= 0 then
+if #ARGV < 10 or (#ARGV - 10) % 2 ~= 0 then
   argFail('ARGV', #ARGV, 'meta fields must come as name, value pairs')
 end
+
+local endsAt = argInt('endsAt', ARGV[9], 0)
+local powBits = argInt('powBits', ARGV[10], 0)
 
 if rcall('GET', creatingKey) ~= token or rcall('EXISTS', metaKey) == 1 then
   return { 'EVENT_EXISTS' }
@@ -61,8 +66,10 @@ rcall('HSET', metaKey,
   'tokens', 0,
   'tokensAt', createdAt,
   'createdAt', createdAt,
+  'endsAt', endsAt,
+  'powBits', powBits,
   'rev', 0)
-for i = 9, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   rcall('HSET', metaKey, ARGV[i], ARGV[i + 1])
 end
 rcall('DEL', creatingKey)

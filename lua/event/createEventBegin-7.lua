@@ -1,6 +1,5 @@
 --[[
-  First step of creating an event: claims its id for one creation and clears
-  what an abandoned earlier creation may have left. The seats are then loaded
+  First step of creating an event: claims its id for one creation. The seats are then loaded
   in bounded chunks (createEventSeats) and the event appears only when
   createEvent writes its meta, so no script ever sees half an event: every
   script answers EVENT_NOT_FOUND until then.
@@ -19,7 +18,8 @@
 
   Output:
     { 'OK' }
-    { 'EVENT_EXISTS' }   the event exists, or another creation of it is under way
+    { 'EVENT_EXISTS' }   the event exists, another creation of it is under way, or
+                         what a delete or a dead creation left is not yet removed
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
@@ -29,11 +29,12 @@ local metaKey, creatingKey = KEYS[1], KEYS[2]
 
 local token, claimMs = argId('token', ARGV[1]), argInt('claimMs', ARGV[2], 1)
 
-if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', creatingKey) == 1 then
+-- A seat index without an event is what a delete still in progress, or a
+-- creation that died half way, left behind (deleteEvent-4.lua removes the
+-- seat index last; DELETE /v1/events/:eventId finishes either): a new event
+-- must not mix with it.
+if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', creatingKey) == 1 or rcall('EXISTS', KEYS[5]) == 1 then
   return { 'EVENT_EXISTS' }
 end
--- Left by a creation that died half way: UNLINK frees them off the main
--- thread, so this stays quick however many seats they hold.
-rcall('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 rcall('SET', creatingKey, token, 'PX', claimMs)
 return { 'OK' }

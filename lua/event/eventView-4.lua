@@ -10,18 +10,22 @@
   Output:
     { 'OK', queue, capacity, available, held, sold, waiting, active,
       holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive,
-      sessionTtlSeconds, paused, currency, levelCount,
+      sessionTtlSeconds, paused, powBits, status, endsAt,
+      observedRate ('' before the first admission), currency, levelCount,
       name1, price1, available1, held1, sold1, name2, ... }
-      currency '' and levelCount 0 for events made without a layout
+    status: 'open' | 'paused' | 'soldOut' | 'closed' (includes/eventStatus); endsAt: ms, 0 for none
+    currency '' and levelCount 0 for events made without a layout
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
 local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 --- @include "includes/now"
+--- @include "includes/eventStatus"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
-  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused')
+  'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'powBits', 'endsAt',
+  'observedRate')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -31,9 +35,11 @@ if m[1] == 'streams' then
 else
   waiting = rcall('ZCARD', zqueueKey)
 end
-local active = rcall('ZCOUNT', activeKey, '(' .. nowMs(), '+inf')
+local now = nowMs()
+local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
 local out = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
-  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]) }
+  tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), tonumber(m[12] or '0'),
+  eventStatus(metaKey, now), tonumber(m[13] or '0'), m[14] or '' }
 -- Price levels of a layout (see includes/layout): definition and counters.
 local layout = rcall('HMGET', metaKey, 'currency', 'levels')
 local levels = tonumber(layout[2] or 0)

@@ -1,15 +1,20 @@
 --[[
   Changes an event's settings (PATCH). Only the fields given change; the
-  admitter and the seat scripts read them on their next call.
+  admitter and the seat scripts read them on their next call. Every change
+  raises the event's revision, which the service copies into the event
+  registry: a replica that stopped looking at an ended event looks again
+  when its revision moves (src/event/event-activity.ts).
 
   Input:
     KEYS[1] meta      event hash
     ARGV[1..] field, value pairs among holdTtlSeconds, maxSeatsPerUser,
-              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1)
+              ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
+              powBits (join challenge difficulty, 0..32),
+              endsAt (Redis time in ms, 0 for no end)
               (names and ranges checked by the service)
 
   Output:
-    { 'OK' }
+    { 'OK', revision }   revision: greater than any before, at least the Redis time (ms)
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is not field, value pairs or
       names a field the scripts keep themselves (nothing written)
@@ -18,10 +23,13 @@ local rcall = redis.call
 local metaKey = KEYS[1]
 
 --- @include "includes/args"
+--- @include "includes/now"
 
--- Counters and queue state: only the scripts that keep them may write them.
+-- Counters, queue state and what the replicas read to schedule their work:
+-- only the scripts that keep them may write them.
 local KEPT = { capacity = true, available = true, held = true, sold = true, queue = true, seq = true,
-  head = true, lastScore = true, tokens = true, tokensAt = true }
+  head = true, lastScore = true, tokens = true, tokensAt = true, createdAt = true, rev = true,
+  drained = true, sessionsUntil = true }
 if #ARGV % 2 ~= 0 then
   argFail('ARGV', #ARGV .. ' values', 'must be field, value pairs')
 end
@@ -34,10 +42,10 @@ for i = 1, #ARGV, 2 do
   end
 end
 
-if rcall('EXISTS', metaKey) == 0 then
+local m = rcall('HMGET', metaKey, 'createdAt', 'rev')
+if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-if #ARGV > 0 then
-  rcall('HSET', metaKey, unpack(ARGV))
-end
-return { 'OK' }
+local rev = math.max(tonumber(m[2] or m[1]) + 1, nowMs())
+rcall('HSET', metaKey, 'rev', rev, unpack(ARGV))
+return { 'OK', rev }

@@ -1,24 +1,37 @@
 --[[
-  One admission tick for one event. Every replica calls it every tick; the
-  token bucket lives in the event hash, so however many replicas call it,
-  the event admits at most ratePerSecond per second plus one tick's burst.
+  One admission tick for one event. Every replica calls it every tick while
+  someone waits (once a second while only sessions are live); the token
+  bucket lives in the event hash, so however many replicas call it, the
+  event admits at most ratePerSecond per second plus one tick's burst.
 
   1. ends admitted sessions whose time is over (bounded batch);
   2. refills the bucket: tokens grow at ratePerSecond, capped at one tick's
      worth of whole admissions (ratePerSecond * tickMs / 1000, at least 1)
      plus the unused fraction of a token;
   3. admits n = min(tokens, maxActive - active, maxBatch) users in join order,
-     skipping those who left. Cost: O(n + log queue), never O(queue).
+     skipping those who left. Cost: O(n + log queue), never O(queue);
+  4. records the admissions for the observed rate (includes/observeAdmissions);
+  5. leaves in the event hash what the replicas' once-a-second look at each
+     event reads (src/event/event-activity.ts): 'drained', the sequence up to
+     which the queue was found empty (a join raises seq past it), and
+     'sessionsUntil', the latest session end. An event with neither someone
+     waiting nor a live session is then not ticked at all.
+
+  Nobody is admitted who could buy nothing: with no seat available the tick
+  admits no one (SOLD_OUT when no hold is live either, since nothing can come
+  back on sale; otherwise it waits for held seats to come back).
+  'head' is the last sequence admitted (both backends: the sorted set pops in
+  sequence order), so 'seq <= head' tells a replica a ticket's turn came.
 
   Input:
     KEYS[1] meta      event hash (ratePerSecond, maxActive, sessionTtlSeconds,
-                      paused, head, tokens, tokensAt)
+                      paused, endsAt, seq, head, tokens, tokensAt, counters)
     KEYS[2] users     hash userId -> seq
     KEYS[3] stream    Streams backend queue
     KEYS[4] zqueue    sorted-set backend queue
-    KEYS[5] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
+    KEYS[5] zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[6] active    sorted set seq -> session end (ms)
-    KEYS[7] sessions  hash seq -> '<secret>|<userId>'
+    KEYS[7] sessions  hash seq -> '<fingerprint>|<userId>' (the join's Idempotency-Key fingerprint or '')
 
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
     ARGV[2] maxBatch  most users admitted by one call (1..5000)
@@ -26,6 +39,8 @@
   Output:
     { 'OK', admitted, endedSessions }
     { 'PAUSED', endedSessions }
+    { 'CLOSED', endedSessions }     past the event's endsAt: nobody is admitted
+    { 'SOLD_OUT', endedSessions }   available == 0 and held == 0: nobody is admitted any more
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
     error reply 'INVARIANT ...' when the event hash lacks a setting (nothing written)
@@ -37,12 +52,14 @@ local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/pruneSessions"
+--- @include "includes/observeAdmissions"
+--- @include "includes/eventStatus"
 
 -- maxBatch is bounded by Lua's unpack limit (the sorted-set path removes a batch in one call).
 local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
-  'paused', 'head', 'tokens', 'tokensAt')
+  'seq', 'head', 'tokens', 'tokensAt', 'drained', 'sessionsUntil', 'available', 'admWin', 'admHist', 'admFirst')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -57,10 +74,21 @@ local sessionTtlMs = sessionTtl * 1000
 local now = nowMs()
 local ended = pruneSessions(activeKey, sessionsKey, usersKey, now, 1000)
 
--- While paused nothing is written: on resume the refill is capped at the
--- burst anyway, so an idle or paused event costs no writes.
-if m[5] == '1' then
+-- While paused, closed or sold out nothing is written: on resume the refill
+-- is capped at the burst anyway, so a paused event costs no writes.
+local status = eventStatus(metaKey, now)
+if status == 'paused' then
   return { 'PAUSED', ended }
+elseif status == 'closed' then
+  return { 'CLOSED', ended }
+elseif status == 'soldOut' then
+  -- Nothing can come back on sale (no seat available, none held).
+  return { 'SOLD_OUT', ended }
+end
+-- No seat to sell but some held: admit nobody, since seats may come back
+-- (the bucket is left alone, as when paused).
+if m[11] == '0' then
+  return { 'OK', 0, ended }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -78,8 +106,8 @@ local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey),
 local admitted = 0
 local sessionEnd = now + sessionTtlMs
 
-local function admit(seq, secret, userId)
-  rcall('HSET', sessionsKey, seq, secret .. '|' .. userId)
+local function admit(seq, fingerprint, userId)
+  rcall('HSET', sessionsKey, seq, fingerprint .. '|' .. userId)
   rcall('ZADD', activeKey, sessionEnd, seq)
   admitted = admitted + 1
 end
@@ -89,10 +117,10 @@ if want > 0 then
     local entries = rcall('XRANGE', streamKey, (head + 1) .. '-0', '+', 'COUNT', want)
     local last = head
     for _, entry in ipairs(entries) do
-      -- entry = { '<seq>-0', { 'u', userId, 't', secret } }
+      -- entry = { '<seq>-0', { 'u', userId [, 'k', fingerprint] } }
       local seq = string.sub(entry[1], 1, -3)
-      if entry[2][2] and entry[2][4] then
-        admit(seq, entry[2][4], entry[2][2])
+      if entry[2][1] == 'u' and entry[2][2] then
+        admit(seq, entry[2][4] or '', entry[2][2])
       end
       last = tonumber(seq)
     end
@@ -114,6 +142,7 @@ if want > 0 then
     if #front > 0 then
       rcall('ZREM', zqueueKey, unpack(front))
       rcall('HDEL', zwaitKey, unpack(front))
+      rcall('HSET', metaKey, 'head', front[#front])
     end
     for _, e in ipairs(entries) do
       if e[2] then
@@ -126,4 +155,14 @@ end
 if admitted > 0 or not wasFull then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
 end
+if admitted > 0 and sessionEnd > tonumber(m[10] or '0') then
+  rcall('HSET', metaKey, 'sessionsUntil', sessionEnd)
+end
+-- Nobody waits any more (those ahead were admitted or left): record up to
+-- which sequence, so the replicas stop ticking until a join raises seq.
+local stillWaiting = queueKind == 'streams' and rcall('XLEN', streamKey) or rcall('ZCARD', zqueueKey)
+if stillWaiting == 0 and m[9] ~= m[5] then
+  rcall('HSET', metaKey, 'drained', m[5])
+end
+observeAdmissions(metaKey, admitted, now, { admWin = m[12], admHist = m[13], admFirst = m[14] })
 return { 'OK', admitted, ended }

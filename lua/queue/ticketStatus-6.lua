@@ -1,22 +1,24 @@
 --[[
   Looks a ticket up: still waiting (with its place) or admitted (with the
-  session's end). Reads only.
+  session's end). Reads only. The service calls it only when its snapshot
+  cannot answer: on the sorted-set backend, and on the Streams backend once
+  the ticket's turn came (seq <= head).
 
   Input:
     KEYS[1] meta      event hash
     KEYS[2] stream    Streams backend queue
     KEYS[3] zqueue    sorted-set backend queue
-    KEYS[4] zwait     sorted-set backend: hash seq -> '<secret>|<userId>'
+    KEYS[4] zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[5] active    sorted set seq -> session end (ms)
-    KEYS[6] sessions  hash seq -> '<secret>|<userId>'
+    KEYS[6] sessions  hash seq -> '<fingerprint>|<userId>'
 
-    ARGV[1] seq       the ticket's sequence part
-    ARGV[2] secret    the ticket's secret part
+    ARGV[1] seq       the ticket's sequence (its MAC already verified)
+    ARGV[2] epoch     the event's createdAt (ms) the ticket was signed for
 
   Output:
-    { 'WAITING', position, ratePerSecond }
+    { 'WAITING', position, etaRatePerSecond }
     { 'ADMITTED', userId, sessionEndMs }
-    { 'TICKET_NOT_FOUND' }
+    { 'TICKET_NOT_FOUND' }   unknown, left, session over, or a ticket of an earlier event of that id
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed
 ]]
@@ -27,17 +29,22 @@ local k = { meta = KEYS[1], stream = KEYS[2], zqueue = KEYS[3], zwait = KEYS[4],
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
+--- @include "includes/etaRate"
 
-local seq, secret = argId('seq', ARGV[1]), argId('secret', ARGV[2])
+local seq, epoch = argId('seq', ARGV[1]), argId('epoch', ARGV[2])
 argInt('seq', seq, 1)
+argInt('epoch', epoch, 0)
 
-local m = rcall('HMGET', k.meta, 'queue', 'head', 'ratePerSecond')
+local m = rcall('HMGET', k.meta, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-local state, value, userId = findTicket(m[1], seq, secret, tonumber(m[2]), k, nowMs())
+if m[5] ~= epoch then
+  return { 'TICKET_NOT_FOUND' }
+end
+local state, value, userId = findTicket(m[1], seq, tonumber(m[2]), k, nowMs())
 if state == 'waiting' then
-  return { 'WAITING', value, tonumber(m[3]) }
+  return { 'WAITING', value, tostring(etaRate(m[3], m[4])) }
 elseif state == 'active' then
   return { 'ADMITTED', userId, value }
 end

@@ -1,8 +1,8 @@
 --[[
   Returns the seats of expired holds to sale. The background sweeper calls it
-  for every event at least once a second, so seats come back with no traffic
-  at all (keyspace notifications are not used: they are lost when nobody
-  listens). It reads only the live-hold index, never a hold's record, so a
+  for every event with seats held at least once a second, so seats come back
+  with no traffic at all (keyspace notifications are not used: they are lost
+  when nobody listens). It reads only the live-hold index, never a hold's record, so a
   hold whose record is gone still gives its seats back (CONTRACT invariant 9).
 
   Input:

@@ -9,10 +9,12 @@ export class ErrorBodyDto {
 }
 
 /** Documents the error answers of a route in OpenAPI, grouped by status. */
-export function ErrorResponses(...codes: ErrorCode[]) {
+export function ErrorResponses(...codes: (ErrorCode | [ErrorCode, number])[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) {
-    byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  // [code, status] for a code whose status depends on the route (SOLD_OUT: 409 on a hold, 410 on a join).
+  for (const entry of codes) {
+    const [code, status] = Array.isArray(entry) ? entry : [entry, ERROR_STATUS[entry]];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(
     ...[...byStatus].map(([status, list]) =>
@@ -20,8 +22,8 @@ export function ErrorResponses(...codes: ErrorCode[]) {
         status,
         type: ErrorBodyDto,
         description: `code: ${list.join(' | ')}`,
-        // Every 503 says when to retry (CONTRACT §2).
-        ...(status === 503 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
+        // Every 503 and 429 says when to retry (docs/api.md §2).
+        ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
       }),
     ),
   );

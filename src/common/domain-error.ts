@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   VALIDATION: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  CHALLENGE_REQUIRED: 403,
+  CHALLENGE_FAILED: 403,
   NOT_OWNER: 403,
   NOT_FOUND: 404,
   EVENT_NOT_FOUND: 404,
@@ -15,14 +17,17 @@ export const ERROR_STATUS = {
   HOLD_NOT_FOUND: 404,
   FLAG_NOT_FOUND: 404,
   EVENT_EXISTS: 409,
+  EVENT_ACTIVE: 409,
   DUPLICATE: 409,
   SEAT_UNAVAILABLE: 409,
   SOLD_OUT: 409,
   LIMIT_EXCEEDED: 409,
   NO_ADJACENT_SEATS: 409,
   HOLD_EXPIRED: 410,
+  QUEUE_CLOSED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 } as const;
@@ -34,6 +39,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Sent as the Retry-After header (seconds), e.g. with RATE_LIMITED. */
+    readonly retryAfterSeconds?: number,
   ) {
     // An expected outcome (sold out, duplicate), not a bug: skip capturing a
     // stack trace, which costs more than the rest of a 409 answer.
@@ -43,8 +50,9 @@ export class DomainError extends Error {
     Error.stackTraceLimit = limit;
   }
 
+  /** The code's status, unless `extra.statusCode` names another (SOLD_OUT is 409 on a hold, 410 on a join). */
   get status(): number {
-    return ERROR_STATUS[this.code];
+    return typeof this.extra.statusCode === 'number' ? this.extra.statusCode : ERROR_STATUS[this.code];
   }
 }
 

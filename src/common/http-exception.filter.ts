@@ -52,6 +52,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = toErrorBody(exception);
     // Every 503 is "retry shortly" (Redis away or busy, shutting down): say when (CONTRACT §2).
     if (body.statusCode === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(exception.retryAfterSeconds));
+    }
     void reply.status(body.statusCode).send(body);
   }
 }

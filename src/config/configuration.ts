@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
-import { parseEnv } from './env.schema';
+import { jwtAlgorithmFor, parseEnv } from './env.schema';
 
 // The only place that reads process.env. Each namespace is parsed
 // from the same validated schema, so a value has one default and one check.
@@ -46,6 +46,26 @@ export const authConfig = registerAs('auth', () => {
     adminToken: e.ADMIN_TOKEN ?? devSecret,
     adminTokenGenerated: !e.ADMIN_TOKEN,
     accessTokenSecret: e.ACCESS_TOKEN_SECRET ?? devSecret,
+  };
+});
+
+/** Who may join and how often (docs/api.md: join identity, join rate). */
+export const joinConfig = registerAs('join', () => {
+  const e = env();
+  const publicKey = e.JOIN_JWT_PUBLIC_KEY;
+  return {
+    identity: e.JOIN_IDENTITY,
+    jwt:
+      e.JOIN_IDENTITY === 'jwt'
+        ? {
+            key: (publicKey ?? e.JOIN_JWT_SECRET) as string,
+            algorithm: publicKey ? jwtAlgorithmFor(publicKey) : ('HS256' as const),
+            issuer: e.JOIN_JWT_ISSUER,
+            audience: e.JOIN_JWT_AUDIENCE,
+          }
+        : undefined,
+    ratePerMinute: e.JOIN_RATE_PER_MINUTE,
+    trustProxyHops: e.TRUST_PROXY_HOPS,
   };
 });
 

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
 
@@ -31,9 +32,44 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(0) @Max(120000) SHUTDOWN_DRAIN_MS = 0;
   /** Largest admin request body (a venue of 100,000 named seats is ~2 MiB); public routes keep 16 KiB. */
   @Transform(toInt) @IsInt() @Min(16384) @Max(64 * 1024 * 1024) ADMIN_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+  /** Who may join (docs/api.md): any userId from the body, or the `sub` of a verified JWT. */
+  @IsIn(['anonymous', 'jwt']) JOIN_IDENTITY: 'anonymous' | 'jwt' = 'anonymous';
+  /** HS256 secret of the identity tokens (JOIN_IDENTITY=jwt); or give JOIN_JWT_PUBLIC_KEY. */
+  @IsOptional() @IsString() @MinLength(32) JOIN_JWT_SECRET?: string;
+  /** PEM public key (RSA: RS256, EC P-256: ES256) of the identity tokens; or give JOIN_JWT_SECRET. */
+  /** (A value with literal '\\n' for line breaks, as one-line env files need, is read as a PEM too.) */
+  @Transform(({ value }) => (typeof value === 'string' ? value.replace(/\\n/g, '\n') : value))
+  @IsOptional() @IsString() JOIN_JWT_PUBLIC_KEY?: string;
+  @IsOptional() @IsString() JOIN_JWT_ISSUER?: string;
+  @IsOptional() @IsString() JOIN_JWT_AUDIENCE?: string;
+  /** Joins per minute per client address across all replicas; 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000000) JOIN_RATE_PER_MINUTE = 0;
+  /** Proxies in front of the service: the client is the n-th address from the right of X-Forwarded-For (0: the socket peer). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10) TRUST_PROXY_HOPS = 0;
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * The one algorithm a JWT public key may verify, from the key's own type:
+ * RSA → RS256, EC P-256 → ES256. Anything else is refused at boot, so a key
+ * can never be used with an algorithm it was not made for (nor with 'none').
+ */
+export function jwtAlgorithmFor(pem: string): 'RS256' | 'ES256' {
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new Error(`a ${key.asymmetricKeyType} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ''}`);
+}
+
+function publicKeyProblem(pem: string): string | undefined {
+  try {
+    jwtAlgorithmFor(pem);
+    return undefined;
+  } catch (err) {
+    return `JOIN_JWT_PUBLIC_KEY must be a PEM public key, RSA (RS256) or EC P-256 (ES256): ${(err as Error).message}`;
+  }
+}
 
 /** Validates and types the environment. Throws ConfigError with every problem at once. */
 export function parseEnv(raw: Record<string, string | undefined>): Env {
@@ -48,6 +84,16 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
   if (env.NODE_ENV === 'production') {
     if (!env.ADMIN_TOKEN) problems.push('ADMIN_TOKEN must be set when NODE_ENV=production');
     if (!env.ACCESS_TOKEN_SECRET) problems.push('ACCESS_TOKEN_SECRET must be set when NODE_ENV=production');
+  }
+  if (env.JOIN_IDENTITY === 'jwt') {
+    if (!env.JOIN_JWT_SECRET && !env.JOIN_JWT_PUBLIC_KEY) {
+      problems.push('JOIN_JWT_SECRET or JOIN_JWT_PUBLIC_KEY must be set when JOIN_IDENTITY=jwt');
+    } else if (env.JOIN_JWT_SECRET && env.JOIN_JWT_PUBLIC_KEY) {
+      problems.push('set only one of JOIN_JWT_SECRET and JOIN_JWT_PUBLIC_KEY');
+    } else if (env.JOIN_JWT_PUBLIC_KEY) {
+      const problem = publicKeyProblem(env.JOIN_JWT_PUBLIC_KEY);
+      if (problem) problems.push(problem);
+    }
   }
   if (problems.length > 0) {
     throw new ConfigError(`queuegate cannot start, the configuration is invalid:\n  - ${problems.join('\n  - ')}`);

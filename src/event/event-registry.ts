@@ -1,31 +1,48 @@
 import { Injectable } from '@nestjs/common';
 import { EventRepository } from './event.repository';
 
-const REFRESH_MS = 1000;
-
 /**
- * The ids of every event, for the background loops (admitter, sweeper). A
- * Redis set read at most once a second: works the same on a cluster, where
- * SCAN would have to visit every master.
+ * Every event id with its revision, for the background work of every
+ * replica. A Redis sorted set (its own key, so on a cluster one read instead
+ * of a SCAN of every master) that only the service writes, each time after
+ * the event's own script ran: an id is listed once its event exists (create),
+ * its revision moves up when its settings change (PATCH) and it leaves when
+ * the event is deleted. Replicas never remove ids: an id without an event
+ * costs them nothing (src/event/event-activity.ts), so a lookup that ran
+ * while an event was being created or deleted can never drop a live one.
+ * EventActivity reads it once a second.
  */
 @Injectable()
 export class EventRegistry {
-  private ids: string[] = [];
-  private readAt = 0;
-
   constructor(private readonly events: EventRepository) {}
 
-  async eventIds(): Promise<string[]> {
-    if (Date.now() - this.readAt >= REFRESH_MS) {
-      this.ids = await this.events.eventIds();
-      this.readAt = Date.now();
-    }
-    return this.ids;
+  /** Every listed id with its revision. */
+  async read(): Promise<Map<string, number>> {
+    await this.events.adoptLegacyRegistry();
+    return this.events.registryEntries();
   }
 
-  /** Drops an id whose event no longer exists (it was registered but never created). */
-  async forget(eventId: string): Promise<void> {
-    this.ids = this.ids.filter((id) => id !== eventId);
-    await this.events.forget(eventId);
+  /** A new event, after its create script ran. */
+  register(eventId: string, createdAt: number): Promise<void> {
+    return this.events.register(eventId, createdAt, 'set');
+  }
+
+  /**
+   * An event found to exist when creating it again: lists it if a create
+   * answered with an error after its script ran (the retry lands here), and
+   * changes nothing otherwise.
+   */
+  registerExisting(eventId: string, createdAt: number): Promise<void> {
+    return this.events.registerIfMissing(eventId, createdAt);
+  }
+
+  /** An event whose settings changed, after its update script ran. */
+  revised(eventId: string, revision: number): Promise<void> {
+    return this.events.register(eventId, revision, 'raise');
+  }
+
+  /** A deleted event, once its hash is gone. */
+  unregister(eventId: string): Promise<void> {
+    return this.events.unregister(eventId);
   }
 }

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminBody } from '../common/admin-body';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IdParamPipe } from '../common/id-param.pipe';
 import { ADMIN_AUTH } from '../common/openapi';
-import { CreateEventDto } from './dto/create-event.dto';
+import { CreateEventDto, DeleteEventQuery } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
 import { EventService } from './event.service';
@@ -44,5 +44,18 @@ export class EventController {
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
   update(@Param('eventId', IdParamPipe) eventId: string, @Body() dto: UpdateEventDto): Promise<EventView> {
     return this.events.update(eventId, dto);
+  }
+
+  @Delete(':eventId')
+  @HttpCode(204)
+  @UseGuards(AdminGuard)
+  @ApiBearerAuth(ADMIN_AUTH)
+  @ApiOperation({
+    summary: 'Delete an event and every key of it (admin); with live sessions or holds only with ?force=true',
+  })
+  @ApiResponse({ status: 204, description: 'deleted; no replica works on the event any more' })
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_NOT_FOUND', 'EVENT_ACTIVE', 'UNAVAILABLE')
+  delete(@Param('eventId', IdParamPipe) eventId: string, @Query() query: DeleteEventQuery): Promise<void> {
+    return this.events.delete(eventId, query.force === 'true');
   }
 }

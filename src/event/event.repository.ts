@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KeyBuilder } from '../redis/keys';
-import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
+import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { randomToken } from '../common/random';
 import { ROW_SPAN, SeatPlan } from './seat-plan';
+import { EventStatus } from './event-status';
 
 /**
  * Seats loaded per createEventSeats call: keeps each call to a few ms of Redis
@@ -30,10 +31,16 @@ export interface EventSettings {
   ratePerSecond: number;
   maxActive: number;
   sessionTtlSeconds: number;
+  /** join challenge difficulty in bits; 0: no challenge */
+  powBits: number;
 }
+
 
 export interface EventSnapshot extends EventSettings {
   queue: QueueKind;
+  status: EventStatus;
+  /** ms since the epoch (Redis time), or null for an event without an end */
+  endsAt: number | null;
   capacity: number;
   available: number;
   held: number;
@@ -42,9 +49,36 @@ export interface EventSnapshot extends EventSettings {
   active: number;
   paused: boolean;
   levels: LevelSnapshot[];
+  /** admissions per second over the last minute (admit script); null before the first admission */
+  observedRatePerSecond: number | null;
 }
 
-/** Event records in Redis: creation, snapshot, settings, and the registry of event ids. */
+/**
+ * What a replica reads of each event once a second, in one HMGET, to know
+ * whether the event needs work (src/event/event-activity.ts). Times are Redis
+ * ms; 0 stands for a field not written yet.
+ */
+export interface EventProbe {
+  paused: boolean;
+  endsAt: number;
+  /** last join's sequence */
+  seq: number;
+  /** sequence up to which the admitter found the queue empty */
+  drained: number;
+  /** seats in live or due holds */
+  held: number;
+  /** seats on sale (with held == 0: sold out, nobody more to admit) */
+  available: number;
+  /** latest session end the admitter handed out */
+  sessionsUntil: number;
+}
+
+export type DeleteStart = { kind: 'deleting' } | { kind: 'active'; sessions: number; holds: number } | { kind: 'missing' };
+
+/** Keys one deletion batch removes at most: one UNLINK of this many keys stays short. */
+const DELETE_BATCH = 500;
+
+/** Event records in Redis: creation, snapshot, settings, deletion, and the registry of event ids. */
 @Injectable()
 export class EventRepository {
   constructor(
@@ -56,13 +90,15 @@ export class EventRepository {
   /**
    * Creates the event in bounded steps: claim the id, load the seats a chunk
    * per call (other events on the shard are served between calls), then write
-   * the meta, which makes the event exist. Returns false when it already exists.
+   * the meta, which makes the event exist. Returns the event's creation time
+   * (Redis ms), or null when it already exists. Does not register it: the
+   * service does that once this returned.
    */
-  async create(eventId: string, queue: QueueKind, s: EventSettings, plan: SeatPlan): Promise<boolean> {
+  async create(eventId: string, queue: QueueKind, s: EventSettings & { endsAt: number }, plan: SeatPlan): Promise<number | null> {
     const k = this.keys.event(eventId);
     const token = randomToken(16);
     const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
-    if (begun[0] !== ReplyCode.OK) return false;
+    if (begun[0] !== ReplyCode.OK) return null;
     let nextRow = 0;
     for (let from = 0; from < plan.capacity; from += CREATE_CHUNK_SEATS) {
       const to = Math.min(from + CREATE_CHUNK_SEATS, plan.capacity);
@@ -79,14 +115,9 @@ export class EventRepository {
     const reply = await this.scripts.run(
       'createEvent',
       [k.meta, k.creating],
-      [token, queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, plan.capacity, ...plan.meta],
+      [token, queue, s.holdTtlSeconds, s.maxSeatsPerUser, s.ratePerSecond, s.maxActive, s.sessionTtlSeconds, plan.capacity, s.endsAt, s.powBits, ...plan.meta],
     );
-    if (reply[0] !== ReplyCode.OK) return false;
-    // The registry is its own key (another cluster slot), so it cannot join the
-    // script. Registered only once the event exists: the admitter forgets an
-    // id it finds no event for, and a creation in chunks takes a while.
-    await this.redis.sadd(this.keys.eventRegistry, eventId);
-    return true;
+    return reply[0] === ReplyCode.OK ? numberAt('createEvent', reply, 2) : null;
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | null> {
@@ -108,25 +139,143 @@ export class EventRepository {
       maxActive: n(11),
       sessionTtlSeconds: n(12),
       paused: n(13) === 1,
-      levels: levelsAt(r, 14),
+      powBits: n(14),
+      status: stringAt('eventView', r, 15) as EventStatus,
+      endsAt: n(16) > 0 ? n(16) : null,
+      observedRatePerSecond: stringAt('eventView', r, 17) === '' ? null : n(17),
+      levels: levelsAt(r, 18),
     };
   }
 
-  /** Returns false when the event does not exist. */
-  async update(eventId: string, fields: Partial<EventSettings> & { paused?: boolean }): Promise<boolean> {
+  /** Returns the event's new revision, or null when the event does not exist. */
+  async update(eventId: string, fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number }): Promise<number | null> {
     const args = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
       .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number)]);
     const r = await this.scripts.run('updateEvent', [this.keys.event(eventId).meta], args);
-    return r[0] === ReplyCode.OK;
+    return r[0] === ReplyCode.OK ? numberAt('updateEvent', r, 1) : null;
   }
 
-  async eventIds(): Promise<string[]> {
-    return this.redis.smembers(this.keys.eventRegistry);
+  /** One HMGET per event (pipelined on a single node), null for an event that is gone. */
+  async probe(eventIds: string[]): Promise<(EventProbe | null)[]> {
+    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available'];
+    const metas = eventIds.map((id) => this.keys.event(id).meta);
+    let rows: (string | null)[][];
+    if (isCluster(this.redis)) {
+      rows = await Promise.all(metas.map((key) => this.redis.hmget(key, ...fields)));
+    } else {
+      const pipeline = this.redis.pipeline();
+      for (const key of metas) pipeline.hmget(key, ...fields);
+      rows = ((await pipeline.exec()) ?? []).map(([err, row]) => {
+        if (err) throw err;
+        return row as (string | null)[];
+      });
+    }
+    const num = (v: string | null) => (v === null ? 0 : Number(v));
+    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available]) =>
+      capacity === null
+        ? null
+        : {
+            paused: paused === '1',
+            endsAt: num(endsAt),
+            seq: num(seq),
+            drained: num(drained),
+            held: num(held),
+            available: num(available),
+            sessionsUntil: num(sessionsUntil),
+          },
+    );
   }
 
-  async forget(eventId: string): Promise<void> {
-    await this.redis.srem(this.keys.eventRegistry, eventId);
+  /** First step of a delete: the event hash goes, so every script refuses the event from now on. */
+  async beginDelete(eventId: string, force: boolean): Promise<DeleteStart> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('deleteEvent', [k.meta, k.seatIndex, k.active, k.holds], [force ? 1 : 0]);
+    switch (r[0]) {
+      case ReplyCode.OK:
+        return { kind: 'deleting' };
+      case ReplyCode.EVENT_ACTIVE:
+        return { kind: 'active', sessions: numberAt('deleteEvent', r, 1), holds: numberAt('deleteEvent', r, 2) };
+      default:
+        return { kind: 'missing' };
+    }
+  }
+
+  /**
+   * Removes every other key of an event whose delete began, in bounded steps:
+   * UNLINK frees big values off Redis's main thread, and hold and
+   * idempotency records are found by SCAN (COUNT-bounded calls) and unlinked
+   * DELETE_BATCH at a time. The seat index goes last (see deleteEvent-4.lua).
+   */
+  async removeKeys(eventId: string): Promise<void> {
+    const k = this.keys.event(eventId);
+    await this.redis.unlink(k.seats, k.avail, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.holds, k.userSeats, k.orders);
+    const prefix = k.meta.slice(0, -'meta'.length);
+    const pattern = prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
+    const masters = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];
+    for (const node of masters) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        const doomed = found.filter((key) => key !== k.seatIndex);
+        for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
+          await this.redis.unlink(...doomed.slice(i, i + DELETE_BATCH));
+        }
+      } while (cursor !== '0');
+    }
+    await this.redis.unlink(k.seatIndex);
+  }
+
+  /**
+   * Every registered event id with its revision, by ZSCAN: each call is
+   * bounded however many events there are, and an id listed during the whole
+   * read is always returned.
+   */
+  async registryEntries(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.keys.eventRegistry, cursor, 'COUNT', 1000);
+      for (let i = 0; i < flat.length; i += 2) out.set(flat[i], Number(flat[i + 1]));
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /**
+   * Lists an event, or moves its revision up (never down: of two PATCHes the
+   * later revision stays). Called after the event's own script ran.
+   */
+  async register(eventId: string, revision: number, mode: 'set' | 'raise'): Promise<void> {
+    if (mode === 'set') await this.redis.zadd(this.keys.eventRegistry, revision, eventId);
+    else await this.redis.zadd(this.keys.eventRegistry, 'GT', revision, eventId);
+  }
+
+  /** Lists an event unless it is listed already (keeps its revision). */
+  async registerIfMissing(eventId: string, revision: number): Promise<void> {
+    await this.redis.zadd(this.keys.eventRegistry, 'NX', revision, eventId);
+  }
+
+  /** When the event was created (Redis ms), or null when it does not exist. */
+  async createdAt(eventId: string): Promise<number | null> {
+    const value = await this.redis.hget(this.keys.event(eventId).meta, 'createdAt');
+    return value === null ? null : Number(value);
+  }
+
+  async unregister(eventId: string): Promise<void> {
+    await this.redis.zrem(this.keys.eventRegistry, eventId);
+  }
+
+  /**
+   * Moves ids from the registry set of earlier versions (still written by
+   * not yet upgraded replicas during a rolling deploy) into the sorted set.
+   */
+  async adoptLegacyRegistry(): Promise<void> {
+    const ids = await this.redis.smembers(this.keys.legacyEventRegistry);
+    if (ids.length === 0) return;
+    await this.redis.zadd(this.keys.eventRegistry, 'NX', ...ids.flatMap((id) => [0, id]));
+    await this.redis.srem(this.keys.legacyEventRegistry, ...ids);
   }
 }
 

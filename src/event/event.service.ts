@@ -4,6 +4,8 @@ import { FeatureFlagService } from '../feature-flag/feature-flag.service';
 import { CreateEventDto } from './dto/create-event.dto';
 import { EventView } from './dto/event-view.dto';
 import { UpdateEventDto } from './dto/update-event.dto';
+import { EventActivity } from './event-activity';
+import { EventRegistry } from './event-registry';
 import { EventRepository, EventSnapshot } from './event.repository';
 import { gaSeatIds, planLayout, planSeats } from './seat-plan';
 
@@ -20,6 +22,8 @@ export class EventService {
   constructor(
     private readonly events: EventRepository,
     private readonly flags: FeatureFlagService,
+    private readonly registry: EventRegistry,
+    private readonly activity: EventActivity,
   ) {}
 
   async create(dto: CreateEventDto): Promise<EventView> {
@@ -29,7 +33,7 @@ export class EventService {
     }
     const plan = dto.layout ? planLayout(dto.layout) : planSeats(dto.seats ?? gaSeatIds(dto.capacity as number));
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
-    const created = await this.events.create(
+    const createdAt = await this.events.create(
       dto.eventId,
       queue,
       {
@@ -38,12 +42,20 @@ export class EventService {
         ratePerSecond: dto.admission?.ratePerSecond ?? EVENT_DEFAULTS.ratePerSecond,
         maxActive: dto.admission?.maxActive ?? EVENT_DEFAULTS.maxActive,
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
+        powBits: dto.challenge?.difficultyBits ?? 0,
+        endsAt: instant(dto.endsAt) ?? 0,
       },
       plan,
     );
-    if (!created) {
+    if (createdAt === null) {
+      // A first create whose script ran but whose registration did not (Redis
+      // went away in between) left its event unlisted: its retry lists it.
+      const existing = await this.events.createdAt(dto.eventId);
+      if (existing !== null) await this.registry.registerExisting(dto.eventId, existing);
       throw new DomainError('EVENT_EXISTS', `event ${dto.eventId} already exists`);
     }
+    // Only now, with the event in place, do the replicas learn of it.
+    await this.registry.register(dto.eventId, createdAt);
     return this.get(dto.eventId);
   }
 
@@ -58,23 +70,57 @@ export class EventService {
   }
 
   async update(eventId: string, dto: UpdateEventDto): Promise<EventView> {
-    const updated = await this.events.update(eventId, {
+    const revision = await this.events.update(eventId, {
       holdTtlSeconds: dto.holdTtlSeconds,
       maxSeatsPerUser: dto.maxSeatsPerUser,
       ratePerSecond: dto.admission?.ratePerSecond,
       maxActive: dto.admission?.maxActive,
       sessionTtlSeconds: dto.admission?.sessionTtlSeconds,
       paused: dto.paused,
+      powBits: dto.challenge?.difficultyBits,
+      endsAt: instant(dto.endsAt),
     });
-    if (!updated) throw eventNotFound(eventId);
+    if (revision === null) throw eventNotFound(eventId);
+    // A replica that stopped looking at a closed event looks again (it may have reopened).
+    await this.registry.revised(eventId, revision);
     return this.get(eventId);
   }
+
+  /**
+   * Deletes an event and every key of it. The first script removes the event
+   * hash (so every script refuses the event from then on, and no join or
+   * hold can slip in), then the replicas are told, then the rest goes in
+   * bounded batches. A delete cut short (Redis away) is finished by the next.
+   */
+  async delete(eventId: string, force: boolean): Promise<void> {
+    const started = await this.events.beginDelete(eventId, force);
+    if (started.kind === 'missing') throw eventNotFound(eventId);
+    if (started.kind === 'active') {
+      throw new DomainError('EVENT_ACTIVE', `event ${eventId} has live sessions or holds; add ?force=true to delete it anyway`, {
+        activeSessions: started.sessions,
+        liveHolds: started.holds,
+      });
+    }
+    this.activity.gone(eventId);
+    await this.registry.unregister(eventId);
+    await this.events.removeKeys(eventId);
+  }
+}
+
+/** An ISO 8601 instant as ms since the epoch; null (no end) as 0. */
+function instant(iso: string | null | undefined): number | undefined {
+  if (iso === undefined) return undefined;
+  if (iso === null) return 0;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms) || ms <= 0) throw new DomainError('VALIDATION', `endsAt ${iso} is out of range`);
+  return ms;
 }
 
 function toView(eventId: string, s: EventSnapshot): EventView {
   return {
     eventId,
     queue: s.queue,
+    status: s.status,
     capacity: s.capacity,
     available: s.available,
     held: s.held,
@@ -83,11 +129,14 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     active: s.active,
     // Events without a layout have one level, GA, without a price.
     levels: s.levels.length > 0 ? s.levels : [{ priceLevel: 'GA', available: s.available, held: s.held, sold: s.sold }],
+    admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,
       admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
       paused: s.paused,
+      challenge: { difficultyBits: s.powBits },
+      endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
     },
   };
 }

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isRedisUnavailable } from '../common/redis-errors';
-import { EventRegistry } from '../event/event-registry';
+import { EventActivity } from '../event/event-activity';
 import { EventRepository } from '../event/event.repository';
 import { ReplicaWait } from '../redis/replica-wait';
 import { numberAt, ReplyCode, ScriptReply } from '../redis/script-replies';
@@ -69,7 +69,7 @@ export class MetricsService implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly scripts: ScriptRegistry,
-    private readonly eventIds: EventRegistry,
+    private readonly activity: EventActivity,
     private readonly events: EventRepository,
     private readonly replicas: ReplicaWait,
   ) {
@@ -168,7 +168,7 @@ export class MetricsService implements OnModuleInit {
     };
   }
 
-  /** Per-event inventory and queue gauges, read from Redis when Prometheus scrapes. */
+  /** Per-event inventory and queue gauges of the events this replica serves, read from Redis when Prometheus scrapes. */
   private eventGauges(): void {
     const fields = ['waiting', 'active', 'available', 'held', 'sold'] as const;
     // The five gauges share one read per scrape: prom-client asks every metric
@@ -177,7 +177,8 @@ export class MetricsService implements OnModuleInit {
     const readOnce = () => (pending ??= collectAll().finally(() => (pending = undefined)));
     const collectAll = async () => {
       for (const g of Object.values(gauges)) g.reset();
-      const ids = await this.eventIds.eventIds().catch(() => [] as string[]);
+      // Finished events (closed with nothing live, deleted) cost no Redis work, not even here.
+      const ids = this.activity.servedIds();
       await Promise.all(
         ids.map(async (id) => {
           const s = await this.events.snapshot(id).catch(() => null);

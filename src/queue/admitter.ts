@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { RecurringJob } from '../common/recurring-job';
 import { appConfig } from '../config/configuration';
-import { EventRegistry } from '../event/event-registry';
+import { EventActivity } from '../event/event-activity';
 import { KeyBuilder } from '../redis/keys';
 import { numberAt, ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
@@ -12,8 +12,10 @@ import { queueKeys } from './queue.repository';
 export const ADMIT_MAX_BATCH = 1000;
 
 /**
- * Every replica runs this loop: each tick, one admit script per event. The
- * token bucket is in Redis, so N replicas together admit at the event's rate.
+ * Every replica runs this loop: each tick, one admit script per event that
+ * needs it (someone waits; once a second while sessions are live), as
+ * EventActivity tells. The token bucket is in Redis, so N replicas together
+ * admit at the event's rate.
  */
 @Injectable()
 export class Admitter extends RecurringJob {
@@ -21,7 +23,7 @@ export class Admitter extends RecurringJob {
   readonly admitted = new Map<string, number>();
 
   constructor(
-    private readonly registry: EventRegistry,
+    private readonly activity: EventActivity,
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
     @Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>,
@@ -30,14 +32,13 @@ export class Admitter extends RecurringJob {
   }
 
   protected async runOnce(): Promise<void> {
-    const ids = await this.registry.eventIds();
-    await Promise.all(ids.map((id) => this.admit(id)));
+    await Promise.all(this.activity.admitTargets().map((id) => this.admit(id)));
   }
 
   async admit(eventId: string): Promise<number> {
     const r = await this.scripts.run('admit', queueKeys(this.keys.event(eventId)), [this.config.admitTickMs, ADMIT_MAX_BATCH]);
     if (r[0] === ReplyCode.EVENT_NOT_FOUND) {
-      await this.registry.forget(eventId);
+      this.activity.gone(eventId);
       return 0;
     }
     const count = r[0] === ReplyCode.OK ? numberAt('admit', r, 1) : 0;

@@ -1,13 +1,13 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
-import { ErrorResponses } from '../common/api-errors';
+import { ErrorBodyDto, ErrorResponses } from '../common/api-errors';
 import { JOIN_IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
-import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, JoinQueueDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
+import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, JoinQueueDto, QueueHeadDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueService } from './queue.service';
 
 /** A comment line every 15 s keeps proxies and load balancers from closing a quiet stream. */
@@ -23,20 +23,78 @@ export class QueueController {
   @RouteSchema(JOIN_SCHEMA)
   @ApiBody({ type: JoinQueueDto })
   @ApiHeader(JOIN_IDEMPOTENCY_HEADER)
-  @ApiOperation({ summary: 'Join the waiting queue; one ticket per user per event' })
-  @ApiResponse({ status: 202, type: JoinedDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'DUPLICATE', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
-  join(
+  @ApiOperation({
+    summary: 'Join the waiting queue; one ticket per user per event',
+    description:
+      'JOIN_IDENTITY=anonymous: the body names the user. JOIN_IDENTITY=jwt: the user is the sub of the identity token ' +
+      '(Authorization: Bearer), the body names no user, and a repeated join answers 200 with the same place. ' +
+      'An event with a challenge needs { challenge, nonce } (GET /v1/events/{eventId}/challenge). ' +
+      'JOIN_RATE_PER_MINUTE limits joins per client address (429 with Retry-After).',
+  })
+  @ApiResponse({ status: 202, type: JoinedDto, description: 'a new place' })
+  @ApiResponse({ status: 200, type: JoinedDto, description: 'JOIN_IDENTITY=jwt: this person already had a place; its ticket and status' })
+  @ErrorResponses(
+    'VALIDATION',
+    'UNAUTHORIZED',
+    'CHALLENGE_REQUIRED',
+    'CHALLENGE_FAILED',
+    'EVENT_NOT_FOUND',
+    'DUPLICATE',
+    'QUEUE_CLOSED',
+    ['SOLD_OUT', 410],
+    'PAYLOAD_TOO_LARGE',
+    'RATE_LIMITED',
+    'UNAVAILABLE',
+  )
+  async join(
     @Param('eventId', IdParamPipe) eventId: string,
-    @Body() body: JoinQueueBody,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Body() body: JoinQueueBody | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JoinedDto> {
-    return this.queue.join(eventId, body.userId, idempotencyKey);
+    const { existing, joined } = await this.queue.join(eventId, body ?? {}, {
+      idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+      authorization: request.headers.authorization,
+      peer: request.socket.remoteAddress,
+      forwardedFor: request.headers['x-forwarded-for'],
+    });
+    if (existing) void reply.status(200);
+    return joined;
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'The queue head, the same for every caller',
+    description:
+      'Served from the replica\'s snapshot of the event (refreshed at least once a second), with `Cache-Control: public, max-age=1` ' +
+      'and an `ETag` (`304` on `If-None-Match`), so a CDN or reverse proxy can absorb polling. A page that knows its ticket\'s ' +
+      'sequence can tell its place from `admittedThrough` alone.',
+  })
+  @ApiResponse({ status: 200, type: QueueHeadDto })
+  @ApiResponse({ status: 304, description: 'unchanged since the ETag sent in If-None-Match' })
+  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
+  async head(
+    @Param('eventId', IdParamPipe) eventId: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const head = await this.queue.head(eventId);
+    void reply.header('cache-control', 'public, max-age=1').header('etag', head.etag);
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === head.etag)) {
+      void reply.status(304).send();
+      return;
+    }
+    void reply.header('content-type', 'application/json; charset=utf-8').send(head.viewJson);
   }
 
   @Get(':ticket')
   @RouteSchema(TICKET_STATUS_SCHEMA)
-  @ApiOperation({ summary: 'Place in the queue, or the access token once admitted' })
+  @ApiOperation({
+    summary: 'Place in the queue, or the access token once admitted',
+    description:
+      'On the Streams backend a waiting ticket is answered from the replica\'s snapshot and the ticket itself: no Redis command. ' +
+      'A read costs one script only when something about the ticket changed (its turn came). The sorted-set backend reads Redis once per status.',
+  })
   @ApiResponse({ status: 200, type: TicketStatusDto })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')
   status(@Param('eventId', IdParamPipe) eventId: string, @Param('ticket') ticket: string): Promise<TicketStatusDto> {
@@ -51,7 +109,8 @@ export class QueueController {
       'A `data:` frame with the same JSON as GET /v1/events/{eventId}/queue/{ticket} at once, then on every change ' +
       '(at most one per second), ending after the `admitted` frame; a `: ping` comment every 15 s. ' +
       'If a later read fails (the ticket left, the store is away) an `event: failure` frame carries the error body and the stream ends. ' +
-      'Cost: each open stream re-reads its ticket once a second (one script run on Redis), like a client polling GET every second.',
+      'Cost: all open streams of an event on a replica are fed from one snapshot refresh (one script run per event, twice a second, ' +
+      'whatever the number of streams); a stream costs Redis one script when its ticket\'s turn comes. A soldOut frame also ends the stream.',
   })
   @ApiResponse({ status: 200, description: 'text/event-stream of TicketStatus frames' })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')

@@ -2,16 +2,18 @@ import { Module } from '@nestjs/common';
 import { AccessTokenModule } from '../access-token/access-token.module';
 import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
+import { JoinModule } from '../join/join.module';
 import { Admitter } from './admitter';
+import { QueueSnapshots } from './queue-snapshots';
 import { QueueController } from './queue.controller';
 import { QueueRepository } from './queue.repository';
 import { QueueService } from './queue.service';
 import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
-  imports: [FeatureFlagModule, AccessTokenModule, EventModule],
+  imports: [FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
   controllers: [QueueController],
-  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter],
-  exports: [QueueService, Admitter],
+  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
+  exports: [QueueService, Admitter, QueueSnapshots],
 })
 export class QueueModule {}

@@ -6,13 +6,15 @@ import { RedisUnavailableError } from '../common/redis-errors';
 import { redisConfig } from '../config/configuration';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
-import { JoinResult, LeaveResult, QueueStore } from './queue.repository';
-import { Ticket } from './ticket';
+import { JoinOptions, JoinResult, LeaveResult, QueueStore, TicketRef } from './queue.repository';
+
+/** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
+const LEFT_KEEP = 100_000;
 
 /**
  * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
  * path when the `luaAtomic` flag is off. Same keys and same effects as
- * lua/queue/join and leave; every join changes meta.seq and every admission
+ * lua/queue/join and leave-8; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
  * race-free.
@@ -31,77 +33,119 @@ export class QueueWatchRepository implements QueueStore {
     @Inject(redisConfig.KEY) private readonly config: ConfigType<typeof redisConfig>,
   ) {}
 
-  join(eventId: string, userId: string, secret: string): Promise<JoinResult> {
+  join(eventId: string, userId: string, fingerprint: string, options: JoinOptions): Promise<JoinResult> {
     const k = this.keys.event(eventId);
-    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, secret, deadline));
+    return this.retry((redis, deadline) => this.tryJoin(redis, k, userId, fingerprint, options, deadline));
   }
 
-  leave(eventId: string, ticket: Ticket): Promise<LeaveResult> {
+  leave(eventId: string, ticket: TicketRef): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
     return this.retry((redis, deadline) => this.tryLeave(redis, k, ticket, deadline));
   }
 
   /** One attempt; null when a watched key changed and the transaction must run again. */
-  private async tryJoin(redis: Redis, k: EventKeys, userId: string, secret: string, deadline: number): Promise<JoinResult | null> {
-    await redis.watch(k.meta, k.users);
-    const [queue, head, rate, seq, lastScore] = await redis.hmget(k.meta, 'queue', 'head', 'ratePerSecond', 'seq', 'lastScore');
+  private async tryJoin(
+    redis: Redis,
+    k: EventKeys,
+    userId: string,
+    fingerprint: string,
+    options: JoinOptions,
+    deadline: number,
+  ): Promise<JoinResult | null> {
+    await redis.watch(k.meta, k.users, k.powUsed);
+    const [queue, head, rate, observed, createdAt, available, held, seq, lastScore, powBits, endsAt] = await redis.hmget(
+      k.meta,
+      'queue',
+      'head',
+      'ratePerSecond',
+      'observedRate',
+      'createdAt',
+      'available',
+      'held',
+      'seq',
+      'lastScore',
+      'powBits',
+      'endsAt',
+    );
     if (!queue) return { kind: 'no-event' };
+    const etaRate = Number(observed ?? rate);
+    const epoch = Number(createdAt);
     const now = await nowMs(redis);
+    // Same rule as lua/includes/eventStatus.lua: from endsAt on, nobody joins.
+    if (Number(endsAt ?? 0) > 0 && now >= Number(endsAt)) return { kind: 'closed' };
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
-      const replay = (position: number): JoinResult => ({ kind: 'joined', seq: Number(existing), position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' });
+      const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+      // Same rules as join-8.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
+      const answer = (stored: string | undefined, position: number): JoinResult =>
+        fingerprint !== '' && stored === fingerprint
+          ? { kind: 'joined', position, ...place }
+          : options.answerExisting
+            ? { kind: 'existing', position, ...place }
+            : { kind: 'duplicate', position };
       const position = await waitingPosition(redis, k, queue, existing, Number(head));
-      if (position !== null) {
-        return (await waitingSecret(redis, k, queue, existing)) === secret ? replay(position) : { kind: 'duplicate', position };
-      }
+      if (position !== null) return answer(await waitingFingerprint(redis, k, queue, existing), position);
       const sessionEnd = await redis.zscore(k.active, existing);
       if (sessionEnd !== null && Number(sessionEnd) > now) {
         const session = await redis.hget(k.sessions, existing);
-        return session !== null && splitRecord(session)[0] === secret ? replay(0) : { kind: 'duplicate', position: 0 };
+        return answer(session === null ? undefined : splitRecord(session)[0], 0);
       }
       tx.zrem(k.active, existing).hdel(k.sessions, existing);
+    }
+    if (available === '0' && held === '0') return { kind: 'sold-out' };
+    const bits = Number(powBits ?? 0);
+    if (bits > 0) {
+      const c = options.challenge;
+      if (!c) return { kind: 'challenge-required' };
+      if (c.bits < bits || c.expiresAtMs <= now || (await redis.zscore(k.powUsed, c.id)) !== null) return { kind: 'challenge-failed' };
+      tx.zremrangebyscore(k.powUsed, '-inf', now).zadd(k.powUsed, c.expiresAtMs, c.id);
     }
     const next = Number(seq) + 1;
     let position: number;
     tx.hset(k.meta, 'seq', next);
     if (queue === 'streams') {
-      tx.xadd(k.stream, `${next}-0`, 'u', userId, 't', secret);
+      if (fingerprint === '') tx.xadd(k.stream, `${next}-0`, 'u', userId);
+      else tx.xadd(k.stream, `${next}-0`, 'u', userId, 'k', fingerprint);
       position = next - Number(head);
     } else {
       const score = Math.max(now * 1024, Number(lastScore) + 1);
-      tx.hset(k.meta, 'lastScore', score).zadd(k.zqueue, score, String(next)).hset(k.zwait, String(next), `${secret}|${userId}`);
+      tx.hset(k.meta, 'lastScore', score).zadd(k.zqueue, score, String(next)).hset(k.zwait, String(next), `${fingerprint}|${userId}`);
       position = (await redis.zcard(k.zqueue)) + 1;
     }
     tx.hset(k.users, userId, next);
     const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
-    return { kind: 'joined', seq: next, position, ratePerSecond: Number(rate), queue: queue as 'streams' | 'zset' };
+    return { kind: 'joined', seq: next, position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
   }
 
-  private async tryLeave(redis: Redis, k: EventKeys, ticket: Ticket, deadline: number): Promise<LeaveResult | null> {
+  private async tryLeave(redis: Redis, k: EventKeys, ticket: TicketRef, deadline: number): Promise<LeaveResult | null> {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
-    const [queue, head] = await redis.hmget(k.meta, 'queue', 'head');
+    const [queue, head, createdAt] = await redis.hmget(k.meta, 'queue', 'head', 'createdAt');
     if (!queue) return { kind: 'no-event' };
+    if (createdAt !== String(ticket.epoch)) return { kind: 'no-ticket' };
     const now = await nowMs(redis);
     const tx = redis.multi();
     let userId: string | undefined;
     const session = await redis.hget(k.sessions, ticket.seq);
     if (session !== null) {
-      const [storedSecret, owner] = splitRecord(session);
+      const owner = splitRecord(session)[1];
       const end = await redis.zscore(k.active, ticket.seq);
-      if (storedSecret !== ticket.secret || end === null || Number(end) <= now) return { kind: 'no-ticket' };
+      if (end === null || Number(end) <= now) return { kind: 'no-ticket' };
       tx.zrem(k.active, ticket.seq).hdel(k.sessions, ticket.seq);
       userId = owner;
     } else if (queue === 'streams') {
       const [entry] = await redis.xrange(k.stream, `${ticket.seq}-0`, `${ticket.seq}-0`);
-      // entry = [id, ['u', userId, 't', secret]]
-      if (!entry || entry[1][3] !== ticket.secret || Number(ticket.seq) <= Number(head)) return { kind: 'no-ticket' };
-      tx.xdel(k.stream, `${ticket.seq}-0`);
+      // entry = [id, ['u', userId [, 'k', fingerprint]]]
+      if (!entry || Number(ticket.seq) <= Number(head)) return { kind: 'no-ticket' };
+      // The same announcement as leave-8.lua: replicas' snapshots learn of it.
+      const version = Number((await redis.hget(k.meta, 'leftVersion')) ?? 0) + 1;
+      tx.xdel(k.stream, `${ticket.seq}-0`).hset(k.meta, 'leftVersion', version).zadd(k.left, version, ticket.seq);
+      if (version > LEFT_KEEP) tx.zremrangebyscore(k.left, '-inf', version - LEFT_KEEP);
       userId = entry[1][1];
     } else {
       const record = await redis.hget(k.zwait, ticket.seq);
-      if (record === null || splitRecord(record)[0] !== ticket.secret) return { kind: 'no-ticket' };
+      if (record === null) return { kind: 'no-ticket' };
       tx.zrem(k.zqueue, ticket.seq).hdel(k.zwait, ticket.seq);
       userId = splitRecord(record)[1];
     }
@@ -143,11 +187,11 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The secret stored with a waiting entry (same rule as waitingSecret in join-7.lua). */
-async function waitingSecret(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-7.lua). */
+async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);
-    return entry?.[1][3];
+    return entry ? (entry[1][3] ?? '') : undefined;
   }
   const record = await redis.hget(k.zwait, seq);
   return record === null ? undefined : splitRecord(record)[0];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { redisConfig } from '../config/configuration';
@@ -25,6 +26,8 @@ export interface EventKeys {
   zwait: string;
   active: string;
   sessions: string;
+  /** recent leaves of the Streams queue, seq -> leftVersion, read by replica snapshots */
+  left: string;
   holds: string;
   userSeats: string;
   orders: string;
@@ -34,6 +37,8 @@ export interface EventKeys {
   holdPrefix: string;
   /** prefix of idempotency records: idemPrefix + scope:userId:key */
   idemPrefix: string;
+  /** sorted set of used join challenges: challengeId -> expiry (ms) */
+  powUsed: string;
 }
 
 @Injectable()
@@ -60,12 +65,14 @@ export class KeyBuilder {
       zwait: base + 'zwait',
       active: base + 'active',
       sessions: base + 'sessions',
+      left: base + 'left',
       holds: base + 'holds',
       userSeats: base + 'userseats',
       orders: base + 'orders',
       sync: base + 'sync',
       holdPrefix: base + 'hold:',
       idemPrefix: base + 'idem:',
+      powUsed: base + 'powused',
     };
   }
 
@@ -82,9 +89,27 @@ export class KeyBuilder {
     return `${this.event(eventId).idemPrefix}${scope}:${userId}:${key}`;
   }
 
-  /** Set of every event id, read by the admitter and sweeper (its own slot). */
+  /**
+   * Sorted set of every event id, score = the event's revision (its own
+   * slot): read by every replica once a second to know which events exist
+   * (src/event/event-registry.ts).
+   */
   get eventRegistry(): string {
+    return `${this.config.keyPrefix}registry`;
+  }
+
+  /** The set the registry was before revisions (read to move its ids over during an upgrade). */
+  get legacyEventRegistry(): string {
     return `${this.config.keyPrefix}events`;
+  }
+
+  /**
+   * A client address's join counter (JOIN_RATE_PER_MINUTE), shared by all
+   * replicas; a key of its own, in whatever slot it hashes to. The address is
+   * hashed: IPv6 addresses hold ':', and no client text reaches a key.
+   */
+  joinRate(address: string): string {
+    return `${this.config.keyPrefix}rl:${createHash('sha256').update(address).digest('base64url').slice(0, 22)}`;
   }
 
   /** Hash of feature-flag overrides shared by all replicas. */

@@ -83,6 +83,6 @@ describe('loadLuaScripts', () => {
       expect(s.lua).not.toMatch(/^---\s*@include/m);
       expect(s.file.startsWith('includes')).toBe(false);
     }
-    expect(scripts.find((s) => s.name === 'join')).toMatchObject({ numberOfKeys: 7, file: join('queue', 'join-7.lua') });
+    expect(scripts.find((s) => s.name === 'join')).toMatchObject({ numberOfKeys: 8, file: join('queue', 'join-8.lua') });
   });
 });

@@ -23,6 +23,14 @@ export enum ReplyCode {
   REPLAYED = 'REPLAYED',
   NO_ADJACENT_SEATS = 'NO_ADJACENT_SEATS',
   BAD_FILTER = 'BAD_FILTER',
+  EXISTING = 'EXISTING',
+  CHALLENGE_REQUIRED = 'CHALLENGE_REQUIRED',
+  CHALLENGE_FAILED = 'CHALLENGE_FAILED',
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** the event is past its endsAt: joins refused, nobody admitted */
+  CLOSED = 'CLOSED',
+  /** a delete without force met live sessions or holds */
+  EVENT_ACTIVE = 'EVENT_ACTIVE',
 }
 
 const KNOWN = new Set<string>(Object.values(ReplyCode));

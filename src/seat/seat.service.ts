@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomToken } from '../common/random';
 import { AccessClaims } from '../access-token/access-token.service';
 import { DomainError, eventNotFound } from '../common/domain-error';
+import { EventActivity } from '../event/event-activity';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
@@ -31,6 +32,7 @@ export class SeatService {
   constructor(
     private readonly seats: SeatRepository,
     private readonly replicas: ReplicaWait,
+    private readonly activity: EventActivity,
   ) {}
 
   async hold(access: AccessClaims, dto: HoldSeatsBody, idempotencyKey?: string): Promise<HoldDto> {
@@ -55,6 +57,8 @@ export class SeatService {
     switch (r[0]) {
       case ReplyCode.OK:
       case ReplyCode.REPLAYED:
+        // This replica's sweeper takes the event at once; the others within a second.
+        this.activity.markHeld(access.eventId);
         return {
           holdId: stringAt('hold', r, 1),
           expiresAt: new Date(numberAt('hold', r, 2)).toISOString(),

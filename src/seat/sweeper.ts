@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RecurringJob } from '../common/recurring-job';
-import { EventRegistry } from '../event/event-registry';
+import { EventActivity } from '../event/event-activity';
 import { SeatRepository } from './seat.repository';
 
 /** Every 250 ms, so an expired hold's seats are back on sale well within 1 s of expiresAt. */
@@ -23,14 +23,18 @@ const SWEEP_BUDGET_MS = 200;
  */
 const RECORD_CHECK_WINDOW = 500;
 
-/** Returns to sale the seats of expired holds, and of live holds whose record is gone, for every event, with or without traffic. */
+/**
+ * Returns to sale the seats of expired holds, and of live holds whose record
+ * is gone, with or without traffic, for every event with seats held
+ * (EventActivity tells which): an event without holds costs the sweeper nothing.
+ */
 @Injectable()
 export class Sweeper extends RecurringJob {
   /** Where the next look for lost hold records starts, per event (a rank in the live-hold index). */
   private readonly recordCursor = new Map<string, number>();
 
   constructor(
-    private readonly registry: EventRegistry,
+    private readonly activity: EventActivity,
     private readonly seats: SeatRepository,
   ) {
     super('Sweeper', SWEEP_PERIOD_MS);
@@ -41,14 +45,14 @@ export class Sweeper extends RecurringJob {
   }
 
   async sweepAll(): Promise<void> {
-    const ids = await this.registry.eventIds();
     const deadline = performance.now() + SWEEP_BUDGET_MS;
     await Promise.all(
-      ids.map(async (id) => {
+      this.activity.sweepTargets().map(async (id) => {
         for (;;) {
           const swept = await this.seats.sweep(id, SWEEP_LIMIT);
           if (!swept) {
             this.recordCursor.delete(id);
+            this.activity.gone(id);
             return;
           }
           if (swept.live > 0 && swept.expired < SWEEP_LIMIT) await this.checkRecords(id);

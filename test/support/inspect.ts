@@ -17,9 +17,9 @@ export function expectError(r: HttpResult, status: number, code: string): void {
   expect(r.body.message.length).toBeGreaterThan(0);
 }
 
-/** The sequence part of a '<seq>.<secret>' ticket. */
+/** The sequence part of an 's<seq>.<mac>' ticket. */
 export function ticketSeq(ticket: string): number {
-  const match = /^([1-9][0-9]*)\.[A-Za-z0-9_-]{22}$/.exec(ticket);
+  const match = /^s([1-9][0-9]*)\.[A-Za-z0-9_-]{22}$/.exec(ticket);
   if (!match) throw new Error(`not a ticket: ${ticket}`);
   return Number(match[1]);
 }

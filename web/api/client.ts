@@ -4,7 +4,7 @@
  * views never build a path or a header themselves.
  */
 import { randomId } from '../util.js';
-import type { BestSeats, ErrorBody, EventView, Hold, Joined, Order, Seat, SeatPage, TicketStatus } from './types.js';
+import type { BestSeats, Challenge, ErrorBody, EventView, Hold, Joined, Order, QueueHead, Seat, SeatPage, TicketStatus } from './types.js';
 
 /** An answer that was not a success: the CONTRACT error body, or NETWORK when nothing came back. */
 export class ApiError extends Error {
@@ -49,10 +49,19 @@ const ticketPath = (eventId: string, ticket: string) => `${eventPath(eventId)}/q
 
 export const getEvent = (eventId: string) => call<EventView>('GET', eventPath(eventId));
 
-export const joinQueue = (eventId: string, userId: string) =>
-  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId } });
+/** Joins; `proof` is a solved challenge, for an event that asks for one. */
+export const joinQueue = (eventId: string, userId: string, proof?: { challenge: string; nonce: string }) =>
+  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId, ...proof } });
+
+export const getChallenge = (eventId: string) => call<Challenge>('GET', `${eventPath(eventId)}/challenge`);
 
 export const getTicket = (eventId: string, ticket: string) => call<TicketStatus>('GET', ticketPath(eventId, ticket));
+
+/**
+ * The queue head, the same answer for everyone: the browser (and any CDN in
+ * between) caches it for a second and revalidates it by its ETag.
+ */
+export const getQueueHead = (eventId: string) => call<QueueHead>('GET', `${eventPath(eventId)}/queue`);
 
 /** The Server-Sent Events stream of a ticket's status. */
 export const ticketEventsUrl = (eventId: string, ticket: string) => `${ticketPath(eventId, ticket)}/events`;

@@ -65,7 +65,8 @@ export interface paths {
         get: operations["EventController_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete an event and every key of it (admin); with live sessions or holds only with ?force=true */
+        delete: operations["EventController_delete"];
         options?: never;
         head?: never;
         /** Change limits or pause admission (admin); takes effect on the next admission tick */
@@ -89,6 +90,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/{eventId}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A proof-of-work challenge for one join
+         * @description Find a nonce such that SHA-256(challenge + nonce) (UTF-8, the digest read as bits) starts with difficultyBits zero bits, then join with { challenge, nonce }. Good for one join until expiresAt. Issuing one writes nothing to Redis.
+         */
+        get: operations["ChallengeController_issue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{eventId}/holds": {
         parameters: {
             query?: never;
@@ -98,7 +119,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hold named seats (all or nothing), the best `quantity` available, or the best `quantity` together in one row */
+        /** Hold named seats (all or nothing) or the best `quantity` available */
         post: operations["SeatController_hold"];
         delete?: never;
         options?: never;
@@ -150,9 +171,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The queue head, the same for every caller
+         * @description Served from the replica's snapshot of the event (refreshed at least once a second), with `Cache-Control: public, max-age=1` and an `ETag` (`304` on `If-None-Match`), so a CDN or reverse proxy can absorb polling. A page that knows its ticket's sequence can tell its place from `admittedThrough` alone.
+         */
+        get: operations["QueueController_head"];
         put?: never;
-        /** Join the waiting queue; one ticket per user per event */
+        /**
+         * Join the waiting queue; one ticket per user per event
+         * @description JOIN_IDENTITY=anonymous: the body names the user. JOIN_IDENTITY=jwt: the user is the sub of the identity token (Authorization: Bearer), the body names no user, and a repeated join answers 200 with the same place. An event with a challenge needs { challenge, nonce } (GET /v1/events/{eventId}/challenge). JOIN_RATE_PER_MINUTE limits joins per client address (429 with Retry-After).
+         */
         post: operations["QueueController_join"];
         delete?: never;
         options?: never;
@@ -167,7 +195,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Place in the queue, or the access token once admitted */
+        /**
+         * Place in the queue, or the access token once admitted
+         * @description On the Streams backend a waiting ticket is answered from the replica's snapshot and the ticket itself: no Redis command. A read costs one script only when something about the ticket changed (its turn came). The sorted-set backend reads Redis once per status.
+         */
         get: operations["QueueController_status"];
         put?: never;
         post?: never;
@@ -187,7 +218,7 @@ export interface paths {
         };
         /**
          * The ticket status as Server-Sent Events
-         * @description A `data:` frame with the same JSON as GET /v1/events/{eventId}/queue/{ticket} at once, then on every change (at most one per second), ending after the `admitted` frame; a `: ping` comment every 15 s. If a later read fails (the ticket left, the store is away) an `event: failure` frame carries the error body and the stream ends. Cost: each open stream re-reads its ticket once a second (one script run on Redis), like a client polling GET every second.
+         * @description A `data:` frame with the same JSON as GET /v1/events/{eventId}/queue/{ticket} at once, then on every change (at most one per second), ending after the `admitted` frame; a `: ping` comment every 15 s. If a later read fails (the ticket left, the store is away) an `event: failure` frame carries the error body and the stream ends. Cost: all open streams of an event on a replica are fed from one snapshot refresh (one script run per event, twice a second, whatever the number of streams); a stream costs Redis one script when its ticket's turn comes. A soldOut frame also ends the stream.
          */
         get: operations["QueueController_events"];
         put?: never;
@@ -205,7 +236,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Seat map, paged in seat order (section, row, seat); filter by status, section or price level */
+        /** Seat map, paged in seat order */
         get: operations["SeatController_page"];
         put?: never;
         post?: never;
@@ -276,12 +307,35 @@ export interface components {
              */
             sessionTtlSeconds: number;
         };
+        AdmissionRatesView: {
+            /** @description admission.ratePerSecond as configured */
+            configuredRatePerSecond: number;
+            /** @description admissions per second over the last minute; null before the first admission */
+            observedRatePerSecond: number | null;
+        };
         AuditDto: {
             mismatches: components["schemas"]["MismatchDto"][];
             ok: boolean;
             recount: components["schemas"]["RecountDto"];
-            /** @description true when no seat changed while the audit ran, so the counters, per-level and per-user counts were compared with the recount too; under steady traffic the per-seat checks still run and the audit is tried a few times */
-            totalsChecked: boolean;
+        };
+        ChallengeConfigView: {
+            /** @description proof-of-work bits a join must show; 0: no challenge */
+            difficultyBits: number;
+        };
+        ChallengeDto: {
+            /**
+             * @description send it back with the join, with a nonce that solves it
+             * @example 12.1798000000000.xxxxxxxxxxxxxxxxxxxxxx.yyyyyyyyyyyyyyyyyyyyyy
+             */
+            challenge: string;
+            /** @description SHA-256(challenge + nonce), UTF-8, must start with this many zero bits; 0: the event needs no challenge */
+            difficultyBits: number;
+            /** @description ISO time (Redis clock) after which the challenge is refused; good for one join */
+            expiresAt: string;
+        };
+        ChallengeSettingsDto: {
+            /** @description proof-of-work difficulty of a join in bits (0: no challenge); each bit doubles the work: 20 bits is about a million SHA-256s */
+            difficultyBits: number;
         };
         ConfirmHoldDto: {
             /** @description your payment reference, copied into the order */
@@ -289,14 +343,20 @@ export interface components {
         };
         CreateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
-            /** @description number of seats, named GA-1..GA-n; or give seats or layout */
+            /** @description number of seats, named GA-1..GA-n; or give seats */
             capacity?: number;
+            /** @description a proof-of-work challenge for every new place in the queue; default none */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
+            /**
+             * Format: date-time
+             * @description from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted
+             * @example 2026-06-01T20:00:00Z
+             */
+            endsAt?: string;
             /** @example concert-2026 */
             eventId: string;
             /** @default 300 */
             holdTtlSeconds: number;
-            /** @description a venue: price levels and sections of rows (up to 100000 seats); or give seats or capacity */
-            layout?: components["schemas"]["LayoutDto"];
             /** @default 4 */
             maxSeatsPerUser: number;
             /**
@@ -304,7 +364,7 @@ export interface components {
              * @enum {string}
              */
             queue?: "streams" | "zset";
-            /** @description seat ids (1..100000, unique); or give capacity or layout */
+            /** @description seat ids (1..100000, unique); or give capacity */
             seats?: string[];
         };
         ErrorBodyDto: {
@@ -312,7 +372,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -320,6 +380,12 @@ export interface components {
         };
         EventConfigView: {
             admission: components["schemas"]["AdmissionConfigView"];
+            challenge: components["schemas"]["ChallengeConfigView"];
+            /**
+             * Format: date-time
+             * @description when the event closes; null: no end
+             */
+            endsAt: string | null;
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
@@ -327,16 +393,20 @@ export interface components {
         EventView: {
             /** @description admitted sessions not yet over */
             active: number;
+            admission: components["schemas"]["AdmissionRatesView"];
             available: number;
             capacity: number;
             config: components["schemas"]["EventConfigView"];
             eventId: string;
             held: number;
-            /** @description per price level; one level GA without a price for events without a layout */
-            levels: components["schemas"]["LevelView"][];
             /** @enum {string} */
             queue: "streams" | "zset";
             sold: number;
+            /**
+             * @description open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)
+             * @enum {string}
+             */
+            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
             /** @description users waiting in the queue */
             waiting: number;
         };
@@ -357,54 +427,35 @@ export interface components {
             seatIds: string[];
         };
         HoldSeatsDto: {
-            /** @description with quantity: only seats of this price level (layout events) */
-            priceLevel?: string;
-            /** @description or: this many of the best available seats (section, row, seat order) */
+            /** @description or: this many of the best available seats */
             quantity?: number;
             /** @description named seats, all or nothing (1..maxSeatsPerUser) */
             seatIds?: string[];
-            /** @description with quantity: only seats of this section (layout events) */
-            sectionId?: string;
-            /** @description with quantity: the best run of `quantity` adjacent free seats in one row (layout events) */
-            together?: boolean;
         };
         JoinedDto: {
-            etaSeconds: number;
-            /** @description 1-based; 1 is next to be admitted */
-            position: number;
+            etaSeconds?: number;
+            /** @description 1-based; 1 is next to be admitted (absent once admitted) */
+            position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
+            /**
+             * @description 'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted
+             * @enum {string}
+             */
+            status: "waiting" | "admitted";
             /** @description opaque, unguessable; the only secret a waiting user holds */
             ticket: string;
         };
         JoinQueueDto: {
-            /** @example fan-42 */
-            userId: string;
-        };
-        LayoutDto: {
-            priceLevels: components["schemas"]["PriceLevelDto"][];
-            /** @description sections, best first; seat ids are <sectionId>-<rowId>-<seat> */
-            sections: components["schemas"]["SectionDto"][];
-        };
-        LayoutRowDto: {
-            /** @example 1 */
-            rowId: string;
+            /** @description from GET /v1/events/{eventId}/challenge, when the event asks for one (with nonce) */
+            challenge?: string;
+            /** @description SHA-256(challenge + nonce) starts with difficultyBits zero bits (with challenge) */
+            nonce?: string;
             /**
-             * @description a count n (seats 1..n) or the seat numbers in physical order; consecutive entries are adjacent seats
-             * @example 30
+             * @description required with JOIN_IDENTITY=anonymous; refused (400) with JOIN_IDENTITY=jwt, where the user is the identity token's sub
+             * @example fan-42
              */
-            seats: number | string[];
-        };
-        LevelView: {
-            available: number;
-            /** @example EUR */
-            currency?: string;
-            held: number;
-            /** @description minor units; absent for GA (no layout) */
-            price?: number;
-            /** @example P1 */
-            priceLevel: string;
-            sold: number;
+            userId?: string;
         };
         MismatchDto: {
             detail: string;
@@ -413,22 +464,18 @@ export interface components {
         OrderDto: {
             orderId: string;
             seatIds: string[];
-            /** @description for priced seats (layout events) */
-            total?: components["schemas"]["TotalDto"];
         };
-        PriceLevelDto: {
-            /**
-             * @description ISO 4217 code; every level of an event has the same
-             * @example EUR
-             */
-            currency: string;
-            /**
-             * @description price of one seat in minor units (cents)
-             * @example 7900
-             */
-            price: number;
-            /** @example P1 */
-            priceLevel: string;
+        QueueHeadDto: {
+            /** @description the last arrival sequence admitted: a ticket at or below it had its turn */
+            admittedThrough: number;
+            /** @description admissions per second over the last minute; null before the first admission */
+            observedRatePerSecond: number | null;
+            /** @enum {string} */
+            status: "open" | "paused" | "soldOut";
+            /** @description when this replica last saw the head change (Redis time) */
+            updatedAt: string;
+            /** @description users waiting now */
+            waiting: number;
         };
         RecountDto: {
             available: number;
@@ -436,13 +483,7 @@ export interface components {
             sold: number;
         };
         SeatDto: {
-            /** @description GA for events without a layout */
-            priceLevel: string;
-            /** @description absent for events without a layout */
-            rowId?: string;
             seatId: string;
-            /** @description absent for events without a layout */
-            sectionId?: string;
             /** @enum {string} */
             status: "available" | "held" | "sold";
         };
@@ -454,17 +495,6 @@ export interface components {
             seats: components["schemas"]["SeatDto"][];
             sold: number;
         };
-        SectionDto: {
-            /**
-             * @description one of the layout's priceLevels
-             * @example P1
-             */
-            priceLevel: string;
-            /** @description rows, best first */
-            rows: components["schemas"]["LayoutRowDto"][];
-            /** @example A */
-            sectionId: string;
-        };
         SetFlagDto: {
             enabled: boolean;
         };
@@ -475,20 +505,23 @@ export interface components {
             accessToken?: string;
             etaSeconds?: number;
             position?: number;
-            /** @enum {string} */
-            status: "waiting" | "admitted";
-        };
-        TotalDto: {
             /**
-             * @description minor units (cents)
-             * @example 15800
+             * @description soldOut: no seat is left and none is held; nobody more is admitted
+             * @enum {string}
              */
-            amount: number;
-            /** @example EUR */
-            currency: string;
+            status: "waiting" | "admitted" | "soldOut";
+            /** @description a replacement ticket: use it from now on instead of the one sent */
+            ticket?: string;
         };
         UpdateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
+            /** @description changes the join challenge; challenges issued easier than the new difficulty are refused */
+            challenge?: components["schemas"]["ChallengeSettingsDto"];
+            /**
+             * Format: date-time
+             * @description from then on the event is closed (a past time closes it now); null removes the end
+             */
+            endsAt?: string | null;
             holdTtlSeconds?: number;
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
@@ -891,6 +924,76 @@ export interface operations {
             };
         };
     };
+    EventController_delete: {
+        parameters: {
+            query?: {
+                /** @description true: delete even while sessions or holds are live */
+                force?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted; no replica works on the event any more */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_ACTIVE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     EventController_update: {
         parameters: {
             query?: never;
@@ -1013,6 +1116,56 @@ export interface operations {
             };
         };
     };
+    ChallengeController_issue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChallengeDto"];
+                };
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     SeatController_hold: {
         parameters: {
             query?: never;
@@ -1076,7 +1229,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: SEAT_UNAVAILABLE | SOLD_OUT | LIMIT_EXCEEDED | NO_ADJACENT_SEATS */
+            /** @description code: SEAT_UNAVAILABLE | SOLD_OUT | LIMIT_EXCEEDED */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1262,11 +1415,67 @@ export interface operations {
             };
         };
     };
+    QueueController_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueHeadDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
     QueueController_join: {
         parameters: {
             query?: never;
-            header: {
-                "idempotency-key": string;
+            header?: {
                 /** @description a retry of a join whose answer was lost, with the same key, gets the same ticket (202) instead of 409 DUPLICATE; 16 to 128 characters of [A-Za-z0-9._-], else 400 VALIDATION */
                 "Idempotency-Key"?: string;
             };
@@ -1281,6 +1490,16 @@ export interface operations {
             };
         };
         responses: {
+            /** @description JOIN_IDENTITY=jwt: this person already had a place; its ticket and status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JoinedDto"];
+                };
+            };
+            /** @description a new place */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1291,6 +1510,24 @@ export interface operations {
             };
             /** @description code: VALIDATION */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: CHALLENGE_REQUIRED | CHALLENGE_FAILED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1316,9 +1553,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
+            /** @description code: QUEUE_CLOSED | SOLD_OUT */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
             /** @description code: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1495,10 +1752,6 @@ export interface operations {
                 /** @description nextCursor of the previous page */
                 cursor?: number;
                 limit?: number;
-                /** @description only seats of this price level (GA for events without a layout) */
-                priceLevel?: string;
-                /** @description only seats of this section */
-                sectionId?: string;
                 status?: "available" | "held" | "sold";
             };
             header?: never;

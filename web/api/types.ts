@@ -13,8 +13,14 @@ export type ErrorBody = components['schemas']['ErrorBodyDto'] & { [extra: string
 /** POST /v1/events/:eventId/queue */
 export type Joined = operations['QueueController_join']['responses'][202]['content']['application/json'];
 
+/** GET /v1/events/:eventId/challenge */
+export type Challenge = operations['ChallengeController_issue']['responses'][200]['content']['application/json'];
+
 /** GET /v1/events/:eventId/queue/:ticket, and each frame of its /events stream. */
 export type TicketStatus = operations['QueueController_status']['responses'][200]['content']['application/json'];
+
+/** GET /v1/events/:eventId/queue: the queue head, the same for everyone (cacheable 1 s, ETag). */
+export type QueueHead = operations['QueueController_head']['responses'][200]['content']['application/json'];
 
 /** GET /v1/events/:eventId */
 export type EventView = operations['EventController_get']['responses'][200]['content']['application/json'];

@@ -47,6 +47,8 @@ export function explain(err: unknown, retry?: () => void): void {
   const retryAction = retry ? [{ label: 'Try again', run: retry }] : [];
   switch (e.code) {
     case 'SOLD_OUT':
+      // 410 on a join: the sale is over for good (no seat left, none held).
+      if (e.status === 410) return alertUser('Sold out: every seat has been sold, so the line is closed.', [], 'info');
       return alertUser(
         'Sorry, every seat is taken right now. Some are only held and go back on sale if those people do not buy, so it is worth trying again in a minute.',
         [{ label: 'Check again', run: () => void refreshSeats() }],
@@ -94,6 +96,11 @@ export function explain(err: unknown, retry?: () => void): void {
       );
     case 'VALIDATION':
       return alertUser(`That did not look right: ${e.message}`);
+    case 'RATE_LIMITED':
+      return alertUser('Too many people joined from your network in the last minute. Please try again in a moment.', retryAction);
+    case 'CHALLENGE_REQUIRED':
+    case 'CHALLENGE_FAILED':
+      return alertUser('The check that you are a person did not go through. Please try again.', retryAction);
     case 'UNAVAILABLE':
     case 'NETWORK':
       return alertUser(

@@ -11,9 +11,12 @@ import { openSeats } from './seats.js';
 
 /** The highest place seen in this wait: the progress bar's full length. */
 let firstPosition = 0;
+/** The lowest place shown so far: a place never goes back up (two replicas may be a refresh apart). */
+let shownPosition = Infinity;
 
 function renderWaiting(s: TicketStatus): void {
-  const position = s.position ?? 0;
+  const position = Math.min(s.position ?? 0, shownPosition);
+  shownPosition = position;
   if (position > firstPosition) firstPosition = position;
   $('position').textContent = position.toLocaleString();
   $('eta').textContent = describeEta(s.etaSeconds ?? 0);
@@ -30,6 +33,11 @@ function onStatus(s: TicketStatus): void {
     saveSession(session);
     document.title = 'Your turn · queuegate';
     void openSeats();
+  } else if (s.status === 'soldOut') {
+    endSession();
+    document.title = 'Sold out · queuegate';
+    $('wait-mode').textContent = 'The sale has ended';
+    alertUser('Sold out: every seat has been sold, so nobody else will be let in. Thank you for waiting.', [], 'info');
   } else {
     renderWaiting(s);
   }
@@ -38,6 +46,7 @@ function onStatus(s: TicketStatus): void {
 export function startWaiting(initial?: TicketStatus): void {
   show('wait');
   firstPosition = 0;
+  shownPosition = Infinity;
   if (initial) renderWaiting(initial);
   const s = session;
   if (!s) return;

@@ -92,7 +92,7 @@ Secret uses the environment variable names; an existing one may use others.
 {{- if $ctx.Values.auth.existingSecret }}
 {{- index $ctx.Values.auth.existingSecretKeys $which }}
 {{- else }}
-{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD") $which }}
+{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD" "joinJwtSecret" "JOIN_JWT_SECRET") $which }}
 {{- end }}
 {{- end }}
 
@@ -160,6 +160,15 @@ Fails the render with a clear message on values the app would refuse at boot
 {{- if and .Values.auth.accessTokenSecret (lt (len .Values.auth.accessTokenSecret) 32) }}
 {{- fail "queuegate: auth.accessTokenSecret must be at least 32 characters (ACCESS_TOKEN_SECRET)" }}
 {{- end }}
+{{- if and .Values.auth.joinJwtSecret (lt (len .Values.auth.joinJwtSecret) 32) }}
+{{- fail "queuegate: auth.joinJwtSecret must be at least 32 characters (JOIN_JWT_SECRET)" }}
+{{- end }}
+{{- if and (eq .Values.config.joinIdentity "jwt") (not .Values.auth.joinJwtSecret) (not .Values.config.joinJwtPublicKey) }}
+{{- fail "queuegate: config.joinIdentity jwt needs auth.joinJwtSecret (HS256) or config.joinJwtPublicKey (RS256/ES256)" }}
+{{- end }}
+{{- end }}
+{{- if not (has .Values.config.joinIdentity (list "anonymous" "jwt")) }}
+{{- fail "queuegate: config.joinIdentity must be anonymous or jwt (JOIN_IDENTITY)" }}
 {{- end }}
 {{- if and (gt (int64 .Values.config.redisWaitReplicas) 0) (ge (int64 .Values.config.redisWaitTimeoutMs) (int64 .Values.config.redisCommandTimeoutMs)) }}
 {{- fail "queuegate: config.redisWaitTimeoutMs must be less than config.redisCommandTimeoutMs (WAIT is itself a Redis command)" }}

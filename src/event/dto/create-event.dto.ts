@@ -6,6 +6,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   Matches,
   Max,
@@ -15,6 +16,11 @@ import {
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 import { UniqueItems } from '../../common/unique-items';
 import { LayoutDto } from './layout.dto';
+import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
+
+/** An ISO 8601 date and time with its offset ('Z' or '+02:00'): without one it would mean the server's local time. */
+export const INSTANT = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+export const INSTANT_MESSAGE = 'must be an ISO 8601 date and time with an offset, e.g. 2026-06-01T20:00:00Z';
 
 export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100000, default: 50, description: 'users admitted per second, across all replicas' })
@@ -28,6 +34,16 @@ export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 7200, default: 600, description: 'how long an admitted session lasts' })
   @IsOptional() @IsInt() @Min(1) @Max(7200)
   sessionTtlSeconds?: number;
+}
+
+export class ChallengeSettingsDto {
+  @ApiProperty({
+    minimum: 0,
+    maximum: MAX_DIFFICULTY_BITS,
+    description: 'proof-of-work difficulty of a join in bits (0: no challenge); each bit doubles the work: 20 bits is about a million SHA-256s',
+  })
+  @IsInt() @Min(0) @Max(MAX_DIFFICULTY_BITS)
+  difficultyBits!: number;
 }
 
 export class CreateEventDto {
@@ -60,7 +76,20 @@ export class CreateEventDto {
   @IsOptional() @ValidateNested() @Type(() => AdmissionDto)
   admission?: AdmissionDto;
 
+  @ApiPropertyOptional({ type: ChallengeSettingsDto, description: 'a proof-of-work challenge for every new place in the queue; default none' })
+  @IsOptional() @ValidateNested() @Type(() => ChallengeSettingsDto)
+  challenge?: ChallengeSettingsDto;
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-06-01T20:00:00Z', description: 'from then on the event is closed: joins get 410 QUEUE_CLOSED, nobody more is admitted' })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
+  endsAt?: string;
+
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])
   queue?: 'streams' | 'zset';
+}
+
+export class DeleteEventQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: delete even while sessions or holds are live' })
+  @IsOptional() @IsIn(['true', 'false'])
+  force?: 'true' | 'false';
 }

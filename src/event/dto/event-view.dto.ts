@@ -1,3 +1,4 @@
+import { EventStatus } from '../event-status';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class LevelView {
@@ -15,16 +16,38 @@ export class AdmissionConfigView {
   @ApiProperty() sessionTtlSeconds!: number;
 }
 
+export class ChallengeConfigView {
+  @ApiProperty({ description: 'proof-of-work bits a join must show; 0: no challenge' }) difficultyBits!: number;
+}
+
+export class AdmissionRatesView {
+  @ApiProperty({ description: 'admission.ratePerSecond as configured' }) configuredRatePerSecond!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
+  observedRatePerSecond!: number | null;
+}
+
 export class EventConfigView {
   @ApiProperty() holdTtlSeconds!: number;
   @ApiProperty() maxSeatsPerUser!: number;
   @ApiProperty({ type: AdmissionConfigView }) admission!: AdmissionConfigView;
   @ApiProperty() paused!: boolean;
+  @ApiProperty({ type: ChallengeConfigView }) challenge!: ChallengeConfigView;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when the event closes; null: no end' })
+  endsAt!: string | null;
 }
+
+/** Every status of the CONTRACT; this version produces open, paused and closed. */
+export const EVENT_STATUSES = ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] as const;
 
 export class EventView {
   @ApiProperty() eventId!: string;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: 'streams' | 'zset';
+  @ApiProperty({
+    enum: EVENT_STATUSES,
+    description:
+      'open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)',
+  })
+  status!: EventStatus;
   @ApiProperty() capacity!: number;
   @ApiProperty() available!: number;
   @ApiProperty() held!: number;
@@ -32,5 +55,6 @@ export class EventView {
   @ApiProperty({ description: 'users waiting in the queue' }) waiting!: number;
   @ApiProperty({ description: 'admitted sessions not yet over' }) active!: number;
   @ApiProperty({ type: [LevelView], description: 'per price level; one level GA without a price for events without a layout' }) levels!: LevelView[];
+  @ApiProperty({ type: AdmissionRatesView }) admission!: AdmissionRatesView;
   @ApiProperty({ type: EventConfigView }) config!: EventConfigView;
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { AdmissionDto } from './create-event.dto';
+import { IsBoolean, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { AdmissionDto, ChallengeSettingsDto, INSTANT, INSTANT_MESSAGE } from './create-event.dto';
 
 export class UpdateEventDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 3600 })
@@ -16,7 +16,20 @@ export class UpdateEventDto {
   @IsOptional() @ValidateNested() @Type(() => AdmissionDto)
   admission?: AdmissionDto;
 
+  @ApiPropertyOptional({ type: ChallengeSettingsDto, description: 'changes the join challenge; challenges issued easier than the new difficulty are refused' })
+  @IsOptional() @ValidateNested() @Type(() => ChallengeSettingsDto)
+  challenge?: ChallengeSettingsDto;
+
   @ApiPropertyOptional({ description: 'pauses admission; joins go on' })
   @IsOptional() @IsBoolean()
   paused?: boolean;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'from then on the event is closed (a past time closes it now); null removes the end',
+  })
+  @IsOptional() @IsISO8601({ strict: true }, { message: `endsAt ${INSTANT_MESSAGE}` }) @Matches(INSTANT, { message: `endsAt ${INSTANT_MESSAGE}` })
+  endsAt?: string | null;
 }

@@ -1,26 +1,52 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 
 export class JoinQueueDto {
-  @ApiProperty({ pattern: ID_PATTERN.source, example: 'fan-42' })
+  @ApiPropertyOptional({
+    pattern: ID_PATTERN.source,
+    example: 'fan-42',
+    description: 'required with JOIN_IDENTITY=anonymous; refused (400) with JOIN_IDENTITY=jwt, where the user is the identity token\'s sub',
+  })
+  @IsOptional()
   @Matches(ID_PATTERN, { message: `userId ${ID_MESSAGE}` })
-  userId!: string;
+  userId?: string;
+
+  @ApiPropertyOptional({ maxLength: 128, description: 'from GET /v1/events/{eventId}/challenge, when the event asks for one (with nonce)' })
+  @IsOptional() @IsString() @MaxLength(128)
+  challenge?: string;
+
+  @ApiPropertyOptional({ maxLength: 64, description: 'SHA-256(challenge + nonce) starts with difficultyBits zero bits (with challenge)' })
+  @IsOptional() @IsString() @MaxLength(64)
+  nonce?: string;
 }
 
 export class JoinedDto {
   @ApiProperty({ description: 'opaque, unguessable; the only secret a waiting user holds' }) ticket!: string;
-  @ApiProperty({ description: '1-based; 1 is next to be admitted' }) position!: number;
-  @ApiProperty() etaSeconds!: number;
+  @ApiProperty({ enum: ['waiting', 'admitted'], description: "'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted" })
+  status!: 'waiting' | 'admitted';
+  @ApiPropertyOptional({ description: '1-based; 1 is next to be admitted (absent once admitted)' }) position?: number;
+  @ApiPropertyOptional() etaSeconds?: number;
   @ApiProperty({ enum: ['streams', 'zset'] }) queue!: string;
 }
 
 export class TicketStatusDto {
-  @ApiProperty({ enum: ['waiting', 'admitted'] }) status!: 'waiting' | 'admitted';
+  @ApiProperty({ enum: ['waiting', 'admitted', 'soldOut'], description: 'soldOut: no seat is left and none is held; nobody more is admitted' })
+  status!: 'waiting' | 'admitted' | 'soldOut';
   @ApiProperty({ required: false }) position?: number;
   @ApiProperty({ required: false }) etaSeconds?: number;
   @ApiProperty({ required: false, description: 'Bearer token for the seat endpoints' }) accessToken?: string;
   @ApiProperty({ required: false, description: 'ISO time the session ends' }) accessExpiresAt?: string;
+  @ApiProperty({ required: false, description: 'a replacement ticket: use it from now on instead of the one sent' }) ticket?: string;
+}
+
+export class QueueHeadDto {
+  @ApiProperty({ enum: ['open', 'paused', 'soldOut'] }) status!: string;
+  @ApiProperty({ description: 'users waiting now' }) waiting!: number;
+  @ApiProperty({ description: 'the last arrival sequence admitted: a ticket at or below it had its turn' }) admittedThrough!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
+  observedRatePerSecond!: number | null;
+  @ApiProperty({ description: 'when this replica last saw the head change (Redis time)' }) updatedAt!: string;
 }
 
 /**
@@ -29,21 +55,32 @@ export class TicketStatusDto {
  * object churn is where a Nest app loses to plain Fastify). The DTO classes
  * above stay as the OpenAPI description; these schemas say the same.
  */
-export type JoinQueueBody = { userId: string };
+export type JoinQueueBody = { userId?: string; challenge?: string; nonce?: string };
+
+const JOINED_SCHEMA = {
+  type: 'object',
+  properties: {
+    ticket: { type: 'string' },
+    status: { type: 'string' },
+    position: { type: 'integer' },
+    etaSeconds: { type: 'integer' },
+    queue: { type: 'string' },
+  },
+} as const;
 
 export const JOIN_SCHEMA = {
   body: {
     type: 'object',
-    required: ['userId'],
     additionalProperties: false,
-    properties: { userId: { type: 'string', pattern: ID_PATTERN.source } },
-  },
-  response: {
-    202: {
-      type: 'object',
-      properties: { ticket: { type: 'string' }, position: { type: 'integer' }, etaSeconds: { type: 'integer' }, queue: { type: 'string' } },
+    // userId is required or refused by the identity mode (checked in the service).
+    properties: {
+      userId: { type: 'string', pattern: ID_PATTERN.source },
+      challenge: { type: 'string', maxLength: 128 },
+      nonce: { type: 'string', maxLength: 64 },
     },
+    dependencies: { challenge: ['nonce'], nonce: ['challenge'] },
   },
+  response: { 200: JOINED_SCHEMA, 202: JOINED_SCHEMA },
 } as const;
 
 export const TICKET_STATUS_SCHEMA = {
@@ -56,6 +93,7 @@ export const TICKET_STATUS_SCHEMA = {
         etaSeconds: { type: 'integer' },
         accessToken: { type: 'string' },
         accessExpiresAt: { type: 'string' },
+        ticket: { type: 'string' },
       },
     },
   },

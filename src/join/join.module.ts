@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ChallengeController } from './challenge.controller';
+import { JoinChallenges } from './join-challenges';
+import { JoinIdentity } from './join-identity';
+import { JoinRateLimiter } from './join-rate';
+
+/** Who may join and how often: identity tokens, proof-of-work challenges, the per-address join rate. */
+@Module({
+  controllers: [ChallengeController],
+  providers: [JoinIdentity, JoinChallenges, JoinRateLimiter],
+  exports: [JoinIdentity, JoinChallenges, JoinRateLimiter],
+})
+export class JoinModule {}
