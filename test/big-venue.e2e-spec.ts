@@ -115,7 +115,7 @@ describe('big venues', () => {
     }
   });
 
-  it('creation steps: the claim shuts out another creation, a foreign or lapsed claim writes nothing, leftovers are cleared', async () => {
+  it('creation steps: the claim shuts out another creation, a foreign claim writes nothing, what a dead creation left keeps the id until DELETE', async () => {
     const eventId = uniqueId('claim');
     const k = app.app.get(KeyBuilder).event(eventId);
     const run = (script: string, keys: string[], args: (string | number)[]) => client.evalsha(scriptSha(script), keys.length, ...keys, ...args);
@@ -128,11 +128,13 @@ describe('big venues', () => {
     expectError(await app.admin('POST', '/v1/events', { eventId, capacity: 3 }), 409, 'EVENT_EXISTS');
     // A chunk or the last step under another token: refused, nothing written; the event does not exist yet.
     await expect(run('createEventSeats', seatKeysOf, ['token-b', 30_000, 0, 3, 'GA-3'])).rejects.toThrow(/CREATION_LOST/);
-    expect(await run('createEvent', [k.meta, k.creating], ['token-b', 'streams', 300, 4, 50, 1000, 600, 2])).toEqual(['EVENT_EXISTS']);
+    expect(await run('createEvent', [k.meta, k.creating], ['token-b', 'streams', 300, 4, 50, 1000, 600, 2, 0, 0])).toEqual(['EVENT_EXISTS']);
     expect(await client.hlen(k.seats)).toBe(2);
     expectError(await app.request('GET', `/v1/events/${eventId}`), 404, 'EVENT_NOT_FOUND');
-    // The creation dies: its claim lapses, and the next creation clears what it left.
+    // The creation dies: its claim lapses. Its seats keep the id taken until DELETE clears them.
     await client.del(k.creating);
+    expectError(await app.admin('POST', '/v1/events', { eventId, seats: ['X-1'] }), 409, 'EVENT_EXISTS');
+    expect((await app.admin('DELETE', `/v1/events/${eventId}`)).status).toBe(204);
     const created = await app.admin('POST', '/v1/events', { eventId, seats: ['X-1', 'X-2', 'X-3'] });
     expect({ status: created.status, capacity: created.body.capacity }).toEqual({ status: 201, capacity: 3 });
     expect((await client.hkeys(k.seats)).sort()).toEqual(['X-1', 'X-2', 'X-3']);
