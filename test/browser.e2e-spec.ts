@@ -5,7 +5,6 @@ import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { PUBLIC_DIR } from '../src/app.factory';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
-import { admitAll } from './support/seat-flows';
 import { startRedis } from './support/redis-harness';
 
 /**
@@ -347,7 +346,7 @@ describe('waiting room in Chromium', () => {
     expect(await page.locator('[data-section="B"] [data-row="2"] .row-label').textContent()).toBe('Row 2');
     expect(await seat(page, 'B-2-7').textContent()).toBe('7');
     // Someone holds B-1-2, so the best 3 together on the balcony are B-1-3..5.
-    const [other] = await admitAll(app, eventId, ['other']);
+    const other = await joinAndAdmit(app, eventId, 'other');
     expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['B-1-2'] }, other.auth)).status).toBe(201);
     await page.locator('#best-quantity').selectOption('3');
     await page.locator('#best-level').selectOption('BALCONY');
