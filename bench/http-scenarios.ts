@@ -28,6 +28,7 @@ export const EV = {
   dupLua: 'bench-dup-lua',
   dupWatch: 'bench-dup-watch',
   mixed: 'bench-mixed',
+  venue: 'bench-venue',
 } as const;
 
 const BIG_ADMISSION = { ratePerSecond: 100_000, maxActive: 1_000_000, sessionTtlSeconds: 3600 };
@@ -37,6 +38,9 @@ const MIXED_USERS = 2000;
 const POLL_TICKETS = 10_000;
 const MIXED_TICKETS = 10_000;
 const DUP_USERS = 10;
+/** The venue scenarios: 60,000 seats (60 sections x 25 rows x 40), 80 % sold at random before measuring. */
+const VENUE_SOLD_SHARE = 0.8;
+const VENUE_USERS = 1000;
 /** Admission rate of the flash-crowd event while it is measured (users/s). */
 const MIXED_ADMISSION_RATE = 1000;
 
@@ -52,6 +56,7 @@ interface Fixtures {
   holdReleaseUsers: Admitted[];
   mixedUsers: Admitted[];
   mixedTickets: string[];
+  venueUsers: Admitted[];
 }
 
 export interface ScenarioResult {
@@ -160,7 +165,47 @@ async function setUp(ctx: HttpContext): Promise<Fixtures> {
   const mixedUsers = await admittedUsers(client, EV.mixed, 'buyer', MIXED_USERS);
   await client.adminExpect(200, 'PATCH', `/v1/events/${EV.mixed}`, { paused: true, admission: { ratePerSecond: MIXED_ADMISSION_RATE } });
   const mixedTickets = await joinMany(client, EV.mixed, Array.from({ length: MIXED_TICKETS }, (_, i) => `waiter-${i}`));
-  return { pollTickets, holdUsers, holdReleaseUsers, mixedUsers, mixedTickets };
+  const venueUsers = wanted('venue-quantity') || wanted('venue-together') ? await venueSetUp(ctx) : [];
+  return { pollTickets, holdUsers, holdReleaseUsers, mixedUsers, mixedTickets, venueUsers };
+}
+
+/**
+ * A 60,000-seat layout (3 price levels), 80 % of it sold at random: 2,400
+ * buyers each hold 20 random seats and confirm. Returns the admitted users of
+ * the venue scenarios.
+ */
+async function venueSetUp(ctx: HttpContext): Promise<Admitted[]> {
+  const { client, log } = ctx;
+  const levels = ['LOWER', 'MIDDLE', 'UPPER'];
+  const sections = Array.from({ length: 60 }, (_, s) => ({
+    sectionId: `S${s + 1}`,
+    priceLevel: levels[s % 3],
+    rows: Array.from({ length: 25 }, (_, r) => ({ rowId: String(r + 1), seats: 40 })),
+  }));
+  await createEvent(client, EV.venue, {
+    layout: { priceLevels: levels.map((priceLevel, i) => ({ priceLevel, price: 9000 - 3000 * i, currency: 'EUR' })), sections },
+    maxSeatsPerUser: 20,
+    holdTtlSeconds: 300,
+    admission: BIG_ADMISSION,
+  });
+  const seatIds = sections.flatMap((s) => s.rows.flatMap((r) => Array.from({ length: r.seats }, (_, n) => `${s.sectionId}-${r.rowId}-${n + 1}`)));
+  for (let i = seatIds.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [seatIds[i], seatIds[j]] = [seatIds[j], seatIds[i]];
+  }
+  const toSell = seatIds.slice(0, Math.round(seatIds.length * VENUE_SOLD_SHARE));
+  const fillers = await admittedUsers(client, EV.venue, 'fill', Math.ceil(toSell.length / 20));
+  log(`  venue: 60,000 seats in 60 sections, ${toSell.length} sold at random by ${fillers.length} buyers, ${VENUE_USERS} admitted users`);
+  await inParallel(fillers.length, 50, async (i) => {
+    const held = await client.request('POST', `/v1/events/${EV.venue}/holds`, { seatIds: toSell.slice(i * 20, i * 20 + 20) }, bearer(fillers[i].token));
+    if (held.status !== 201) throw new Error(`venue fill hold: ${held.status} ${JSON.stringify(held.body)}`);
+    const bought = await client.request('POST', `/v1/events/${EV.venue}/holds/${held.body.holdId}/confirm`, {}, bearer(fillers[i].token));
+    if (bought.status !== 201) throw new Error(`venue fill confirm: ${bought.status} ${JSON.stringify(bought.body)}`);
+  });
+  // Short holds from now on: a hold whose release a slice's end cut off must
+  // not keep one of the few runs of 4 free seats (at 80 % sold) from the next slices.
+  await client.adminExpect(200, 'PATCH', `/v1/events/${EV.venue}`, { holdTtlSeconds: 2 });
+  return admittedUsers(client, EV.venue, 'venue', VENUE_USERS);
 }
 
 // --------------------------------------------------------------------------- request steps
@@ -190,12 +235,12 @@ const pollStep = (eventId: string, tickets: string[]): Step => {
   };
 };
 
-export const holdStep = (eventId: string, users: Admitted[]): Step => {
+export const holdStep = (eventId: string, users: Admitted[], body = '{"quantity":1}'): Step => {
   const next = roundRobin(users);
   return {
     method: 'POST',
     path: `/v1/events/${eventId}/holds`,
-    body: '{"quantity":1}',
+    body,
     setup: (req, ctx) => {
       const user = next();
       ctx.token = user.token;
@@ -275,6 +320,20 @@ function scenarios(ctx: HttpContext, f: Fixtures): Scenario[] {
       description: `each connection: hold {quantity:1}, then DELETE that hold; ${HOLD_RELEASE_USERS} admitted users; req/s counts both`,
       server: 'service',
       steps: () => [holdStep(EV.holdRelease, f.holdReleaseUsers), afterHoldStep(EV.holdRelease, 'release')],
+    },
+    {
+      name: 'venue-quantity',
+      title: 'venue: best 4 (hold + release)',
+      description: `60,000-seat layout, 80 % sold at random: each connection holds {quantity:4} (the best 4 free, anywhere), then releases them; ${VENUE_USERS} admitted users; req/s counts both`,
+      server: 'service',
+      steps: () => [holdStep(EV.venue, f.venueUsers, '{"quantity":4}'), afterHoldStep(EV.venue, 'release')],
+    },
+    {
+      name: 'venue-together',
+      title: 'venue: best 4 together (hold + release)',
+      description: `the same with {quantity:4, together:true}: the best run of 4 adjacent free seats in one row (run index: O(log rows), never O(seats))`,
+      server: 'service',
+      steps: () => [holdStep(EV.venue, f.venueUsers, '{"quantity":4,"together":true}'), afterHoldStep(EV.venue, 'release')],
     },
     {
       name: 'join-dup-lua',

@@ -43,7 +43,11 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     const k = keys.event(eventId);
     const q = queueKeys(k);
     const j = joinKeys(k);
-    await redis.evalsha(sha('createEvent'), 4, k.meta, k.seats, k.avail, k.seatIndex, 'streams', 300, 4, 1000, 10_000_000, 600, 100);
+    // An event of 100 seats GA-1..GA-100, made as the service makes it: claim, seats, meta.
+    await redis.evalsha(sha('createEventBegin'), 7, k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, 'bench', 30_000);
+    const seats = Array.from({ length: 100 }, (_, i) => [i + 1, `GA-${i + 1}`]).flat();
+    await redis.evalsha(sha('createEventSeats'), 6, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, 'bench', 30_000, 0, ...seats);
+    await redis.evalsha(sha('createEvent'), 2, k.meta, k.creating, 'bench', 'streams', 300, 4, 1000, 10_000_000, 600, 100, 0, 0);
     await redis.hset(k.meta, 'paused', 1);
 
     const cpuPerCall: Record<string, number> = {};

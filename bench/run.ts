@@ -24,8 +24,9 @@ import { scriptShas } from './lib/redis-stats';
 import { BenchResults, evaluateTargets, markdown } from './lib/report';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
 import { runShuffle, ShuffleResult } from './shuffle';
+import { BigVenueResult, runBigVenue } from './big-venue';
 
-const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'join-dup-lua', 'join-dup-watch', 'mixed'];
+const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
 const log = (line: string) => console.log(line);
 
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
   let http: HttpResults | undefined;
   let memory: MemoryAndAdmission | undefined;
   let shuffle: ShuffleResult | undefined;
+  let venue: BigVenueResult | undefined;
   let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
@@ -127,6 +129,9 @@ async function main(): Promise<void> {
     if (wanted('shuffle')) {
       log('▶ fair start: shuffling the pre-queue');
       shuffle = await runShuffle(settings.shuffleUsers, log);
+    }
+    if (wanted('venue')) {
+      venue = await runBigVenue(log);
     }
     if (wanted('durable')) {
       durable = await runDurableConfirm(log, cleanups);
@@ -155,8 +160,9 @@ async function main(): Promise<void> {
     http,
     memory,
     shuffle,
+    venue,
     durable,
-    targets: evaluateTargets(http, memory),
+    targets: evaluateTargets(http, memory, venue),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(RESULTS_DIR, `${stamp}.json`);

@@ -9,7 +9,10 @@ import { AppModule, AppModuleOptions } from './app.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { openApiDocument } from './common/openapi';
 import { validationPipe } from './common/validation';
-import { validateEnvironment } from './config/configuration';
+import { authConfig, validateEnvironment } from './config/configuration';
+import { isAdminBearer } from './common/admin.guard';
+import { errorBody } from './common/domain-error';
+import type { ConfigType } from '@nestjs/config';
 
 /**
  * The waiting-room page, built from web/ by `npm run build`. Resolved from the
@@ -17,7 +20,7 @@ import { validateEnvironment } from './config/configuration';
  */
 export const PUBLIC_DIR = resolve(__dirname, '..', 'dist', 'public');
 
-/** CONTRACT §2: request bodies over 16 KiB get 413. */
+/** CONTRACT §2: request bodies over 16 KiB get 413 (admin routes: ADMIN_BODY_LIMIT_BYTES). */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -54,10 +57,28 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
           .join('; '),
       ),
   });
+  // Routes marked @AdminBody() (creating a venue of 100,000 named seats is
+  // megabytes) get the admin limit; every other route keeps 16 KiB. A route's
+  // own bodyLimit wins over the JSON parser's. Their token is checked before
+  // the body is read, so nobody without it can make a replica buffer megabytes
+  // (the AdminGuard still runs as on every admin route).
+  let adminToken = '';
+  adapter.getInstance().addHook('onRoute', (route) => {
+    if (!(route.config as { adminBody?: boolean } | undefined)?.adminBody) return;
+    route.bodyLimit = env.ADMIN_BODY_LIMIT_BYTES;
+    route.onRequest = [
+      ...(route.onRequest ? [route.onRequest].flat() : []),
+      (request, reply, done) => {
+        if (isAdminBearer(request.headers.authorization, adminToken)) return done();
+        void reply.status(401).send(errorBody('UNAUTHORIZED', 'An admin bearer token is required.'));
+      },
+    ];
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger,
     bufferLogs: false,
   });
+  adminToken = app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken;
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();

@@ -256,7 +256,7 @@ describe('waiting room in Chromium', () => {
     expect(await seat(loser.page, 'GA-5').isDisabled()).toBe(true);
     await shot(loser.page, loser === bob ? 'phone-2-lost-race' : 'desktop-lost-race');
     await shot(winner.page, winner === bob ? 'phone-2-won-race' : 'desktop-won-race');
-    expect((await app.request('GET', `/v1/events/${eventId}/seats?status=held`)).body.seats).toEqual([{ seatId: 'GA-5', status: 'held' }]);
+    expect((await app.request('GET', `/v1/events/${eventId}/seats?status=held`)).body.seats).toEqual([{ seatId: 'GA-5', status: 'held', priceLevel: 'GA' }]);
 
     // The winner lets it go; after the map refreshes the loser can have it.
     await winner.page.getByRole('button', { name: 'Release seats' }).click();
@@ -317,6 +317,47 @@ describe('waiting room in Chromium', () => {
       timeout: 3000,
     });
     await shot(page, 'phone-4-hold-expired');
+    await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  it('a venue: the map by section and row with prices, the best 3 together at a price level, the total before Buy now', async () => {
+    const eventId = uniqueId('web-venue');
+    const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
+    await app.createEvent(eventId, {
+      maxSeatsPerUser: 6,
+      admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 },
+      layout: {
+        priceLevels: [
+          { priceLevel: 'FLOOR', price: 12000, currency: 'EUR' },
+          { priceLevel: 'BALCONY', price: 4500, currency: 'EUR' },
+        ],
+        sections: [
+          { sectionId: 'A', priceLevel: 'FLOOR', rows: rows(2, 8) },
+          { sectionId: 'B', priceLevel: 'BALCONY', rows: rows(3, 10) },
+        ],
+      },
+    });
+    const { page, problems } = await person(DESKTOP);
+    await joinAdmitted(page, eventId, 'Eve');
+    // Sections with their price, rows with their label, seats by number.
+    const headings = await page.locator('#seat-map .section h2').allTextContents();
+    expect(headings.map((h) => h.replace(/\s/g, ' '))).toEqual([expect.stringMatching(/^Section A · FLOOR · .*120\.00/), expect.stringMatching(/^Section B · BALCONY · .*45\.00/)]);
+    expect(await page.locator('[data-section="B"] [data-row="2"] .row-label').textContent()).toBe('Row 2');
+    expect(await seat(page, 'B-2-7').textContent()).toBe('7');
+    // Someone holds B-1-2, so the best 3 together on the balcony are B-1-3..5.
+    const other = await joinAndAdmit(app, eventId, 'other');
+    expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['B-1-2'] }, other.auth)).status).toBe(201);
+    await page.locator('#best-quantity').selectOption('3');
+    await page.locator('#best-level').selectOption('BALCONY');
+    await shot(page, 'desktop-venue-map');
+    await page.getByRole('button', { name: 'Find my seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats B-1-3, B-1-4 and B-1-5');
+    expect((await page.locator('#hold-total').textContent())?.replace(/\s/g, ' ')).toMatch(/^Total .*135\.00/);
+    await shot(page, 'desktop-venue-held');
+    await page.getByRole('button', { name: 'Buy now' }).click();
+    await waitForText(page, '#order-id', /paid .*135\.00/);
     await expectCleanAudit(app, eventId);
     expect(problems).toEqual([]);
   });

@@ -267,7 +267,7 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     expect(await keysOfEvent(eventId)).toEqual([]);
     expect(await scripts.run('deleteEvent', [k.meta, k.seatIndex, k.active, k.holds], [0])).toEqual(['EVENT_NOT_FOUND']);
     await expect(scripts.run('deleteEvent', [k.meta, k.seatIndex, k.active, k.holds], [2])).rejects.toThrow(/bad argument force/);
-    await expect(scripts.run('createEvent', [k.meta, k.seats, k.avail, k.seatIndex], ['streams', 300, 4, 50, 1000, 600, 1, 0, 'soon'])).rejects.toThrow(/bad argument endsAt/);
+    await expect(scripts.run('createEvent', [k.meta, k.creating], ['t1', 'streams', 300, 4, 50, 1000, 600, 1, 'soon', 0])).rejects.toThrow(/bad argument endsAt/);
     expect(await keysOfEvent(eventId)).toEqual([]);
     expect((await a().admin('POST', '/v1/events', { eventId, capacity: 9 })).status).toBe(201);
     expect((await a().admin('DELETE', `/v1/events/${eventId}`)).status).toBe(204);

@@ -207,6 +207,7 @@ describe('helm chart helm/queuegate', () => {
       LOG_FORMAT: 'json',
       SHUTDOWN_DRAIN_MS: '10000',
       ADMIT_TICK_MS: '100',
+      ADMIN_BODY_LIMIT_BYTES: '4194304',
       JOIN_IDENTITY: 'anonymous',
       JOIN_RATE_PER_MINUTE: '0',
       TRUST_PROXY_HOPS: '0',

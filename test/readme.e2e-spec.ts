@@ -22,20 +22,36 @@ describe('README', () => {
     await redis?.cleanup();
   });
 
-  it('runs the "A sale, end to end" block against a real service', async () => {
+  /** Runs the first bash block after `heading` and returns its output lines, parsed as JSON. */
+  async function runBlock(heading: string): Promise<any[]> {
     const readme = readFileSync(resolve(__dirname, '../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### A sale, end to end'));
+    expect(readme.indexOf(heading)).toBeGreaterThan(0);
+    const section = readme.slice(readme.indexOf(heading));
     const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {
       env: { PATH: process.env.PATH, BASE: service.url, ADMIN_TOKEN },
       timeout: 30_000,
     });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    return stdout.trim().split('\n').map((l) => JSON.parse(l));
+  }
+
+  it('runs the "A sale, end to end" block against a real service', async () => {
+    const lines = await runBlock('### A sale, end to end');
     expect(lines[0]).toMatchObject({ capacity: 100, available: 100 });
     expect(lines[1]).toMatchObject({ seatIds: ['GA-1', 'GA-2'] });
     expect(lines[1].orderId).toMatch(/^ord_/);
     expect(lines.at(-2)).toEqual({ available: 98, held: 0, sold: 2 });
     expect(lines.at(-1)).toEqual({ ok: true, recount: { available: 98, held: 0, sold: 2 } });
+  });
+
+  it('runs the venue block: a layout, 4 together under a price level, the total', async () => {
+    const lines = await runBlock('### Venues: sections, price levels, seats together');
+    expect(lines).toEqual([
+      { capacity: 46, levels: [{ priceLevel: 'FLOOR', price: 12000, available: 20 }, { priceLevel: 'BALCONY', price: 7900, available: 26 }] },
+      { seatIds: ['B-1-101', 'B-1-102', 'B-1-103', 'B-1-104'], total: { amount: 31600, currency: 'EUR' } },
+      [{ priceLevel: 'FLOOR', available: 20, sold: 0 }, { priceLevel: 'BALCONY', available: 22, sold: 4 }],
+      ['B-1-101 sold', 'B-1-102 sold', 'B-1-103 sold', 'B-1-104 sold', 'B-1-105 available', 'B-1-106 available'],
+    ]);
   });
 });

@@ -39,8 +39,8 @@ describe('sale flow: join, admission, hold, confirm, release', () => {
     expect(view.body).toMatchObject({ available: 8, held: 0, sold: 2 });
     const seats = await app.request('GET', `/v1/events/${eventId}/seats?status=sold`);
     expect(seats.body.seats).toEqual([
-      { seatId: 'GA-1', status: 'sold' },
-      { seatId: 'GA-2', status: 'sold' },
+      { seatId: 'GA-1', status: 'sold', priceLevel: 'GA' },
+      { seatId: 'GA-2', status: 'sold', priceLevel: 'GA' },
     ]);
     const client = topology.client();
     const orders = await client.xrange(`qg:{${eventId}}:orders`, '-', '+');

@@ -191,7 +191,8 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
     expectError(await app.request('GET', `/v1/events/${uniqueId('r-ghost')}/seats`), 404, 'EVENT_NOT_FOUND');
     await expectCleanAudit(app, eventId);
     expectError(await app.admin('GET', `/v1/events/${uniqueId('r-ghost')}/audit`), 404, 'EVENT_NOT_FOUND');
-    expectSeen('sweep OK', 'sweep EVENT_NOT_FOUND', 'seatPage OK', 'seatPage EVENT_NOT_FOUND', 'audit OK', 'audit EVENT_NOT_FOUND');
+    expectSeen('sweep OK', 'sweep EVENT_NOT_FOUND', 'seatPage OK', 'seatPage EVENT_NOT_FOUND', 'auditSeats OK', 'auditSeats EVENT_NOT_FOUND',
+      'auditHolds OK', 'auditOrders OK', 'auditTotals OK');
   });
 
   it('pages the seat map of a 100,000-seat event in order, without duplicates, with status filters; limit > 1000 is 400', async () => {
@@ -248,9 +249,9 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
     expect(outOfOrder(available.seats)).toBe(0);
     expect(available.seats.every((s) => s.status === 'available' && statusOf(s.seatId) === 'available')).toBe(true);
     const held = await walk('held');
-    expect(held.seats).toEqual(heldSeats.map((seatId) => ({ seatId, status: 'held' })));
+    expect(held.seats).toEqual(heldSeats.map((seatId) => ({ seatId, status: 'held', priceLevel: 'GA' })));
     const sold = await walk('sold');
-    expect(sold.seats).toEqual(soldSeats.map((seatId) => ({ seatId, status: 'sold' })));
+    expect(sold.seats).toEqual(soldSeats.map((seatId) => ({ seatId, status: 'sold', priceLevel: 'GA' })));
     console.log(`[${name}] four walks of the seat map in ${Math.round(performance.now() - started)} ms`);
 
     // The default page is 100; the bounds and filters are checked before Redis.

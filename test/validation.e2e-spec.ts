@@ -117,7 +117,7 @@ describe('refused requests (single node)', () => {
     ['PUT flag with no body', 400, 'VALIDATION', () => app.request('PUT', '/v1/flags/luaAtomic', {}, admin)],
     // Size and syntax.
     ['a 17 KiB join body', 413, 'PAYLOAD_TOO_LARGE', () => join(paused, { userId: 'u1', pad: kib17 })],
-    ['a 17 KiB create body', 413, 'PAYLOAD_TOO_LARGE', () => create(createBody({ capacity: 1, pad: kib17 }))],
+    ['a create body over ADMIN_BODY_LIMIT_BYTES (4 MiB)', 413, 'PAYLOAD_TOO_LARGE', () => create(createBody({ capacity: 1, pad: 'x'.repeat(4 * 1024 * 1024) }))],
     ['invalid JSON on join', 400, 'VALIDATION', () => join(paused, '{"userId": "u1",', json)],
     ['invalid JSON on create', 400, 'VALIDATION', () => create('{eventId: ev}', { ...admin, ...json })],
     ['an empty JSON body on join', 400, 'VALIDATION', () => app.request('POST', joinPath(paused), '', json)],

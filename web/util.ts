@@ -52,3 +52,12 @@ export function listSeats(ids: string[]): string {
   if (ids.length <= 1) return ids.join('');
   return `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}`;
 }
+
+/** An amount in minor units as money: 15800 EUR -> "€158.00". */
+export function money(amount: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount / 100);
+  } catch {
+    return `${(amount / 100).toFixed(2)} ${currency}`;
+  }
+}

@@ -13,7 +13,9 @@
       sessionTtlSeconds, paused, observedRate ('' before the first admission),
       queueMethod, queueOpensAt, salesStartAt, endsAt (ms, 0: none), commitment ('' without
       a pre-queue), seed ('' until salesStartAt: never shown before), nowMs,
-      powBits (join challenge difficulty, 0: none) }
+      powBits (join challenge difficulty, 0: none),
+      currency, levelCount, name1, price1, available1, held1, sold1, name2, ... }
+    currency '' and levelCount 0 for events made without a layout
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
@@ -43,7 +45,20 @@ local seed = ''
 if salesStartAt > 0 and now >= salesStartAt then
   seed = m[18] or ''
 end
-return { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
+local out = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
   tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '',
   m[13] or 'fifo', tonumber(m[14] or '0'), salesStartAt, tonumber(m[16] or '0'), m[17] or '', seed, now,
   tonumber(m[20] or '0') }
+-- Price levels of a layout (see includes/layout): definition and counters.
+local layout = rcall('HMGET', metaKey, 'currency', 'levels')
+local levels = tonumber(layout[2] or 0)
+out[#out + 1] = layout[1] or ''
+out[#out + 1] = levels
+for level = 1, levels do
+  local l = rcall('HMGET', metaKey, 'level:' .. level, 'a:' .. level, 'h:' .. level, 's:' .. level)
+  local name, price = string.match(l[1], '^(.*)|(%d+)$')
+  for _, v in ipairs({ name, tonumber(price), tonumber(l[2]), tonumber(l[3]), tonumber(l[4]) }) do
+    out[#out + 1] = v
+  end
+end
+return out

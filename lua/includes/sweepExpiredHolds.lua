@@ -2,10 +2,12 @@
 -- background sweeper takes the rest, every event at least once a second.
 local INLINE_SWEEP_LIMIT = 50
 --- @include "includes/holdIndex"
+--- @include "includes/layout"
 --[[
   Returning held seats to sale, through the live-hold index (see holdIndex);
   these functions touch only the event's seat keys, which every caller
-  declares in KEYS[1..6] (see seatKeys).
+  declares in KEYS[1..8] (see seatKeys); a venue's rows, run index and
+  per-level counters move with the seats (see layout).
 
   releaseHoldSeats(k, holdId, userId, seatList): puts the seats still held
     by this hold back on sale, fixes the counters and the user's count, and
@@ -18,14 +20,16 @@ local INLINE_SWEEP_LIMIT = 50
   from the index (HOLD_EXPIRED).
 ]]
 local function releaseHoldSeats(k, holdId, userId, seatList)
-  local count = 0
+  local count, released = 0, {}
   for seatId in string.gmatch(seatList, '[^,]+') do
     if redis.call('HGET', k.seats, seatId) == 'h:' .. holdId then
       redis.call('HSET', k.seats, seatId, 'a')
       redis.call('ZADD', k.avail, redis.call('ZSCORE', k.seatIndex, seatId), seatId)
       count = count + 1
+      released[count] = seatId
     end
   end
+  seatsMoved(k, released, 'h', 'a')
   redis.call('HINCRBY', k.meta, 'held', -count)
   redis.call('HINCRBY', k.meta, 'available', count)
   if redis.call('HINCRBY', k.userSeats, userId, -count) <= 0 then

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer, Http } from './http';
-import type { Options } from './options';
+import type { Layout, Options } from './options';
 
 export interface Tallies {
   joined: number;
@@ -18,6 +18,11 @@ export interface Tallies {
   lostTicket: number;
   holds: number;
   seatConflicts: number;
+  /** together holds (venues), and together requests answered NO_ADJACENT_SEATS (then bought apart) */
+  togetherHolds: number;
+  noAdjacent: number;
+  /** together holds whose seats were not side by side in one row: must stay 0 */
+  togetherBroken: number;
   confirmed: number;
   confirmedSeats: number;
   confirmFailed: number;
@@ -55,16 +60,30 @@ const pick = <T>(items: T[], n: number): T[] => {
   }
   return copy.slice(0, n);
 };
-/** How many seats one person wants: mostly pairs. */
-function seatsWanted(max: number): number {
+/** How many seats one person wants: mostly pairs; at a venue, groups of 1 to 6. */
+function seatsWanted(max: number, venue: boolean): number {
   const r = Math.random();
-  const want = r < 0.2 ? 1 : r < 0.65 ? 2 : r < 0.8 ? 3 : 4;
+  const want = venue
+    ? r < 0.1 ? 1 : r < 0.45 ? 2 : r < 0.6 ? 3 : r < 0.85 ? 4 : r < 0.92 ? 5 : 6
+    : r < 0.2 ? 1 : r < 0.65 ? 2 : r < 0.8 ? 3 : 4;
   return Math.min(want, max);
+}
+
+/** Every seat of a layout: its row and its place in that row (to check that "together" held neighbours). */
+function seatPlaces(layout: Layout): Map<string, { row: string; at: number }> {
+  const places = new Map<string, { row: string; at: number }>();
+  for (const s of layout.sections) {
+    for (const r of s.rows) {
+      const numbers = Array.isArray(r.seats) ? r.seats : Array.from({ length: r.seats }, (_, i) => String(i + 1));
+      numbers.forEach((seat, at) => places.set(`${s.sectionId}-${r.rowId}-${seat}`, { row: `${s.sectionId}-${r.rowId}`, at }));
+    }
+  }
+  return places;
 }
 
 class Crowd {
   readonly t: Tallies = {
-    joined: 0, joinFailed: 0, admitted: 0, lostTicket: 0, holds: 0, seatConflicts: 0, confirmed: 0, confirmedSeats: 0,
+    joined: 0, joinFailed: 0, admitted: 0, lostTicket: 0, holds: 0, seatConflicts: 0, togetherHolds: 0, noAdjacent: 0, togetherBroken: 0, confirmed: 0, confirmedSeats: 0,
     confirmFailed: 0, confirmUnknown: 0, released: 0, abandoned: 0, soldOutGaveUp: 0, sessionOver: 0, left: 0, done: 0,
   };
   /** every seat in every order the clients got back (a seat twice here is a seat sold twice) */
@@ -209,8 +228,9 @@ class Crowd {
    * holds seen could have expired.
    */
   private async tryHold(auth: Record<string, string>): Promise<{ holdId: string } | undefined> {
-    let want = seatsWanted(this.o.maxSeatsPerUser);
+    let want = seatsWanted(this.o.maxSeatsPerUser, this.o.layout !== undefined);
     const named = Math.random() < this.o.named;
+    let together = !named && this.o.layout !== undefined && Math.random() < this.o.together;
     const patient = Math.random() < this.o.patience;
     const giveUpAt = performance.now() + (this.o.holdTtl + 10) * 1000;
     let looks = 0;
@@ -224,7 +244,7 @@ class Crowd {
       return true;
     };
     for (;;) {
-      let body: { seatIds: string[] } | { quantity: number };
+      let body: { seatIds: string[] } | { quantity: number; together?: boolean };
       if (named) {
         const seats = await this.availableSeats();
         if (seats.ids.length === 0) {
@@ -233,14 +253,21 @@ class Crowd {
         }
         body = { seatIds: pick(seats.ids, Math.min(want, seats.ids.length)) };
       } else {
-        body = { quantity: want };
+        body = together ? { quantity: want, together: true } : { quantity: want };
       }
       const r = await this.retrying('hold', 'POST', `${this.path}/holds`, body, auth);
       if (r.status === 201) {
         this.t.holds += 1;
+        if (together) this.checkTogether(r.body.seatIds as string[]);
         return r.body;
       }
       const code = r.body?.code;
+      if (code === 'NO_ADJACENT_SEATS' && together) {
+        // No run that long left: the group sits apart rather than not at all.
+        this.t.noAdjacent += 1;
+        together = false;
+        continue;
+      }
       if (code === 'SEAT_UNAVAILABLE' && (conflicts += 1) < 6) {
         this.t.seatConflicts += 1;
         continue;
@@ -265,9 +292,22 @@ class Crowd {
     return undefined;
   }
 
+  private places?: Map<string, { row: string; at: number }>;
+
+  /** A together hold must be one row, side by side: counted when it is not. */
+  private checkTogether(seatIds: string[]): void {
+    this.t.togetherHolds += 1;
+    this.places ??= seatPlaces(this.o.layout as Layout);
+    const at = seatIds.map((id) => this.places!.get(id));
+    const ok = at.every((p, i) => p && p.row === at[0]?.row && (i === 0 || p.at === (at[i - 1] as { at: number }).at + 1));
+    if (!ok) this.t.togetherBroken += 1;
+  }
+
   /** A page of available seats from a random place in the map (as a person scrolling would see). */
   private async availableSeats(): Promise<{ ids: string[]; held: number }> {
-    const cursor = Math.floor(Math.random() * this.o.seats);
+    // A venue seat's cursor is row x 4096 + position (rows numbered from 1).
+    const rows = this.o.layout?.sections.reduce((n, s) => n + s.rows.length, 0);
+    const cursor = Math.floor(Math.random() * (rows ? (rows + 1) * 4096 : this.o.seats));
     let page = await this.retrying('seats', 'GET', `${this.path}/seats?status=available&limit=50&cursor=${cursor}`);
     if (page.status === 200 && page.body.seats.length < 4 && cursor > 0) {
       page = await this.retrying('seats', 'GET', `${this.path}/seats?status=available&limit=50`);

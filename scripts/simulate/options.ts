@@ -1,4 +1,11 @@
 /** The simulator's command line: what the crowd, the event and the run look like. */
+import { readFileSync } from 'node:fs';
+
+/** A venue layout as POST /v1/events takes it (`--layout FILE`). */
+export interface Layout {
+  priceLevels: { priceLevel: string; price: number; currency: string }[];
+  sections: { sectionId: string; priceLevel: string; rows: { rowId: string; seats: number | string[] }[] }[];
+}
 
 export interface Options {
   users: number;
@@ -26,11 +33,24 @@ export interface Options {
   eventId: string;
   /** seconds of pre-queue before the sale starts (0: none); users then join spread over it */
   prequeue: number;
+  /** a venue to sell instead of GA-1..GA-<seats> (then `seats` is its size) */
+  layout?: Layout;
+  /** share of "best available" buyers who ask for their seats together in one row (venues) */
+  together: number;
 }
+
+/** Seats in a layout. */
+export const layoutSize = (layout: Layout) =>
+  layout.sections.reduce((n, s) => n + s.rows.reduce((m, r) => m + (Array.isArray(r.seats) ? r.seats.length : r.seats), 0), 0);
 
 const USAGE = `usage: npm run simulate -- [--users N] [--seats N] [--url URL --admin-token T]
   --users N            users in the crowd (default 10000)
   --seats N            seats on sale, GA-1..GA-N (default 1000)
+  --layout FILE        sell a venue instead: a JSON layout (priceLevels, sections
+                       of rows) as POST /v1/events takes it; --seats is then its
+                       size, --max-seats defaults to 6 and buyers want 1-6 seats
+  --together P         share of best-available buyers asking for seats together
+                       in one row (default 1 with --layout, else 0)
   --url URL            a running queuegate; without it the simulator starts its own
   --admin-token T      admin token of that service (or ADMIN_TOKEN in the environment)
   --connections N      keep-alive connections to the service (default 200)
@@ -65,7 +85,7 @@ export function parseOptions(argv: string[]): Options {
     if (!arg.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${arg}\n${USAGE}`);
     raw.set(arg.slice(2), argv[(i += 1)]);
   }
-  const known = ['users', 'seats', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'event', 'prequeue'];
+  const known = ['users', 'seats', 'layout', 'together', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'event', 'prequeue'];
   for (const key of raw.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   const num = (key: string, fallback: number, min: number, max: number, integer = true) => {
     const value = raw.has(key) ? Number(raw.get(key)) : fallback;
@@ -74,9 +94,18 @@ export function parseOptions(argv: string[]): Options {
     }
     return value;
   };
+  let layout: Layout | undefined;
+  if (raw.has('layout')) {
+    const file = raw.get('layout') as string;
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Layout | { layout: Layout };
+    layout = 'layout' in parsed ? parsed.layout : parsed;
+    if (!Array.isArray(layout?.sections) || !Array.isArray(layout?.priceLevels)) throw new Error(`--layout ${file}: no priceLevels and sections`);
+  }
   const options: Options = {
     users: num('users', 10_000, 1, 10_000_000),
-    seats: num('seats', 1000, 1, 100_000),
+    seats: layout ? layoutSize(layout) : num('seats', 1000, 1, 100_000),
+    layout,
+    together: num('together', layout ? 1 : 0, 0, 1, false),
     url: raw.get('url')?.replace(/\/+$/, ''),
     adminToken: raw.get('admin-token') ?? (raw.has('url') ? process.env.ADMIN_TOKEN : undefined),
     connections: num('connections', 200, 1, 5000),
@@ -84,7 +113,7 @@ export function parseOptions(argv: string[]): Options {
     maxActive: num('max-active', 5000, 1, 1_000_000),
     sessionTtl: num('session-ttl', 120, 1, 7200),
     holdTtl: num('hold-ttl', 20, 1, 3600),
-    maxSeatsPerUser: num('max-seats', 4, 1, 20),
+    maxSeatsPerUser: num('max-seats', layout ? 6 : 4, 1, 20),
     confirm: num('confirm', 0.7, 0, 1, false),
     release: num('release', 0.2, 0, 1, false),
     expire: num('expire', 0.1, 0, 1, false),

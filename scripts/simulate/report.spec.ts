@@ -8,7 +8,7 @@ const options = parseOptions(['--users', '10', '--seats', '6', '--max-active', '
 
 function tallies(over: Partial<Tallies> = {}): Tallies {
   return {
-    joined: 10, joinFailed: 0, admitted: 10, lostTicket: 0, holds: 5, seatConflicts: 2, confirmed: 3, confirmedSeats: 6,
+    joined: 10, joinFailed: 0, admitted: 10, lostTicket: 0, holds: 5, seatConflicts: 2, togetherHolds: 0, noAdjacent: 0, togetherBroken: 0, confirmed: 3, confirmedSeats: 6,
     confirmFailed: 0, confirmUnknown: 0, released: 1, abandoned: 1, soldOutGaveUp: 5, sessionOver: 0, left: 9, done: 10,
     ...over,
   };
@@ -77,6 +77,13 @@ describe('simulate report', () => {
     expect(admissionStats([], 5, 4)).toMatchObject({ peakActive: 0, shareOfWaitingTimeAtMaxActive: 0 });
   });
 
+  it('a together hold that was not side by side fails the run', () => {
+    const base = input();
+    const report = buildReport({ ...base, run: { ...base.run, tallies: { ...base.run.tallies, togetherHolds: 3, togetherBroken: 1 } } });
+    expect(failedInvariants(report)).toEqual(['togetherHoldsSideBySide']);
+    expect(report.ok).toBe(false);
+  });
+
   it('a clean run: every invariant holds and the numbers are carried through', () => {
     const report = buildReport(input());
     expect(report.invariants).toEqual({
@@ -87,6 +94,7 @@ describe('simulate report', () => {
       soldEqualsConfirmedByClients: true,
       abandonedHoldsReturned: true,
       everyUserFinished: true,
+      togetherHoldsSideBySide: true,
     });
     expect(report.ok).toBe(true);
     expect(failedInvariants(report)).toEqual([]);

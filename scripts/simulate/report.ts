@@ -119,6 +119,7 @@ export function buildReport({ command, target, machine, options: o, run, http }:
     soldEqualsConfirmedByClients: t.confirmUnknown > 0 ? sold >= distinct.size : sold === distinct.size,
     abandonedHoldsReturned: view?.held === 0,
     everyUserFinished: t.done === o.users,
+    togetherHoldsSideBySide: t.togetherBroken === 0,
   };
   const ok = Object.values(invariants).every(Boolean);
   const latencyMs = Object.fromEntries([...http.latency.entries()].map(([k, v]) => [k, summarize(v)]));
@@ -131,6 +132,7 @@ export function buildReport({ command, target, machine, options: o, run, http }:
     eventId: o.eventId,
     config: {
       users: o.users, seats: o.seats, connections: o.connections,
+      ...(o.layout ? { layout: { sections: o.layout.sections.length, priceLevels: o.layout.priceLevels.map((l) => l.priceLevel), togetherShare: o.together } } : {}),
       admission: { ratePerSecond: o.rate, maxActive: o.maxActive, sessionTtlSeconds: o.sessionTtl },
       holdTtlSeconds: o.holdTtl, maxSeatsPerUser: o.maxSeatsPerUser,
       holders: { confirm: o.confirm, release: o.release, expire: o.expire }, namedSeatShare: o.named, patientShare: o.patience, thinkMultiplier: o.think, pollMaxSeconds: o.pollMax,
@@ -187,7 +189,10 @@ export function formatReport(r: Report): string {
       `active sessions at maxActive ${n(r.admission.maxActive)} (within 2 %) for ${Math.round(r.admission.shareOfWaitingTimeAtMaxActive * 100)} % of that time`,
     `  users              joined ${n(r.users.joined)}, admitted ${n(r.users.admitted)}, held ${n(r.users.holds)}, ` +
       `bought ${n(r.users.confirmed)}, released ${n(r.users.released)}, walked away ${n(r.users.abandoned)}, ` +
-      `found it sold out ${n(r.users.soldOutGaveUp)}, lost a seat race ${n(r.users.seatConflicts)} times`,
+      `found it sold out ${n(r.users.soldOutGaveUp)}, lost a seat race ${n(r.users.seatConflicts)} times` +
+      (r.users.togetherHolds || r.users.noAdjacent
+        ? `; ${n(r.users.togetherHolds)} groups seated together, ${n(r.users.noAdjacent)} found no run long enough and sat apart`
+        : ''),
     ...(r.fairStart
       ? [
           `  fair start         ${n(r.fairStart.users)} pre-queue users; Spearman(join order, rank) = ${r.fairStart.spearman}`,

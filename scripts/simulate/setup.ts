@@ -127,7 +127,7 @@ export async function startEmbedded(log: (line: string) => void): Promise<Embedd
 export async function createEvent(http: Http, o: Options, admin: Record<string, string>, log: (line: string) => void): Promise<void> {
   const created = await http.call('admin', 'POST', '/v1/events', {
     eventId: o.eventId,
-    capacity: o.seats,
+    ...(o.layout ? { layout: o.layout } : { capacity: o.seats }),
     holdTtlSeconds: o.holdTtl,
     maxSeatsPerUser: o.maxSeatsPerUser,
     admission: { ratePerSecond: o.rate, maxActive: o.maxActive, sessionTtlSeconds: o.sessionTtl },
@@ -135,7 +135,7 @@ export async function createEvent(http: Http, o: Options, admin: Record<string, 
   }, admin);
   if (created.status !== 201) throw new Error(`creating event ${o.eventId}: ${created.status} ${JSON.stringify(created.body)}`);
   log(
-    `event ${o.eventId}: ${o.seats.toLocaleString()} seats, admission ${o.rate}/s (maxActive ${o.maxActive}, session ${o.sessionTtl} s), ` +
+    `event ${o.eventId}: ${o.seats.toLocaleString()} seats${o.layout ? ` in ${o.layout.sections.length} sections at ${o.layout.priceLevels.length} price levels` : ''}, admission ${o.rate}/s (maxActive ${o.maxActive}, session ${o.sessionTtl} s), ` +
       `hold ${o.holdTtl} s, max ${o.maxSeatsPerUser} seats/user; ${o.users.toLocaleString()} users over ${o.connections} connections` +
       (o.prequeue > 0 ? `; sales start in ${o.prequeue} s (pre-queue, shuffle commitment ${created.body.shuffle?.commitment})` : ''),
   );

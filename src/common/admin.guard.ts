@@ -7,19 +7,20 @@ import { DomainError } from './domain-error';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** True when `header` is `Bearer <adminToken>`, compared in constant time (both sides hashed to equal length). */
+export function isAdminBearer(header: unknown, adminToken: string): boolean {
+  const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
+  return token !== '' && timingSafeEqual(digest(token), digest(adminToken));
+}
+
 /** Bearer ADMIN_TOKEN, compared in constant time (both sides hashed to equal length). */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  private readonly expected: Buffer;
-
-  constructor(@Inject(authConfig.KEY) config: ConfigType<typeof authConfig>) {
-    this.expected = digest(config.adminToken);
-  }
+  constructor(@Inject(authConfig.KEY) private readonly config: ConfigType<typeof authConfig>) {}
 
   canActivate(context: ExecutionContext): boolean {
     const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!token || !timingSafeEqual(digest(token), this.expected)) {
+    if (!isAdminBearer(header, this.config.adminToken)) {
       throw new DomainError('UNAUTHORIZED', 'An admin bearer token is required.');
     }
     return true;

@@ -30,6 +30,8 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(20) @Max(250) ADMIT_TICK_MS = 100;
   /** How long a terminating pod keeps serving with readiness 503 so endpoints drain. */
   @Transform(toInt) @IsInt() @Min(0) @Max(120000) SHUTDOWN_DRAIN_MS = 0;
+  /** Largest admin request body (a venue of 100,000 named seats is ~2 MiB); public routes keep 16 KiB. */
+  @Transform(toInt) @IsInt() @Min(16384) @Max(64 * 1024 * 1024) ADMIN_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
   /** Who may join (docs/api.md): any userId from the body, or the `sub` of a verified JWT. */
   @IsIn(['anonymous', 'jwt']) JOIN_IDENTITY: 'anonymous' | 'jwt' = 'anonymous';
   /** HS256 secret of the identity tokens (JOIN_IDENTITY=jwt); or give JOIN_JWT_PUBLIC_KEY. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AdminBody } from '../common/admin-body';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IdParamPipe } from '../common/id-param.pipe';
@@ -16,6 +17,7 @@ export class EventController {
 
   @Post()
   @HttpCode(201)
+  @AdminBody()
   @UseGuards(AdminGuard)
   @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Create an event with its seat inventory (admin)' })
@@ -34,6 +36,7 @@ export class EventController {
   }
 
   @Patch(':eventId')
+  @AdminBody()
   @UseGuards(AdminGuard)
   @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Change limits or pause admission (admin); takes effect on the next admission tick' })

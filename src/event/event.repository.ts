@@ -3,8 +3,26 @@ import { KeyBuilder } from '../redis/keys';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { randomToken } from '../common/random';
 import { QueueMethod } from './event-status';
+import { ROW_SPAN, SeatPlan } from './seat-plan';
 
+/**
+ * Seats loaded per createEventSeats call: keeps each call to a few ms of Redis
+ * time (bench: longest command while a 100,000-seat event is created).
+ */
+export const CREATE_CHUNK_SEATS = 300;
+/** The creation claim lasts this long unless the next chunk renews it. */
+const CREATE_CLAIM_MS = 30_000;
+
+export interface LevelSnapshot {
+  priceLevel: string;
+  price: number;
+  currency: string;
+  available: number;
+  held: number;
+  sold: number;
+}
 export type QueueKind = 'streams' | 'zset';
 
 export interface EventSettings {
@@ -38,6 +56,7 @@ export interface EventSnapshot extends EventSettings {
   waiting: number;
   active: number;
   paused: boolean;
+  levels: LevelSnapshot[];
   /** admissions per second over the last minute (admit script); null before the first admission */
   observedRatePerSecond: number | null;
   queueMethod: QueueMethod;
@@ -92,36 +111,62 @@ export class EventRepository {
   ) {}
 
   /**
-   * Returns the event's creation time (Redis ms), or null when it already
-   * exists. Does not register it: the service does that once this returned.
+   * Creates the event in bounded steps: claim the id, load the seats a chunk
+   * per call (other events on the shard are served between calls), then write
+   * the meta, which makes the event exist. Returns the event's creation time
+   * (Redis ms), or null when it already exists. Does not register it: the
+   * service does that once this returned.
    */
   async create(
     eventId: string,
     queue: QueueKind,
     s: EventSettings & { endsAt: number },
     schedule: EventSchedule,
-    seats: { capacity?: number; seatIds?: string[] },
+    plan: SeatPlan,
   ): Promise<number | null> {
     const k = this.keys.event(eventId);
+    const token = randomToken(16);
+    const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
+    if (begun[0] !== ReplyCode.OK) return null;
+    let nextRow = 0;
+    for (let from = 0; from < plan.capacity; from += CREATE_CHUNK_SEATS) {
+      const to = Math.min(from + CREATE_CHUNK_SEATS, plan.capacity);
+      // The rows whose first seat is in this chunk.
+      const rows: (string | number)[] = [];
+      while (nextRow < plan.rows.length && plan.rows[nextRow].row * ROW_SPAN < plan.indexes[to - 1]) {
+        const r = plan.rows[nextRow++];
+        rows.push(r.row, r.level, r.seats, r.sectionId, r.rowId);
+      }
+      const seats: (string | number)[] = [];
+      for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
+      await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+    }
     const reply = await this.scripts.run(
       'createEvent',
-      [k.meta, k.seats, k.avail, k.seatIndex],
+      [k.meta, k.creating],
       [
+        token,
         queue,
         s.holdTtlSeconds,
         s.maxSeatsPerUser,
         s.ratePerSecond,
         s.maxActive,
         s.sessionTtlSeconds,
-        seats.capacity ?? 0,
-        s.powBits,
+        plan.capacity,
         s.endsAt,
+        s.powBits,
+        ...plan.meta,
+        // The fair-start schedule, as more meta fields (createEvent-2.lua writes them as given).
+        'queueOpensAt',
         schedule.queueOpensAt,
+        'salesStartAt',
         schedule.salesStartAt,
+        'queueMethod',
         schedule.queueMethod,
+        'seed',
         schedule.seed,
+        'commitment',
         schedule.commitment,
-        ...(seats.seatIds ?? []),
       ],
     );
     return reply[0] === ReplyCode.OK ? numberAt('createEvent', reply, 2) : null;
@@ -155,6 +200,7 @@ export class EventRepository {
       seed: stringAt('eventView', r, 20),
       nowMs: n(21),
       powBits: n(22),
+      levels: levelsAt(r, 23),
     };
   }
 
@@ -293,4 +339,15 @@ export class EventRepository {
     await this.redis.zadd(this.keys.eventRegistry, 'NX', ...ids.flatMap((id) => [0, id]));
     await this.redis.srem(this.keys.legacyEventRegistry, ...ids);
   }
+}
+
+/** The eventView reply from `at` on: currency, level count, then name, price, available, held, sold per level. */
+function levelsAt(r: unknown[], at: number): LevelSnapshot[] {
+  const currency = stringAt('eventView', r, at);
+  const count = numberAt('eventView', r, at + 1);
+  return Array.from({ length: count }, (_, i) => {
+    const base = at + 2 + i * 5;
+    const n = (j: number) => numberAt('eventView', r, base + j);
+    return { priceLevel: stringAt('eventView', r, base), price: n(1), currency, available: n(2), held: n(3), sold: n(4) };
+  });
 }

@@ -9,6 +9,7 @@ import { EventActivity } from './event-activity';
 import { eventStatus } from './event-status';
 import { EventRegistry } from './event-registry';
 import { EventRepository, EventSnapshot } from './event.repository';
+import { gaSeatIds, planLayout, planSeats } from './seat-plan';
 
 export const EVENT_DEFAULTS = {
   holdTtlSeconds: 300,
@@ -28,9 +29,11 @@ export class EventService {
   ) {}
 
   async create(dto: CreateEventDto): Promise<EventView> {
-    if ((dto.seats === undefined) === (dto.capacity === undefined)) {
-      throw new DomainError('VALIDATION', 'give either seats (a list of seat ids) or capacity, not both');
+    const given = [dto.seats, dto.capacity, dto.layout].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      throw new DomainError('VALIDATION', 'give exactly one of seats (a list of seat ids), capacity or layout');
     }
+    const plan = dto.layout ? planLayout(dto.layout) : planSeats(dto.seats ?? gaSeatIds(dto.capacity as number));
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
     const queueOpensAt = instant('queueOpensAt', dto.queueOpensAt) ?? 0;
     const salesStartAt = instant('salesStartAt', dto.salesStartAt) ?? 0;
@@ -59,7 +62,7 @@ export class EventService {
         seed: seed ? seed.toString('hex') : '',
         commitment: seed ? createHash('sha256').update(seed).digest('hex') : '',
       },
-      { capacity: dto.capacity, seatIds: dto.seats },
+      plan,
     );
     if (createdAt === null) {
       // A first create whose script ran but whose registration did not (Redis
@@ -146,6 +149,8 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     sold: s.sold,
     waiting: s.waiting,
     active: s.active,
+    // Events without a layout have one level, GA, without a price.
+    levels: s.levels.length > 0 ? s.levels : [{ priceLevel: 'GA', available: s.available, held: s.held, sold: s.sold }],
     admission: { configuredRatePerSecond: s.ratePerSecond, observedRatePerSecond: s.observedRatePerSecond },
     shuffle: s.commitment === '' ? null : { commitment: s.commitment, seed: s.seed === '' ? null : s.seed },
     config: {

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AdminBody } from '../common/admin-body';
 import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { ADMIN_AUTH } from '../common/openapi';
@@ -22,6 +23,7 @@ export class FeatureFlagController {
   }
 
   @Put(':name')
+  @AdminBody()
   @ApiOperation({ summary: 'Override a flag for every replica (seen within 1 s)' })
   @ApiResponse({ status: 200, type: FlagDto })
   @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FLAG_NOT_FOUND', 'UNAVAILABLE')

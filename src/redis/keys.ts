@@ -14,6 +14,12 @@ export interface EventKeys {
   seats: string;
   avail: string;
   seatIndex: string;
+  /** layout rows: info and free flags per row (lua/includes/layout.lua) */
+  rows: string;
+  /** run index: rows by longest run of free seats, per price level */
+  runs: string;
+  /** claim held while an event is created in chunks */
+  creating: string;
   users: string;
   stream: string;
   zqueue: string;
@@ -54,6 +60,9 @@ export class KeyBuilder {
       seats: base + 'seats',
       avail: base + 'avail',
       seatIndex: base + 'seatidx',
+      rows: base + 'rows',
+      runs: base + 'runs',
+      creating: base + 'creating',
       users: base + 'users',
       stream: base + 'stream',
       zqueue: base + 'zqueue',

@@ -21,7 +21,7 @@ export class SeatController {
   constructor(private readonly seats: SeatService) {}
 
   @Get('seats')
-  @ApiOperation({ summary: 'Seat map, paged in seat order' })
+  @ApiOperation({ summary: 'Seat map, paged in seat order (section, row, seat); filter by status, section or price level' })
   @ApiResponse({ status: 200, type: SeatPageDto })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
   page(@Param('eventId', IdParamPipe) eventId: string, @Query() query: SeatQueryDto): Promise<SeatPageDto> {
@@ -35,9 +35,9 @@ export class SeatController {
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiOperation({ summary: 'Hold named seats (all or nothing) or the best `quantity` available' })
+  @ApiOperation({ summary: 'Hold named seats (all or nothing), the best `quantity` available, or the best `quantity` together in one row' })
   @ApiResponse({ status: 201, type: HoldDto })
-  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'EVENT_NOT_FOUND', 'SEAT_NOT_FOUND', 'SEAT_UNAVAILABLE', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'EVENT_NOT_FOUND', 'SEAT_NOT_FOUND', 'SEAT_UNAVAILABLE', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'NO_ADJACENT_SEATS', 'UNAVAILABLE')
   hold(
     @Param('eventId', IdParamPipe) _eventId: string,
     @Req() request: AccessRequest,

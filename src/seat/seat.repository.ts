@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
+import type { SeatDto } from './dto/hold.dto';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { ReplicaWait } from '../redis/replica-wait';
 import { ScriptRegistry } from '../redis/script-registry';
@@ -8,7 +9,7 @@ import { ScriptRegistry } from '../redis/script-registry';
 /** How long an Idempotency-Key's first answer is kept. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-export const seatKeys = (k: EventKeys) => [k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats];
+export const seatKeys = (k: EventKeys) => [k.meta, k.seats, k.avail, k.seatIndex, k.holds, k.userSeats, k.rows, k.runs];
 
 export interface HoldRequest {
   eventId: string;
@@ -17,6 +18,9 @@ export interface HoldRequest {
   holdId: string;
   seatIds?: string[];
   quantity?: number;
+  together?: boolean;
+  priceLevel?: string;
+  sectionId?: string;
   idempotencyKey?: string;
 }
 
@@ -42,7 +46,10 @@ export class SeatRepository {
     return this.scripts.run(
       'hold',
       [...seatKeys(k), k.active, k.sessions, k.holdPrefix + r.holdId, idem],
-      [r.userId, r.sessionId, r.holdId, r.seatIds ? 'seats' : 'quantity', r.quantity ?? 0, r.idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, ...(r.seatIds ?? [])],
+      [
+        r.userId, r.sessionId, r.holdId, r.seatIds ? 'seats' : r.together ? 'together' : 'quantity', r.quantity ?? 0,
+        r.idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, r.priceLevel ?? '', r.sectionId ?? '', ...(r.seatIds ?? []),
+      ],
     );
   }
 
@@ -112,13 +119,19 @@ export class SeatRepository {
     return { checked: members.length, seatsReturned };
   }
 
-  async page(eventId: string, status: string, cursor: number, limit: number) {
+  async page(eventId: string, q: { status: string; cursor: number; limit: number; priceLevel: string; sectionId: string }) {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('seatPage', [k.meta, k.seats, k.avail, k.seatIndex], [status, cursor, limit]);
-    if (r[0] !== ReplyCode.OK) return null;
-    const seats: { seatId: string; status: string }[] = [];
-    for (let i = 5; i < r.length; i += 2) {
-      seats.push({ seatId: stringAt('seatPage', r, i), status: stringAt('seatPage', r, i + 1) });
+    const r = await this.scripts.run('seatPage', [k.meta, k.seats, k.avail, k.seatIndex, k.rows], [q.status, q.cursor, q.limit, q.priceLevel, q.sectionId]);
+    if (r[0] !== ReplyCode.OK) return r[0] === ReplyCode.BAD_FILTER ? { badFilter: stringAt('seatPage', r, 1) } : null;
+    const seats: SeatDto[] = [];
+    for (let i = 5; i < r.length; i += 5) {
+      const [sectionId, rowId] = [stringAt('seatPage', r, i + 2), stringAt('seatPage', r, i + 3)];
+      seats.push({
+        seatId: stringAt('seatPage', r, i),
+        status: stringAt('seatPage', r, i + 1),
+        ...(sectionId ? { sectionId, rowId } : {}),
+        priceLevel: stringAt('seatPage', r, i + 4),
+      });
     }
     const next = numberAt('seatPage', r, 4);
     return {
@@ -130,19 +143,117 @@ export class SeatRepository {
     };
   }
 
-  async audit(eventId: string) {
+  // The audit, in bounded calls (seat.service.ts puts them together).
+
+  async auditSeats(eventId: string, cursor: number, limit: number): Promise<AuditChunk | null> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('audit', [...seatKeys(k), k.orders]);
+    const r = await this.scripts.run('auditSeats', seatKeys(k), [cursor, limit]);
     if (r[0] !== ReplyCode.OK) return null;
-    const mismatches: { kind: string; detail: string }[] = [];
-    for (let i = 4; i < r.length; i += 2) {
-      mismatches.push({ kind: stringAt('audit', r, i), detail: stringAt('audit', r, i + 1) });
-    }
+    const levels = csv(stringAt('auditSeats', r, 6)).map((l) => l.split(':').map(Number));
     return {
-      ok: mismatches.length === 0,
-      mismatches,
-      recount: { available: numberAt('audit', r, 1), held: numberAt('audit', r, 2), sold: numberAt('audit', r, 3) },
+      rev: numberAt('auditSeats', r, 1),
+      next: numberAt('auditSeats', r, 2),
+      counts: { available: numberAt('auditSeats', r, 3), held: numberAt('auditSeats', r, 4), sold: numberAt('auditSeats', r, 5) },
+      levels: new Map(levels.map(([level, a, h, s]) => [level, { available: a, held: h, sold: s }])),
+      runEntries: numberAt('auditSeats', r, 7),
+      mismatches: mismatchesFrom('auditSeats', r, 8),
     };
+  }
+
+  async auditHolds(eventId: string, offset: number, limit: number): Promise<AuditListChunk | null> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('auditHolds', seatKeys(k), [offset, limit]);
+    if (r[0] !== ReplyCode.OK) return null;
+    return { rev: numberAt('auditHolds', r, 1), next: String(numberAt('auditHolds', r, 2)), seats: numberAt('auditHolds', r, 3), perUser: userCounts(stringAt('auditHolds', r, 4)), mismatches: mismatchesFrom('auditHolds', r, 5) };
+  }
+
+  async auditOrders(eventId: string, after: string, limit: number): Promise<AuditListChunk | null> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('auditOrders', [...seatKeys(k), k.orders], [after, limit]);
+    if (r[0] !== ReplyCode.OK) return null;
+    return { rev: numberAt('auditOrders', r, 1), next: stringAt('auditOrders', r, 2), seats: numberAt('auditOrders', r, 3), perUser: userCounts(stringAt('auditOrders', r, 4)), mismatches: mismatchesFrom('auditOrders', r, 5) };
+  }
+
+  async auditTotals(eventId: string): Promise<AuditTotals | null> {
+    const k = this.keys.event(eventId);
+    const r = await this.scripts.run('auditTotals', seatKeys(k));
+    if (r[0] !== ReplyCode.OK) return null;
+    const n = (i: number) => numberAt('auditTotals', r, i);
+    const levels = csv(stringAt('auditTotals', r, 7)).map((l) => l.split(':').map(Number));
+    return {
+      rev: n(1),
+      capacity: n(2),
+      counters: { available: n(3), held: n(4), sold: n(5) },
+      availableSetSize: n(6),
+      levels: new Map(levels.map(([level, a, h, s]) => [level, { available: a, held: h, sold: s }])),
+      runIndexSize: n(8),
+    };
+  }
+
+  /** Seats held + bought per user, as stored (HSCAN: a few hundred fields per call). */
+  async userSeatCounts(eventId: string): Promise<Map<string, number>> {
+    const key = this.keys.event(eventId).userSeats;
+    const out = new Map<string, number>();
+    let cursor = '0';
+    do {
+      const [next, fields] = await this.redis.hscan(key, cursor, 'COUNT', 500);
+      for (let i = 0; i < fields.length; i += 2) out.set(fields[i], Number(fields[i + 1]));
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
   }
 }
 
+export interface Counts {
+  available: number;
+  held: number;
+  sold: number;
+}
+
+export interface Mismatch {
+  kind: string;
+  detail: string;
+}
+
+export interface AuditChunk {
+  rev: number;
+  next: number;
+  counts: Counts;
+  levels: Map<number, Counts>;
+  /** run-index entries the rows starting in this chunk should have */
+  runEntries: number;
+  mismatches: Mismatch[];
+}
+
+export interface AuditListChunk {
+  rev: number;
+  /** where the next chunk starts; '0' or '' at the end */
+  next: string;
+  seats: number;
+  perUser: Map<string, number>;
+  mismatches: Mismatch[];
+}
+
+export interface AuditTotals {
+  rev: number;
+  capacity: number;
+  counters: Counts;
+  availableSetSize: number;
+  levels: Map<number, Counts>;
+  runIndexSize: number;
+}
+
+const csv = (value: string) => (value.length > 0 ? value.split(',') : []);
+
+function mismatchesFrom(script: string, r: unknown[], from: number): Mismatch[] {
+  const out: Mismatch[] = [];
+  for (let i = from; i < r.length; i += 2) out.push({ kind: stringAt(script, r, i), detail: stringAt(script, r, i + 1) });
+  return out;
+}
+
+function userCounts(value: string): Map<string, number> {
+  return new Map(csv(value).map((pair) => {
+    const at = pair.lastIndexOf('=');
+    return [pair.slice(0, at), Number(pair.slice(at + 1))];
+  }));
+}

@@ -7,7 +7,13 @@ import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
 import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
 import { ReplicaWait } from '../redis/replica-wait';
-import { SeatRepository } from './seat.repository';
+import { Counts, Mismatch, SeatRepository } from './seat.repository';
+
+/** Seats, holds or orders read per audit call. */
+export const AUDIT_CHUNK = 250;
+/** Audit passes tried before answering without the totals (traffic kept changing seats). */
+const AUDIT_ATTEMPTS = 3;
+const MAX_MISMATCHES = 100;
 
 /** A comma-joined list from a script reply ('GA-1,GA-2') as an array; [] for '' or a missing value. */
 const csv = (value: unknown): string[] => (typeof value === 'string' && value.length > 0 ? value.split(',') : []);
@@ -33,6 +39,9 @@ export class SeatService {
     if ((dto.seatIds === undefined) === (dto.quantity === undefined)) {
       throw new DomainError('VALIDATION', 'give either seatIds or quantity');
     }
+    if (dto.seatIds && (dto.together !== undefined || dto.priceLevel !== undefined || dto.sectionId !== undefined)) {
+      throw new DomainError('VALIDATION', 'together, priceLevel and sectionId go with quantity, not seatIds');
+    }
     const r = await this.seats.hold({
       eventId: access.eventId,
       userId: access.userId,
@@ -40,6 +49,9 @@ export class SeatService {
       holdId: newId(),
       seatIds: dto.seatIds,
       quantity: dto.quantity,
+      together: dto.together === true,
+      priceLevel: dto.priceLevel,
+      sectionId: dto.sectionId,
       idempotencyKey: checkIdempotencyKey(idempotencyKey),
     });
     switch (r[0]) {
@@ -65,6 +77,10 @@ export class SeatService {
         throw new DomainError('SEAT_UNAVAILABLE', 'Some seats are not available.', { seatIds: csv(r[1]) });
       case ReplyCode.SOLD_OUT:
         throw new DomainError('SOLD_OUT', 'Not enough seats are left.', { available: numberAt('hold', r, 1) });
+      case ReplyCode.NO_ADJACENT_SEATS:
+        throw new DomainError('NO_ADJACENT_SEATS', `Seats remain, but no ${dto.quantity} side by side in one row; try fewer, or without together.`);
+      case ReplyCode.BAD_FILTER:
+        throw new DomainError('VALIDATION', stringAt('hold', r, 1));
       // A valid token can outlive its event (deleted keys, a flushed store): a
       // 404 like release and confirm give, not a 500.
       case ReplyCode.EVENT_NOT_FOUND:
@@ -87,21 +103,42 @@ export class SeatService {
       // An Idempotency-Key replay repeats the first answer (201); confirming an
       // already confirmed hold without one answers 200 with the same order.
       const created = r[0] === ReplyCode.OK || r[3] === 'idempotent';
-      return { order: { orderId: stringAt('confirm', r, 1), seatIds: csv(r[2]) }, created };
+      // OK: orderId, seats, amount, currency; REPLAYED: the same with its kind before the amount.
+      const [amount, currency] = r[0] === ReplyCode.OK ? [r[3], r[4]] : [r[4], r[5]];
+      const order: OrderDto = { orderId: stringAt('confirm', r, 1), seatIds: csv(r[2]) };
+      if (typeof currency === 'string' && currency !== '') order.total = { amount: Number(amount), currency };
+      return { order, created };
     }
     throw holdError('confirm', access.eventId, r);
   }
 
   async page(eventId: string, query: SeatQueryDto): Promise<SeatPageDto> {
-    const page = await this.seats.page(eventId, query.status ?? '', query.cursor ?? 0, query.limit ?? 100);
+    const page = await this.seats.page(eventId, {
+      status: query.status ?? '',
+      cursor: query.cursor ?? 0,
+      limit: query.limit ?? 100,
+      priceLevel: query.priceLevel ?? '',
+      sectionId: query.sectionId ?? '',
+    });
     if (!page) throw eventNotFound(eventId);
+    if ('badFilter' in page) throw new DomainError('VALIDATION', page.badFilter as string);
     return page;
   }
 
+  /**
+   * The audit, in bounded Redis calls (no call blocks Redis for long however
+   * large the event). Each call checks what it reads within itself, so every
+   * mismatch reported is real even under traffic. The totals (counters,
+   * per-level, per-user, the available set's size) can only be compared with a
+   * recount made of many calls when no seat changed in between: the event's
+   * change counter (rev) tells, and a pass it moved under is tried again.
+   */
   async audit(eventId: string): Promise<AuditDto> {
-    const audit = await this.seats.audit(eventId);
-    if (!audit) throw eventNotFound(eventId);
-    return audit;
+    for (let attempt = 1; ; attempt += 1) {
+      const pass = await auditPass(this.seats, eventId);
+      if (!pass) throw eventNotFound(eventId);
+      if (pass.totalsChecked || attempt === AUDIT_ATTEMPTS) return pass;
+    }
   }
 }
 
@@ -138,4 +175,82 @@ const unexpected = (script: string, r: ScriptReply) => new Error(`script ${scrip
 function checkHoldId(holdId: string): string {
   if (!HOLD_ID.test(holdId)) throw holdNotFound();
   return holdId;
+}
+
+/** One audit pass; null when the event does not exist. */
+async function auditPass(seats: SeatRepository, eventId: string): Promise<AuditDto | null> {
+  const revs = new Set<number>();
+  const mismatches: Mismatch[] = [];
+  const recount: Counts = { available: 0, held: 0, sold: 0 };
+  const levels = new Map<number, Counts>();
+  let runEntries = 0;
+  const add = (to: Counts, c: Counts) => ((to.available += c.available), (to.held += c.held), (to.sold += c.sold));
+
+  for (let cursor = 0; ; ) {
+    const chunk = await seats.auditSeats(eventId, cursor, AUDIT_CHUNK);
+    if (!chunk) return null;
+    revs.add(chunk.rev);
+    add(recount, chunk.counts);
+    runEntries += chunk.runEntries;
+    for (const [level, c] of chunk.levels) add(levels.get(level) ?? levels.set(level, { available: 0, held: 0, sold: 0 }).get(level)!, c);
+    mismatches.push(...chunk.mismatches);
+    if (chunk.next === 0) break;
+    cursor = chunk.next;
+  }
+  const perUser = new Map<string, number>();
+  const addUsers = (m: Map<string, number>) => m.forEach((n, userId) => perUser.set(userId, (perUser.get(userId) ?? 0) + n));
+  let heldByHolds = 0;
+  for (let offset = '0'; ; ) {
+    const chunk = await seats.auditHolds(eventId, Number(offset), AUDIT_CHUNK);
+    if (!chunk) return null;
+    revs.add(chunk.rev);
+    heldByHolds += chunk.seats;
+    addUsers(chunk.perUser);
+    mismatches.push(...chunk.mismatches);
+    if (chunk.next === '0') break;
+    offset = chunk.next;
+  }
+  let soldByOrders = 0;
+  for (let after = ''; ; ) {
+    const chunk = await seats.auditOrders(eventId, after, AUDIT_CHUNK);
+    if (!chunk) return null;
+    revs.add(chunk.rev);
+    soldByOrders += chunk.seats;
+    addUsers(chunk.perUser);
+    mismatches.push(...chunk.mismatches);
+    if (chunk.next === '') break;
+    after = chunk.next;
+  }
+  const stored = await seats.userSeatCounts(eventId);
+  const totals = await seats.auditTotals(eventId);
+  if (!totals) return null;
+  revs.add(totals.rev);
+
+  const totalsChecked = revs.size === 1;
+  if (totalsChecked) {
+    const report = (kind: string, detail: string) => mismatches.push({ kind, detail });
+    for (const name of ['available', 'held', 'sold'] as const) {
+      if (totals.counters[name] !== recount[name]) report('counter', `${name} counter is ${totals.counters[name]} but ${recount[name]} seats are ${name}`);
+    }
+    const sum = totals.counters.available + totals.counters.held + totals.counters.sold;
+    if (sum !== totals.capacity) report('capacity', `available + held + sold = ${sum}, capacity ${totals.capacity}`);
+    if (totals.availableSetSize !== recount.available) report('available_set', `available set has ${totals.availableSetSize} seats, ${recount.available} are available`);
+    if (totals.runIndexSize !== runEntries) report('run_index', `run index has ${totals.runIndexSize} entries, the rows' free runs make ${runEntries}`);
+    if (heldByHolds !== recount.held) report('hold', `live holds list ${heldByHolds} seats, ${recount.held} are held`);
+    if (soldByOrders !== recount.sold) report('order', `orders list ${soldByOrders} seats, ${recount.sold} are sold`);
+    for (const [level, c] of totals.levels) {
+      const seen = levels.get(level) ?? { available: 0, held: 0, sold: 0 };
+      for (const name of ['available', 'held', 'sold'] as const) {
+        if (c[name] !== seen[name]) report('level', `price level ${level}: ${name} counter is ${c[name]} but ${seen[name]} seats are ${name}`);
+      }
+    }
+    for (const [userId, n] of perUser) {
+      if (stored.get(userId) !== n) report('user_count', `${userId} has ${n} seats held or bought, counter says ${stored.get(userId)}`);
+    }
+    for (const [userId, n] of stored) {
+      if (!perUser.has(userId) && n !== 0) report('user_count', `${userId} counter says ${n} but holds and buys none`);
+    }
+  }
+  const shown = mismatches.slice(0, MAX_MISMATCHES);
+  return { ok: shown.length === 0, mismatches: shown, recount, totalsChecked };
 }

@@ -4,7 +4,7 @@
  * views never build a path or a header themselves.
  */
 import { randomId } from '../util.js';
-import type { Challenge, ErrorBody, EventView, Hold, Joined, Order, QueueHead, Seat, SeatPage, TicketStatus } from './types.js';
+import type { BestSeats, Challenge, ErrorBody, EventView, Hold, Joined, Order, QueueHead, Seat, SeatPage, TicketStatus } from './types.js';
 
 /** An answer that was not a success: the CONTRACT error body, or NETWORK when nothing came back. */
 export class ApiError extends Error {
@@ -85,6 +85,10 @@ export async function getAllSeats(eventId: string): Promise<SeatPage> {
 
 export const createHold = (eventId: string, seatIds: string[], token: string) =>
   call<Hold>('POST', `${eventPath(eventId)}/holds`, { body: { seatIds }, token, idempotent: true });
+
+/** The best available seats by quantity (optionally together in one row, within a level or section). */
+export const holdBest = (eventId: string, best: BestSeats, token: string) =>
+  call<Hold>('POST', `${eventPath(eventId)}/holds`, { body: best, token, idempotent: true });
 
 export const confirmHold = (eventId: string, holdId: string, token: string) =>
   call<Order>('POST', `${eventPath(eventId)}/holds/${enc(holdId)}/confirm`, { body: {}, token, idempotent: true });

@@ -119,7 +119,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hold named seats (all or nothing) or the best `quantity` available */
+        /** Hold named seats (all or nothing), the best `quantity` available, or the best `quantity` together in one row */
         post: operations["SeatController_hold"];
         delete?: never;
         options?: never;
@@ -236,7 +236,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Seat map, paged in seat order */
+        /** Seat map, paged in seat order (section, row, seat); filter by status, section or price level */
         get: operations["SeatController_page"];
         put?: never;
         post?: never;
@@ -317,6 +317,8 @@ export interface components {
             mismatches: components["schemas"]["MismatchDto"][];
             ok: boolean;
             recount: components["schemas"]["RecountDto"];
+            /** @description true when no seat changed while the audit ran, so the counters, per-level and per-user counts were compared with the recount too; under steady traffic the per-seat checks still run and the audit is tried a few times */
+            totalsChecked: boolean;
         };
         ChallengeConfigView: {
             /** @description proof-of-work bits a join must show; 0: no challenge */
@@ -343,7 +345,7 @@ export interface components {
         };
         CreateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
-            /** @description number of seats, named GA-1..GA-n; or give seats */
+            /** @description number of seats, named GA-1..GA-n; or give seats or layout */
             capacity?: number;
             /** @description a proof-of-work challenge for every new place in the queue; default none */
             challenge?: components["schemas"]["ChallengeSettingsDto"];
@@ -357,6 +359,8 @@ export interface components {
             eventId: string;
             /** @default 300 */
             holdTtlSeconds: number;
+            /** @description a venue: price levels and sections of rows (up to 100000 seats); or give seats or capacity */
+            layout?: components["schemas"]["LayoutDto"];
             /** @default 4 */
             maxSeatsPerUser: number;
             /**
@@ -364,25 +368,7 @@ export interface components {
              * @enum {string}
              */
             queue?: "streams" | "zset";
-            /**
-             * @description how waiting users are admitted; changeable at any time with PATCH
-             * @default fifo
-             * @enum {string}
-             */
-            queueMethod: "fifo" | "random" | "passthrough" | "reject";
-            /**
-             * Format: date-time
-             * @description joins before it get 403 QUEUE_NOT_OPEN (status scheduled)
-             * @example 2026-06-01T19:00:00Z
-             */
-            queueOpensAt?: string;
-            /**
-             * Format: date-time
-             * @description joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins
-             * @example 2026-06-01T20:00:00Z
-             */
-            salesStartAt?: string;
-            /** @description seat ids (1..100000, unique); or give capacity */
+            /** @description seat ids (1..100000, unique); or give capacity or layout */
             seats?: string[];
         };
         ErrorBodyDto: {
@@ -390,7 +376,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -407,16 +393,6 @@ export interface components {
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
-            /**
-             * Format: date-time
-             * @description joins before it get 403 QUEUE_NOT_OPEN; null: none
-             */
-            queueOpensAt: string | null;
-            /**
-             * Format: date-time
-             * @description the pre-queue is shuffled and admission begins; null: no pre-queue
-             */
-            salesStartAt: string | null;
         };
         EventView: {
             /** @description admitted sessions not yet over */
@@ -427,15 +403,13 @@ export interface components {
             config: components["schemas"]["EventConfigView"];
             eventId: string;
             held: number;
+            /** @description per price level; one level GA without a price for events without a layout */
+            levels: components["schemas"]["LevelView"][];
             /** @enum {string} */
             queue: "streams" | "zset";
-            /** @enum {string} */
-            queueMethod: "fifo" | "random" | "passthrough" | "reject";
-            /** @description the pre-queue shuffle (events with salesStartAt): rank = rank of hex HMAC-SHA256(seed, eventId + ":" + userId) ascending; null without a pre-queue */
-            shuffle: components["schemas"]["ShuffleView"] | null;
             sold: number;
             /**
-             * @description scheduled (before queueOpensAt), prequeue (before salesStartAt), open, paused, soldOut (no seat available and none held; nobody more is admitted, joins get 410), closed (endsAt passed or queueMethod reject; joins get 410)
+             * @description open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)
              * @enum {string}
              */
             status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
@@ -459,31 +433,28 @@ export interface components {
             seatIds: string[];
         };
         HoldSeatsDto: {
-            /** @description or: this many of the best available seats */
+            /** @description with quantity: only seats of this price level (layout events) */
+            priceLevel?: string;
+            /** @description or: this many of the best available seats (section, row, seat order) */
             quantity?: number;
             /** @description named seats, all or nothing (1..maxSeatsPerUser) */
             seatIds?: string[];
+            /** @description with quantity: only seats of this section (layout events) */
+            sectionId?: string;
+            /** @description with quantity: the best run of `quantity` adjacent free seats in one row (layout events) */
+            together?: boolean;
         };
         JoinedDto: {
-            /** @description admitted: ISO time the session ends */
-            accessExpiresAt?: string;
-            /** @description admitted: Bearer token for the seat endpoints */
-            accessToken?: string;
             etaSeconds?: number;
-            /** @description 1-based; 1 is next to be admitted. None in the pre-queue, with queueMethod random, or once admitted */
+            /** @description 1-based; 1 is next to be admitted (absent once admitted) */
             position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
             /**
-             * Format: date-time
-             * @description prequeue: when the pre-queue is shuffled and admission begins
-             */
-            salesStartAt?: string;
-            /**
-             * @description prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once, or a repeated join (JOIN_IDENTITY=jwt, 200) found the person admitted
+             * @description 'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted
              * @enum {string}
              */
-            status: "waiting" | "prequeue" | "admitted";
+            status: "waiting" | "admitted";
             /** @description opaque, unguessable; the only secret a waiting user holds */
             ticket: string;
         };
@@ -498,6 +469,31 @@ export interface components {
              */
             userId?: string;
         };
+        LayoutDto: {
+            priceLevels: components["schemas"]["PriceLevelDto"][];
+            /** @description sections, best first; seat ids are <sectionId>-<rowId>-<seat> */
+            sections: components["schemas"]["SectionDto"][];
+        };
+        LayoutRowDto: {
+            /** @example 1 */
+            rowId: string;
+            /**
+             * @description a count n (seats 1..n) or the seat numbers in physical order; consecutive entries are adjacent seats
+             * @example 30
+             */
+            seats: number | string[];
+        };
+        LevelView: {
+            available: number;
+            /** @example EUR */
+            currency?: string;
+            held: number;
+            /** @description minor units; absent for GA (no layout) */
+            price?: number;
+            /** @example P1 */
+            priceLevel: string;
+            sold: number;
+        };
         MismatchDto: {
             detail: string;
             kind: string;
@@ -505,6 +501,22 @@ export interface components {
         OrderDto: {
             orderId: string;
             seatIds: string[];
+            /** @description for priced seats (layout events) */
+            total?: components["schemas"]["TotalDto"];
+        };
+        PriceLevelDto: {
+            /**
+             * @description ISO 4217 code; every level of an event has the same
+             * @example EUR
+             */
+            currency: string;
+            /**
+             * @description price of one seat in minor units (cents)
+             * @example 7900
+             */
+            price: number;
+            /** @example P1 */
+            priceLevel: string;
         };
         QueueHeadDto: {
             /** @description the last arrival sequence admitted: a ticket at or below it had its turn */
@@ -512,7 +524,7 @@ export interface components {
             /** @description admissions per second over the last minute; null before the first admission */
             observedRatePerSecond: number | null;
             /** @enum {string} */
-            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
+            status: "open" | "paused" | "soldOut";
             /** @description when this replica last saw the head change (Redis time) */
             updatedAt: string;
             /** @description users waiting now */
@@ -524,7 +536,13 @@ export interface components {
             sold: number;
         };
         SeatDto: {
+            /** @description GA for events without a layout */
+            priceLevel: string;
+            /** @description absent for events without a layout */
+            rowId?: string;
             seatId: string;
+            /** @description absent for events without a layout */
+            sectionId?: string;
             /** @enum {string} */
             status: "available" | "held" | "sold";
         };
@@ -536,14 +554,19 @@ export interface components {
             seats: components["schemas"]["SeatDto"][];
             sold: number;
         };
+        SectionDto: {
+            /**
+             * @description one of the layout's priceLevels
+             * @example P1
+             */
+            priceLevel: string;
+            /** @description rows, best first */
+            rows: components["schemas"]["LayoutRowDto"][];
+            /** @example A */
+            sectionId: string;
+        };
         SetFlagDto: {
             enabled: boolean;
-        };
-        ShuffleView: {
-            /** @description hex SHA-256 of the seed (its 32 bytes), shown from creation on */
-            commitment: string;
-            /** @description the 256-bit seed (hex), null until salesStartAt */
-            seed: string | null;
         };
         TicketStatusDto: {
             /** @description ISO time the session ends */
@@ -553,17 +576,21 @@ export interface components {
             etaSeconds?: number;
             position?: number;
             /**
-             * Format: date-time
-             * @description prequeue: when the pre-queue is shuffled and admission begins
-             */
-            salesStartAt?: string;
-            /**
-             * @description prequeue: before salesStartAt (no position); soldOut: no seat is left and none is held, nobody more is admitted; closed: endsAt passed or queueMethod reject (a waiting user keeps the place)
+             * @description soldOut: no seat is left and none is held; nobody more is admitted
              * @enum {string}
              */
-            status: "prequeue" | "waiting" | "admitted" | "soldOut" | "closed";
+            status: "waiting" | "admitted" | "soldOut";
             /** @description a replacement ticket: use it from now on instead of the one sent */
             ticket?: string;
+        };
+        TotalDto: {
+            /**
+             * @description minor units (cents)
+             * @example 15800
+             */
+            amount: number;
+            /** @example EUR */
+            currency: string;
         };
         UpdateEventDto: {
             admission?: components["schemas"]["AdmissionDto"];
@@ -578,11 +605,6 @@ export interface components {
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
             paused?: boolean;
-            /**
-             * @description switching moves nobody: those waiting keep their place
-             * @enum {string}
-             */
-            queueMethod?: "fifo" | "random" | "passthrough" | "reject";
         };
     };
     responses: never;
@@ -1286,7 +1308,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: SEAT_UNAVAILABLE | SOLD_OUT | LIMIT_EXCEEDED */
+            /** @description code: SEAT_UNAVAILABLE | SOLD_OUT | LIMIT_EXCEEDED | NO_ADJACENT_SEATS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1583,7 +1605,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: QUEUE_NOT_OPEN | CHALLENGE_REQUIRED | CHALLENGE_FAILED */
+            /** @description code: CHALLENGE_REQUIRED | CHALLENGE_FAILED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1809,6 +1831,10 @@ export interface operations {
                 /** @description nextCursor of the previous page */
                 cursor?: number;
                 limit?: number;
+                /** @description only seats of this price level (GA for events without a layout) */
+                priceLevel?: string;
+                /** @description only seats of this section */
+                sectionId?: string;
                 status?: "available" | "held" | "sold";
             };
             header?: never;

@@ -25,6 +25,12 @@ export type QueueHead = operations['QueueController_head']['responses'][200]['co
 /** GET /v1/events/:eventId */
 export type EventView = operations['EventController_get']['responses'][200]['content']['application/json'];
 
+/** One price level of the event view (one level GA without a price for events made without a layout). */
+export type Level = EventView['levels'][number];
+
+/** POST /v1/events/:eventId/holds by quantity: the best seats, optionally together, in a level or section. */
+export type BestSeats = Pick<components['schemas']['HoldSeatsDto'], 'together' | 'priceLevel' | 'sectionId'> & { quantity: number };
+
 /** GET /v1/events/:eventId/seats */
 export type SeatPage = operations['SeatController_page']['responses'][200]['content']['application/json'];
 

@@ -2,7 +2,7 @@
 import * as api from '../api/client.js';
 import type { Order } from '../api/types.js';
 import { endSession, session, show } from '../state.js';
-import { $, listSeats } from '../util.js';
+import { $, listSeats, money } from '../util.js';
 import { alertUser } from './errors.js';
 import { startOver } from './join.js';
 import { openSeats } from './seats.js';
@@ -10,7 +10,7 @@ import { openSeats } from './seats.js';
 export function showDone(order: Order): void {
   show('done');
   $('done-text').textContent = `${order.seatIds.length > 1 ? 'Seats' : 'Seat'} ${listSeats(order.seatIds)} ${order.seatIds.length > 1 ? 'are' : 'is'} yours.`;
-  $('order-id').textContent = `Order ${order.orderId}`;
+  $('order-id').textContent = `Order ${order.orderId}${order.total ? ` · paid ${money(order.total.amount, order.total.currency)}` : ''}`;
   $('finish-button').focus({ preventScroll: true });
 }
 

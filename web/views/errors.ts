@@ -59,6 +59,11 @@ export function explain(err: unknown, retry?: () => void): void {
         'Sorry, every seat is taken right now. Some are only held and go back on sale if those people do not buy, so it is worth trying again in a minute.',
         [{ label: 'Check again', run: () => void refreshSeats() }],
       );
+    case 'NO_ADJACENT_SEATS':
+      return alertUser(
+        'There are seats left, but not that many side by side in one row. Ask for fewer seats together, untick "together", or pick seats on the map.',
+        [{ label: 'Show the map', run: () => void refreshSeats() }],
+      );
     case 'SEAT_UNAVAILABLE': {
       const ids = Array.isArray(e.body.seatIds) ? (e.body.seatIds as string[]) : [];
       markTaken(ids);

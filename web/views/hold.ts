@@ -3,14 +3,18 @@ import * as api from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import type { Hold } from '../api/types.js';
 import { onLeaveView, saveSession, session, show } from '../state.js';
-import { $, clock, listSeats } from '../util.js';
+import { $, clock, listSeats, money } from '../util.js';
 import { showDone } from './done.js';
 import { alertUser, clearAlert, explain } from './errors.js';
-import { openSeats } from './seats.js';
+import { openSeats, totalOf } from './seats.js';
 
 export function showHold(hold: Hold): void {
   show('hold');
   $('held-seats').textContent = `${hold.seatIds.length > 1 ? 'Seats' : 'Seat'} ${listSeats(hold.seatIds)}`;
+  // The price before "Buy now" (venue seats are priced by their level).
+  const total = totalOf(hold.seatIds);
+  $('hold-total').hidden = !total;
+  $('hold-total').textContent = total ? `Total ${money(total.amount, total.currency)}` : '';
   const countdown = $('hold-countdown');
   const announce = $('hold-announce');
   const ends = Date.parse(hold.expiresAt);

@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsIn,
   IsInt,
@@ -15,6 +14,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
+import { UniqueItems } from '../../common/unique-items';
+import { LayoutDto } from './layout.dto';
 import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
 import { QUEUE_METHODS, QueueMethod } from '../event-status';
 
@@ -51,14 +52,18 @@ export class CreateEventDto {
   @Matches(ID_PATTERN, { message: `eventId ${ID_MESSAGE}` })
   eventId!: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'seat ids (1..100000, unique); or give capacity' })
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100000) @ArrayUnique()
+  @ApiPropertyOptional({ type: [String], description: 'seat ids (1..100000, unique); or give capacity or layout' })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100000) @UniqueItems()
   @Matches(ID_PATTERN, { each: true, message: `each seat id ${ID_MESSAGE}` })
   seats?: string[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100000, description: 'number of seats, named GA-1..GA-n; or give seats' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 100000, description: 'number of seats, named GA-1..GA-n; or give seats or layout' })
   @IsOptional() @IsInt() @Min(1) @Max(100000)
   capacity?: number;
+
+  @ApiPropertyOptional({ type: LayoutDto, description: 'a venue: price levels and sections of rows (up to 100000 seats); or give seats or capacity' })
+  @IsOptional() @ValidateNested() @Type(() => LayoutDto)
+  layout?: LayoutDto;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 3600, default: 300 })
   @IsOptional() @IsInt() @Min(1) @Max(3600)

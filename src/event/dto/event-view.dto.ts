@@ -1,5 +1,14 @@
 import { EVENT_STATUSES, EventStatus, QUEUE_METHODS, QueueMethod } from '../event-status';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class LevelView {
+  @ApiProperty({ example: 'P1' }) priceLevel!: string;
+  @ApiPropertyOptional({ description: 'minor units; absent for GA (no layout)' }) price?: number;
+  @ApiPropertyOptional({ example: 'EUR' }) currency?: string;
+  @ApiProperty() available!: number;
+  @ApiProperty() held!: number;
+  @ApiProperty() sold!: number;
+}
 
 export class AdmissionConfigView {
   @ApiProperty() ratePerSecond!: number;
@@ -51,6 +60,7 @@ export class EventView {
   @ApiProperty() sold!: number;
   @ApiProperty({ description: 'users waiting in the queue' }) waiting!: number;
   @ApiProperty({ description: 'admitted sessions not yet over' }) active!: number;
+  @ApiProperty({ type: [LevelView], description: 'per price level; one level GA without a price for events without a layout' }) levels!: LevelView[];
   @ApiProperty({ type: AdmissionRatesView }) admission!: AdmissionRatesView;
   @ApiProperty({
     type: ShuffleView,

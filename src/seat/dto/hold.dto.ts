@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 
@@ -9,9 +9,21 @@ export class HoldSeatsDto {
   @Matches(ID_PATTERN, { each: true, message: `each seat id ${ID_MESSAGE}` })
   seatIds?: string[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'or: this many of the best available seats' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'or: this many of the best available seats (section, row, seat order)' })
   @IsOptional() @IsInt() @Min(1) @Max(20)
   quantity?: number;
+
+  @ApiPropertyOptional({ description: 'with quantity: the best run of `quantity` adjacent free seats in one row (layout events)' })
+  @IsOptional() @IsBoolean()
+  together?: boolean;
+
+  @ApiPropertyOptional({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this price level (layout events)' })
+  @IsOptional() @Matches(ID_PATTERN, { message: `priceLevel ${ID_MESSAGE}` })
+  priceLevel?: string;
+
+  @ApiPropertyOptional({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this section (layout events)' })
+  @IsOptional() @Matches(ID_PATTERN, { message: `sectionId ${ID_MESSAGE}` })
+  sectionId?: string;
 }
 
 export class HoldDto {
@@ -26,9 +38,15 @@ export class ConfirmHoldDto {
   paymentRef?: string;
 }
 
+export class TotalDto {
+  @ApiProperty({ description: 'minor units (cents)', example: 15800 }) amount!: number;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+}
+
 export class OrderDto {
   @ApiProperty() orderId!: string;
   @ApiProperty({ type: [String] }) seatIds!: string[];
+  @ApiPropertyOptional({ type: TotalDto, description: 'for priced seats (layout events)' }) total?: TotalDto;
 }
 
 export class SeatQueryDto {
@@ -43,11 +61,22 @@ export class SeatQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'only seats of this section' })
+  @IsOptional() @Matches(ID_PATTERN, { message: `sectionId ${ID_MESSAGE}` })
+  sectionId?: string;
+
+  @ApiPropertyOptional({ description: 'only seats of this price level (GA for events without a layout)' })
+  @IsOptional() @Matches(ID_PATTERN, { message: `priceLevel ${ID_MESSAGE}` })
+  priceLevel?: string;
 }
 
 export class SeatDto {
   @ApiProperty() seatId!: string;
   @ApiProperty({ enum: ['available', 'held', 'sold'] }) status!: string;
+  @ApiPropertyOptional({ description: 'absent for events without a layout' }) sectionId?: string;
+  @ApiPropertyOptional({ description: 'absent for events without a layout' }) rowId?: string;
+  @ApiProperty({ description: 'GA for events without a layout' }) priceLevel!: string;
 }
 
 export class SeatPageDto {
@@ -73,10 +102,15 @@ export class AuditDto {
   @ApiProperty() ok!: boolean;
   @ApiProperty({ type: [MismatchDto] }) mismatches!: MismatchDto[];
   @ApiProperty({ type: RecountDto }) recount!: RecountDto;
+  @ApiProperty({
+    description:
+      'true when no seat changed while the audit ran, so the counters, per-level and per-user counts were compared with the recount too; under steady traffic the per-seat checks still run and the audit is tried a few times',
+  })
+  totalsChecked!: boolean;
 }
 
 /** Fastify's compiled schema for the hold route (same rules as HoldSeatsDto, which documents it). */
-export type HoldSeatsBody = { seatIds?: string[]; quantity?: number };
+export type HoldSeatsBody = { seatIds?: string[]; quantity?: number; together?: boolean; priceLevel?: string; sectionId?: string };
 
 export const HOLD_SCHEMA = {
   body: {
@@ -85,6 +119,9 @@ export const HOLD_SCHEMA = {
     properties: {
       seatIds: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN.source } },
       quantity: { type: 'integer', minimum: 1, maximum: 20 },
+      together: { type: 'boolean' },
+      priceLevel: { type: 'string', pattern: ID_PATTERN.source },
+      sectionId: { type: 'string', pattern: ID_PATTERN.source },
     },
   },
   response: {

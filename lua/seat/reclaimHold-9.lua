@@ -7,8 +7,8 @@
   hold still live before it changes anything.
 
   Input:
-    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
-    KEYS[7] hold       the hold's record (its key for the hold named in ARGV[1])
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
+    KEYS[9] hold       the hold's record (its key for the hold named in ARGV[1])
 
     ARGV[1] member     the hold's member of the live-hold index, '<holdId>|<userId>|<seats>'
 
@@ -18,7 +18,7 @@
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
-local holdKey = KEYS[7]
+local holdKey = KEYS[9]
 
 --- @include "includes/args"
 --- @include "includes/seatKeys"

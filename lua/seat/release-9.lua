@@ -2,8 +2,8 @@
   Releases a live hold: its seats are available again at once.
 
   Input:
-    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
-    KEYS[7] hold       the hold's hash
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
+    KEYS[9] hold       the hold's hash
 
     ARGV[1] userId      from the access token
     ARGV[2] holdId
@@ -16,7 +16,7 @@
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
-local holdKey = KEYS[7]
+local holdKey = KEYS[9]
 
 --- @include "includes/args"
 --- @include "includes/now"

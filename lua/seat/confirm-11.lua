@@ -1,14 +1,15 @@
 --[[
   Confirms (buys) a live hold: its seats become sold under a new order, and
   the order is appended to the event's orders stream for payment and
-  fulfilment services (read it with a consumer group). Confirming a confirmed
-  hold again answers the same order.
+  fulfilment services (read it with a consumer group), with the price level
+  of each seat, the amount (minor units) and the currency when the seats are
+  priced. Confirming a confirmed hold again answers the same order.
 
   Input:
-    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
-    KEYS[7] hold       the hold's hash
-    KEYS[8] orders     stream of orders
-    KEYS[9] idem       idempotency record (unused when ARGV[6] is '0')
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
+    KEYS[9] hold       the hold's hash
+    KEYS[10] orders    stream of orders
+    KEYS[11] idem       idempotency record (unused when ARGV[6] is '0')
 
     ARGV[1] userId      from the access token
     ARGV[2] holdId
@@ -18,10 +19,11 @@
     ARGV[6] useIdem     '1' when the request carries an Idempotency-Key, else '0'
     ARGV[7] idemTtl     seconds the idempotency record lives (>= 1)
 
-  Output:
-    { 'OK', orderId, 'seat1,seat2' }
-    { 'REPLAYED', orderId, 'seat1,seat2', 'idempotent' }   same Idempotency-Key again
-    { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed' }    the hold was already confirmed
+  Output (amount and currency are '' for seats without a price, i.e. events
+  made without a layout):
+    { 'OK', orderId, 'seat1,seat2', amount, currency }
+    { 'REPLAYED', orderId, 'seat1,seat2', 'idempotent', amount, currency }   same Idempotency-Key again
+    { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed', amount, currency }    the hold was already confirmed
     { 'HOLD_NOT_FOUND' }
     { 'HOLD_EXPIRED' }     past its expiresAt, or already swept (no longer in the holds index)
     { 'NOT_OWNER' }
@@ -30,7 +32,7 @@
     error reply 'INVARIANT ...' when a seat of the hold is not held by it (nothing written)
 ]]
 local rcall = redis.call
-local holdKey, ordersKey, idemKey = KEYS[7], KEYS[8], KEYS[9]
+local holdKey, ordersKey, idemKey = KEYS[9], KEYS[10], KEYS[11]
 
 --- @include "includes/args"
 --- @include "includes/now"
@@ -52,11 +54,11 @@ sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
 
 local previous = useIdem and idempotentAnswer(idemKey)
 if previous then
-  -- previous = { orderId, 'seat1,seat2' }
-  return { 'REPLAYED', previous[1], previous[2], 'idempotent' }
+  -- previous = { orderId, 'seat1,seat2', amount, currency }
+  return { 'REPLAYED', previous[1], previous[2], 'idempotent', previous[3] or '', previous[4] or '' }
 end
 
-local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId')
+local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId', 'amount', 'currency')
 if not hold[1] then
   return { 'HOLD_NOT_FOUND' }
 end
@@ -64,7 +66,7 @@ if hold[1] ~= userId then
   return { 'NOT_OWNER' }
 end
 if hold[3] == 'confirmed' then
-  return { 'REPLAYED', hold[5], hold[2], 'confirmed' }
+  return { 'REPLAYED', hold[5], hold[2], 'confirmed', hold[6] or '', hold[7] or '' }
 end
 -- A held record whose member left the index was swept: its seats are back on sale.
 if hold[3] ~= 'held' or not rcall('ZSCORE', k.holds, holdMember(holdId, userId, hold[2])) then
@@ -76,24 +78,42 @@ if tonumber(hold[4]) <= now then
   return { 'HOLD_EXPIRED' }
 end
 
-local count = 0
+local seatIds = {}
 for seatId in string.gmatch(hold[2], '[^,]+') do
   if rcall('HGET', k.seats, seatId) ~= 'h:' .. holdId then
     return redis.error_reply('INVARIANT seat ' .. seatId .. ' is not held by hold ' .. holdId)
   end
-  count = count + 1
+  seatIds[#seatIds + 1] = seatId
 end
-for seatId in string.gmatch(hold[2], '[^,]+') do
+
+-- Prices: each seat's level, the sum, the event's one currency.
+local order = { 'orderId', orderId, 'eventId', eventId, 'userId', userId,
+  'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now }
+local amount, currency = '', ''
+if hasLayout(k) then
+  local names, total = {}, 0
+  for i, level in ipairs(seatLevels(k, seatIds)) do
+    local name, price = string.match(rcall('HGET', k.meta, 'level:' .. level), '^(.*)|(%d+)$')
+    names[i] = name
+    total = total + tonumber(price)
+  end
+  amount, currency = total, rcall('HGET', k.meta, 'currency')
+  for _, v in ipairs({ 'priceLevels', table.concat(names, ','), 'amount', amount, 'currency', currency }) do
+    order[#order + 1] = v
+  end
+end
+
+for _, seatId in ipairs(seatIds) do
   rcall('HSET', k.seats, seatId, 's:' .. orderId)
 end
-rcall('HINCRBY', k.meta, 'held', -count)
-rcall('HINCRBY', k.meta, 'sold', count)
+seatsMoved(k, seatIds, 'h', 's')
+rcall('HINCRBY', k.meta, 'held', -#seatIds)
+rcall('HINCRBY', k.meta, 'sold', #seatIds)
 rcall('ZREM', k.holds, holdMember(holdId, userId, hold[2]))
-rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', now)
+rcall('HSET', holdKey, 'state', 'confirmed', 'orderId', orderId, 'confirmedAt', now, 'amount', amount, 'currency', currency)
 rcall('PERSIST', holdKey)
-rcall('XADD', ordersKey, '*', 'orderId', orderId, 'eventId', eventId, 'userId', userId,
-  'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now)
+rcall('XADD', ordersKey, '*', unpack(order))
 if useIdem then
-  rememberAnswer(idemKey, idemTtl, { orderId, hold[2] })
+  rememberAnswer(idemKey, idemTtl, { orderId, hold[2], amount, currency })
 end
-return { 'OK', orderId, hold[2] }
+return { 'OK', orderId, hold[2], amount, currency }

@@ -6,7 +6,7 @@
   hold whose record is gone still gives its seats back (CONTRACT invariant 9).
 
   Input:
-    KEYS[1..6] meta, seats, avail, seatIndex, holds, userSeats (see hold-10.lua)
+    KEYS[1..8] meta, seats, avail, seatIndex, holds, userSeats, rows, runs (see hold-12.lua)
 
     ARGV[1] limit       most holds expired by this call (>= 1)
 

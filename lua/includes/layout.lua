@@ -1,0 +1,114 @@
+--[[
+  The venue layout of an event made with `layout` (sections of rows at price
+  levels); events made from `seats`/`capacity` have none, and for them only
+  the change counter moves.
+
+  A layout seat's index (its score in seatIndex and avail) is
+  row * ROW_SPAN + position, rows numbered best first from 1, positions from 1
+  in physical order: the index order is section, row, seat order.
+
+  k.rows (hash):  'i<row>' -> '<level>|<seats>|<sectionId>|<rowId>'
+                  'f<row>' -> one character per seat, '1' free, '0' held or sold
+  k.runs (zset):  the run index: member = score = runMember(q, band, row) for
+                  every q in 1..longestRun(row) (capped at RUN_CAP), in band 0
+                  (every level) and in the band of the row's level. The best
+                  row with a run of q free seats in a band and row range is one
+                  ZRANGE BYSCORE ... LIMIT 0 1: cost O(log rows), never capacity.
+  k.meta fields:  'layout' 1, 'currency', 'levels' n, 'level:<i>' '<name>|<price>',
+                  'levelOf:<name>' i, 'section:<id>' '<level>|<firstRow>|<lastRow>',
+                  'a:<i>' 'h:<i>' 's:<i>' per-level available / held / sold,
+                  'rev' seat changes so far (the audit's consistency check).
+]]
+local ROW_SPAN, RUN_CAP, RUN_BANDS, RUN_ROWS = 4096, 20, 64, 131072
+
+local function runMember(q, band, row)
+  return ((q * RUN_BANDS) + band) * RUN_ROWS + row
+end
+
+local function longestRun(flags)
+  local best = 0
+  for run in string.gmatch(flags, '1+') do
+    if #run > best then best = #run end
+  end
+  return math.min(best, RUN_CAP)
+end
+
+-- Adds or removes a row's run-index entries when its longest run goes from
+-- `old` to `new` seats.
+local function reindexRow(k, row, level, old, new)
+  if new == old then return end
+  local members = {}
+  for q = math.min(old, new) + 1, math.max(old, new) do
+    for _, band in ipairs({ 0, level }) do
+      local m = runMember(q, band, row)
+      if new > old then members[#members + 1] = m end
+      members[#members + 1] = m
+    end
+  end
+  if new > old then
+    redis.call('ZADD', k.runs, unpack(members))
+  else
+    redis.call('ZREM', k.runs, unpack(members))
+  end
+end
+
+-- '<level>|<seats>|<sectionId>|<rowId>' of a row, as level, seats, sectionId, rowId.
+local function rowInfo(k, row)
+  local level, n, sectionId, rowId = string.match(redis.call('HGET', k.rows, 'i' .. row), '^(%d+)|(%d+)|([^|]*)|(.*)$')
+  return tonumber(level), tonumber(n), sectionId, rowId
+end
+
+local function hasLayout(k)
+  if k.layout == nil then k.layout = redis.call('HEXISTS', k.meta, 'layout') == 1 end
+  return k.layout
+end
+
+-- The price level index of each seat (layout events only), in order.
+local function seatLevels(k, seatIds)
+  local levels, cache = {}, {}
+  for i, seatId in ipairs(seatIds) do
+    local row = math.floor(tonumber(redis.call('ZSCORE', k.seatIndex, seatId)) / ROW_SPAN)
+    if not cache[row] then cache[row] = rowInfo(k, row) end
+    levels[i] = cache[row]
+  end
+  return levels
+end
+
+-- Keeps the per-level counters, the rows' free flags and the run index in step
+-- with seats going from state `from` to state `to` ('a', 'h' or 's'), and
+-- counts the change. Every script that changes a seat's state calls it.
+local function seatsMoved(k, seatIds, from, to)
+  if #seatIds == 0 then return end
+  -- Once per script is enough for the audit to see that something changed
+  -- (a sweep can expire a thousand holds in one call).
+  if not k.revCounted then
+    redis.call('HINCRBY', k.meta, 'rev', 1)
+    k.revCounted = true
+  end
+  if not hasLayout(k) then return end
+  local perLevel, perRow = {}, {}
+  for _, seatId in ipairs(seatIds) do
+    local index = tonumber(redis.call('ZSCORE', k.seatIndex, seatId))
+    local row = math.floor(index / ROW_SPAN)
+    perRow[row] = perRow[row] or {}
+    table.insert(perRow[row], index % ROW_SPAN)
+  end
+  local flag = to == 'a' and '1' or '0'
+  for row, positions in pairs(perRow) do
+    local level = rowInfo(k, row)
+    perLevel[level] = (perLevel[level] or 0) + #positions
+    if from == 'a' or to == 'a' then
+      local flags = redis.call('HGET', k.rows, 'f' .. row)
+      local before = longestRun(flags)
+      for _, p in ipairs(positions) do
+        flags = string.sub(flags, 1, p - 1) .. flag .. string.sub(flags, p + 1)
+      end
+      redis.call('HSET', k.rows, 'f' .. row, flags)
+      reindexRow(k, row, level, before, longestRun(flags))
+    end
+  end
+  for level, n in pairs(perLevel) do
+    redis.call('HINCRBY', k.meta, from .. ':' .. level, -n)
+    redis.call('HINCRBY', k.meta, to .. ':' .. level, n)
+  end
+end
