@@ -368,6 +368,24 @@ export interface components {
              * @enum {string}
              */
             queue?: "streams" | "zset";
+            /**
+             * @description how waiting users are admitted; changeable at any time with PATCH
+             * @default fifo
+             * @enum {string}
+             */
+            queueMethod: "fifo" | "random" | "passthrough" | "reject";
+            /**
+             * Format: date-time
+             * @description joins before it get 403 QUEUE_NOT_OPEN (status scheduled)
+             * @example 2026-06-01T19:00:00Z
+             */
+            queueOpensAt?: string;
+            /**
+             * Format: date-time
+             * @description joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins
+             * @example 2026-06-01T20:00:00Z
+             */
+            salesStartAt?: string;
             /** @description seat ids (1..100000, unique); or give capacity or layout */
             seats?: string[];
         };
@@ -376,7 +394,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -393,6 +411,16 @@ export interface components {
             holdTtlSeconds: number;
             maxSeatsPerUser: number;
             paused: boolean;
+            /**
+             * Format: date-time
+             * @description joins before it get 403 QUEUE_NOT_OPEN; null: none
+             */
+            queueOpensAt: string | null;
+            /**
+             * Format: date-time
+             * @description the pre-queue is shuffled and admission begins; null: no pre-queue
+             */
+            salesStartAt: string | null;
         };
         EventView: {
             /** @description admitted sessions not yet over */
@@ -407,9 +435,13 @@ export interface components {
             levels: components["schemas"]["LevelView"][];
             /** @enum {string} */
             queue: "streams" | "zset";
+            /** @enum {string} */
+            queueMethod: "fifo" | "random" | "passthrough" | "reject";
+            /** @description the pre-queue shuffle (events with salesStartAt): rank = rank of hex HMAC-SHA256(seed, eventId + ":" + userId) ascending; null without a pre-queue */
+            shuffle: components["schemas"]["ShuffleView"] | null;
             sold: number;
             /**
-             * @description open; paused (admission stopped, joins go on); soldOut (no seat available and none held: nobody more is admitted, joins get 410); closed (past endsAt: joins refused)
+             * @description scheduled (before queueOpensAt), prequeue (before salesStartAt), open, paused, soldOut (no seat available and none held; nobody more is admitted, joins get 410), closed (endsAt passed or queueMethod reject; joins get 410)
              * @enum {string}
              */
             status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
@@ -445,16 +477,25 @@ export interface components {
             together?: boolean;
         };
         JoinedDto: {
+            /** @description admitted: ISO time the session ends */
+            accessExpiresAt?: string;
+            /** @description admitted: Bearer token for the seat endpoints */
+            accessToken?: string;
             etaSeconds?: number;
-            /** @description 1-based; 1 is next to be admitted (absent once admitted) */
+            /** @description 1-based; 1 is next to be admitted. None in the pre-queue, with queueMethod random, or once admitted */
             position?: number;
             /** @enum {string} */
             queue: "streams" | "zset";
             /**
-             * @description 'admitted' only when a repeated join (JOIN_IDENTITY=jwt, 200) finds the person admitted
+             * Format: date-time
+             * @description prequeue: when the pre-queue is shuffled and admission begins
+             */
+            salesStartAt?: string;
+            /**
+             * @description prequeue: joined before salesStartAt, no position until the shuffle; admitted: queueMethod passthrough let the user in at once, or a repeated join (JOIN_IDENTITY=jwt, 200) found the person admitted
              * @enum {string}
              */
-            status: "waiting" | "admitted";
+            status: "waiting" | "prequeue" | "admitted";
             /** @description opaque, unguessable; the only secret a waiting user holds */
             ticket: string;
         };
@@ -524,7 +565,7 @@ export interface components {
             /** @description admissions per second over the last minute; null before the first admission */
             observedRatePerSecond: number | null;
             /** @enum {string} */
-            status: "open" | "paused" | "soldOut";
+            status: "scheduled" | "prequeue" | "open" | "paused" | "soldOut" | "closed";
             /** @description when this replica last saw the head change (Redis time) */
             updatedAt: string;
             /** @description users waiting now */
@@ -568,6 +609,12 @@ export interface components {
         SetFlagDto: {
             enabled: boolean;
         };
+        ShuffleView: {
+            /** @description hex SHA-256 of the seed (its 32 bytes), shown from creation on */
+            commitment: string;
+            /** @description the 256-bit seed (hex), null until salesStartAt */
+            seed: string | null;
+        };
         TicketStatusDto: {
             /** @description ISO time the session ends */
             accessExpiresAt?: string;
@@ -576,10 +623,15 @@ export interface components {
             etaSeconds?: number;
             position?: number;
             /**
-             * @description soldOut: no seat is left and none is held; nobody more is admitted
+             * Format: date-time
+             * @description prequeue: when the pre-queue is shuffled and admission begins
+             */
+            salesStartAt?: string;
+            /**
+             * @description prequeue: before salesStartAt (no position); soldOut: no seat is left and none is held, nobody more is admitted; closed: endsAt passed or queueMethod reject (a waiting user keeps the place)
              * @enum {string}
              */
-            status: "waiting" | "admitted" | "soldOut";
+            status: "prequeue" | "waiting" | "admitted" | "soldOut" | "closed";
             /** @description a replacement ticket: use it from now on instead of the one sent */
             ticket?: string;
         };
@@ -605,6 +657,11 @@ export interface components {
             maxSeatsPerUser?: number;
             /** @description pauses admission; joins go on */
             paused?: boolean;
+            /**
+             * @description switching moves nobody: those waiting keep their place
+             * @enum {string}
+             */
+            queueMethod?: "fifo" | "random" | "passthrough" | "reject";
         };
     };
     responses: never;
@@ -1605,7 +1662,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: CHALLENGE_REQUIRED | CHALLENGE_FAILED */
+            /** @description code: QUEUE_NOT_OPEN | CHALLENGE_REQUIRED | CHALLENGE_FAILED */
             403: {
                 headers: {
                     [name: string]: unknown;
