@@ -34,6 +34,3 @@ export function eventStatus(s: StatusInputs): EventStatus {
   if (s.paused) return 'paused';
   return 'open';
 }
-
-/** Statuses a waiting ticket reads instead of its place: nobody more is admitted. */
-export const FINAL_STATUSES: ReadonlySet<EventStatus> = new Set<EventStatus>(['soldOut']);
