@@ -22,6 +22,7 @@ local rcall = redis.call
 local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 --- @include "includes/now"
+--- @include "includes/waitingCount"
 
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
   'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate',
@@ -29,14 +30,8 @@ local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sol
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-local waiting
-if m[1] == 'streams' then
-  waiting = rcall('XLEN', streamKey)
-else
-  waiting = rcall('ZCARD', zqueueKey)
-end
 -- Those in the pre-queue wait too.
-waiting = waiting + tonumber(m[19] or '0')
+local waiting = waitingCount(m[1], streamKey, zqueueKey, m[19])
 local now = nowMs()
 local active = rcall('ZCOUNT', activeKey, '(' .. now, '+inf')
 local salesStartAt = tonumber(m[15] or '0')

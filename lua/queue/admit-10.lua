@@ -77,6 +77,7 @@ local RANDOM_TRIES, LEFT_KEEP = 16, 100000
 --- @include "includes/observeAdmissions"
 --- @include "includes/eventStatus"
 --- @include "includes/prequeue"
+--- @include "includes/waitingCount"
 
 -- maxBatch is bounded by Lua's unpack limit (batches are written in one call).
 local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 5000)
@@ -289,9 +290,7 @@ end
 -- Nobody waits any more (those ahead were admitted or left, the pre-queue
 -- too): record up to which sequence, so the replicas stop ticking until a
 -- join raises seq (or fills the pre-queue: pqWaiting).
-local stillWaiting = (queueKind == 'streams' and rcall('XLEN', streamKey) or rcall('ZCARD', zqueueKey))
-  + tonumber(rcall('HGET', metaKey, 'pqWaiting') or '0')
-if stillWaiting == 0 and m[15] ~= m[14] then
+if waitingCount(queueKind, streamKey, zqueueKey, rcall('HGET', metaKey, 'pqWaiting')) == 0 and m[15] ~= m[14] then
   rcall('HSET', metaKey, 'drained', m[14])
 end
 observeAdmissions(metaKey, admitted, now, { admWin = m[11], admHist = m[12], admFirst = m[13] })

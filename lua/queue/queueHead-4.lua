@@ -27,6 +27,7 @@ local metaKey, streamKey, zqueueKey, leftKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4
 
 --- @include "includes/args"
 --- @include "includes/now"
+--- @include "includes/waitingCount"
 
 local seenLeft, maxLeft = argInt('seenLeftVersion', ARGV[1], 0), argInt('maxLeaves', ARGV[2], 1, 10000)
 
@@ -36,14 +37,8 @@ local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'availabl
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-local waiting
-if m[1] == 'streams' then
-  waiting = rcall('XLEN', streamKey)
-else
-  waiting = rcall('ZCARD', zqueueKey)
-end
 -- Those in the pre-queue wait too.
-waiting = waiting + tonumber(m[18] or '0')
+local waiting = waitingCount(m[1], streamKey, zqueueKey, m[18])
 local leftVersion = tonumber(m[10] or '0')
 local reply = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), waiting, tonumber(m[5]),
   tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs(),
