@@ -1,6 +1,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { ACCESS_TOKEN_SECRET, HttpResult, TestApp } from './app-harness';
 import { Admitted } from './flows';
+import { pollUntil } from './inspect';
 import { Topology } from './topology';
 
 /**
@@ -42,7 +43,13 @@ export async function admitAll(app: TestApp, eventId: string, userIds: string[],
     if (Date.now() > deadline) throw new Error(`${view.body.waiting} users still wait on ${eventId}`);
   }
   return pool(userIds, parallel, async (userId, i) => {
-    const r = await app.request('GET', `/v1/events/${eventId}/queue/${tickets[i]}`);
+    // A replica answers a waiting ticket from its snapshot of the event, which
+    // follows an admission within a refresh (at most 1 s, CONTRACT): read until then.
+    const { value: r } = await pollUntil(
+      () => app.request('GET', `/v1/events/${eventId}/queue/${tickets[i]}`),
+      (res) => res.status !== 200 || res.body.status === 'admitted',
+      { timeoutMs: 5000, intervalMs: 100 },
+    ).catch(async () => ({ value: await app.request('GET', `/v1/events/${eventId}/queue/${tickets[i]}`) }));
     if (r.status !== 200 || r.body.status !== 'admitted') throw new Error(`ticket of ${userId}: ${r.status} ${JSON.stringify(r.body)}`);
     const token = r.body.accessToken as string;
     return { userId, ticket: tickets[i], token, auth: { authorization: `Bearer ${token}` } };
