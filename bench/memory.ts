@@ -18,6 +18,7 @@ import { KeyBuilder } from '../src/redis/keys';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR, settings } from './lib/config';
+import { createEventDirect } from './lib/create-event';
 
 export type Backend = 'streams' | 'zset';
 
@@ -80,7 +81,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
   try {
     const scripts = new Map(loadLuaScripts(LUA_DIR).map((s) => [s.name, s]));
     const sha = new Map<string, string>();
-    for (const name of ['createEvent', 'join', 'admit']) {
+    for (const name of ['createEventBegin', 'createEventSeats', 'createEvent', 'join', 'admit']) {
       const script = scripts.get(name);
       if (!script) throw new Error(`no ${name} script in ${LUA_DIR}`);
       sha.set(name, (await redis.script('LOAD', script.lua)) as string);
@@ -90,10 +91,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
     const redisVersion = /^redis_version:(.+)$/m.exec(await redis.info('server'))?.[1]?.trim() ?? 'unknown';
 
     const createEvent = async (eventId: string, backend: Backend) => {
-      const k = keys.event(eventId);
-      // queue, holdTtlSeconds, maxSeatsPerUser, ratePerSecond, maxActive, sessionTtlSeconds, capacity, powBits, endsAt (0: none)
-      const r = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex, backend, 300, 4, 50, 1000, 600, 1, 0, 0)) as unknown[];
-      if (r[0] !== 'OK') throw new Error(`createEvent ${eventId}: ${JSON.stringify(r)}`);
+      await createEventDirect(redis, (name) => sha.get(name)!, keys.event(eventId), { queue: backend, capacity: 1 });
     };
 
     /** `count` joins by EVALSHA, pipelines of PIPELINE, IN_FLIGHT pipelines at once. */

@@ -11,6 +11,7 @@ import { KeyBuilder } from '../src/redis/keys';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
+import { createEventDirect } from './lib/create-event';
 
 export interface RedisWork {
   /** Redis CPU µs per call (INFO cpu: the script, the commands inside it, and reading and answering the call) */
@@ -44,10 +45,7 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     const q = queueKeys(k);
     const j = joinKeys(k);
     // An event of 100 seats GA-1..GA-100, made as the service makes it: claim, seats, meta.
-    await redis.evalsha(sha('createEventBegin'), 7, k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, 'bench', 30_000);
-    const seats = Array.from({ length: 100 }, (_, i) => [i + 1, `GA-${i + 1}`]).flat();
-    await redis.evalsha(sha('createEventSeats'), 6, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, 'bench', 30_000, 0, ...seats);
-    await redis.evalsha(sha('createEvent'), 2, k.meta, k.creating, 'bench', 'streams', 300, 4, 1000, 10_000_000, 600, 100, 0, 0);
+    await createEventDirect(redis, sha, k, { queue: 'streams', capacity: 100, ratePerSecond: 1000, maxActive: 10_000_000 });
     await redis.hset(k.meta, 'paused', 1);
 
     const cpuPerCall: Record<string, number> = {};

@@ -26,6 +26,7 @@ import { joinKeys, queueKeys } from '../src/queue/queue.repository';
 import { shuffleSortKey } from '../src/queue/ticket';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
+import { createEventDirect } from './lib/create-event';
 
 /** Durations of one kind of call, from SLOWLOG (µs). */
 export interface Spread {
@@ -86,12 +87,14 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     const seed = randomBytes(32);
     const [s, us] = await redis.time();
     const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
-    // queue, holdTtl, maxSeats, rate, maxActive, sessionTtl, capacity, endsAt, queueOpensAt, salesStartAt, method, seed, commitment
-    const created = (await redis.evalsha(sha.get('createEvent')!, 4, k.meta, k.seats, k.avail, k.seatIndex,
-      'streams', 300, 4, 100_000, 10_000_000, 3600, 100, 0, 0, now + 3_600_000, 'fifo',
-      seed.toString('hex'), createHash('sha256').update(seed).digest('hex'))) as unknown[];
-    if (created[0] !== 'OK') throw new Error(`createEvent: ${JSON.stringify(created)}`);
-    const epoch = Number(created[2]);
+    const epoch = await createEventDirect(redis, (name) => sha.get(name)!, k, {
+      queue: 'streams',
+      capacity: 100,
+      ratePerSecond: 100_000,
+      maxActive: 10_000_000,
+      sessionTtlSeconds: 3600,
+      meta: ['salesStartAt', now + 3_600_000, 'queueMethod', 'fifo', 'seed', seed.toString('hex'), 'commitment', createHash('sha256').update(seed).digest('hex')],
+    });
     await redis.config('SET', 'slowlog-max-len', '100000');
     await redis.config('SET', 'slowlog-log-slower-than', '0');
 
