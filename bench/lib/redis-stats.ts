@@ -109,13 +109,23 @@ export interface RoundTripAudit {
 
 /** Scripts the service runs on timers, not per request (queueHead: a replica's snapshot refresh, per event, not per read). */
 const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead']);
+/**
+ * Plain reads the replicas' timers send, not requests: the sweeper's look for
+ * live holds whose record is gone (ZRANGE of the live-hold index, then EXISTS
+ * of each record: src/seat/seat.repository.ts reclaimLostHolds) and the
+ * once-a-second event look (HMGET starting with 'capacity': EventActivity).
+ */
+const backgroundRead = (name: string, args: string[]): boolean =>
+  (name === 'zrange' && String(args[1]).endsWith(':holds')) ||
+  (name === 'exists' && String(args[1]).includes(':hold:')) ||
+  (name === 'hmget' && String(args[2]) === 'capacity');
 /** Commands without keys that the WATCH/MULTI path sends as part of a request. */
 const KEYLESS = new Set(['time', 'multi', 'exec', 'discard', 'unwatch']);
 
 /**
  * Counts the commands the service sends to Redis for `requests` requests, with
- * MONITOR: script-internal calls (source "lua"), timer scripts (admit, sweep)
- * and commands for other keys are left out. Run at low concurrency only:
+ * MONITOR: script-internal calls (source "lua"), timer scripts (admit, sweep,
+ * queueHead), the timers' plain reads and commands for other keys are left out. Run at low concurrency only:
  * MONITOR costs Redis a lot.
  */
 export async function auditRoundTrips(
@@ -138,6 +148,7 @@ export async function auditRoundTrips(
       if (BACKGROUND_SCRIPTS.has(script)) return;
       label = `evalsha:${script}`;
     }
+    if (backgroundRead(name, args)) return;
     const mine = KEYLESS.has(name) || args.slice(1).some((a) => String(a).includes(tag));
     if (!mine) return;
     breakdown[label] = (breakdown[label] ?? 0) + 1;
