@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type fastifyType from 'fastify';
 import Redis from 'ioredis';
 import { ROOT } from './lib/config';
+import { runServer, serveUntilSignal } from './lib/serve';
 
 const fromNestAdapter = createRequire(require.resolve('@nestjs/platform-fastify/package.json'));
 const fastify = fromNestAdapter('fastify') as typeof fastifyType;
@@ -42,18 +43,7 @@ async function main(): Promise<void> {
     return { status: 'waiting', position, etaSeconds: Math.ceil(position / 50) };
   });
 
-  const close = () => {
-    app
-      .close()
-      .then(() => redis.quit())
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGTERM', close);
-  process.once('SIGINT', close);
-  await app.listen({ port, host: '127.0.0.1' });
+  await serveUntilSignal(app, redis, port);
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`bare server failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+runServer('bare server', main);

@@ -20,6 +20,7 @@ import { KeyBuilder } from '../src/redis/keys';
 import { nodeOptions } from '../src/redis/redis-options';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { LUA_DIR } from './lib/config';
+import { runServer, serveUntilSignal } from './lib/serve';
 
 // The Fastify that Nest's adapter runs on, not whichever copy npm hoisted.
 const fromNestAdapter = createRequire(require.resolve('@nestjs/platform-fastify/package.json'));
@@ -87,18 +88,7 @@ async function main(): Promise<void> {
     },
   );
 
-  const close = () => {
-    app
-      .close()
-      .then(() => redis.quit())
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGTERM', close);
-  process.once('SIGINT', close);
-  await app.listen({ port, host: '127.0.0.1' });
+  await serveUntilSignal(app, redis, port);
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`ceiling server failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+runServer('ceiling server', main);
