@@ -91,9 +91,14 @@ build_local_base() {
   bah rm "$ctr" >/dev/null
 }
 
+# Two builds at once on one machine (two test runs) make the base once: the
+# second waits for the first's lock, then finds the image.
+exec 9>"${TMPDIR:-/tmp}/queuegate-node-base.lock"
+flock 9
 if ! bah inspect --type image "$base" >/dev/null 2>&1; then
   build_local_base
 fi
+flock -u 9
 
 say "buildah bud -t $tag (base $base)"
 bah bud --isolation chroot --layers \
