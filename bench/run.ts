@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     shuffle,
     venue,
     durable,
-    targets: evaluateTargets(http, memory, venue),
+    targets: evaluateTargets(http, memory, venue, shuffle),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(RESULTS_DIR, `${stamp}.json`);
