@@ -9,8 +9,12 @@ import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto }
 import { ReplicaWait } from '../redis/replica-wait';
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
-/** Seats, holds or orders read per audit call. */
-export const AUDIT_CHUNK = 250;
+/**
+ * Seats, holds or orders read per audit call: about 6 µs of Redis time each,
+ * so a call stays near a millisecond (250 a call measured a median of 1.6 ms
+ * and a p90 of 2.4 ms; the bench's "Big venue").
+ */
+export const AUDIT_CHUNK = 125;
 /** Audit passes tried before answering without the totals (traffic kept changing seats). */
 const AUDIT_ATTEMPTS = 3;
 const MAX_MISMATCHES = 100;
