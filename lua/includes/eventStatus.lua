@@ -8,6 +8,8 @@
   nothing can come back on sale); 'closed' while queueMethod is 'reject';
   'scheduled' before queueOpensAt; 'prequeue' before salesStartAt; 'paused';
   else 'open'. Times are Redis time in ms, 0 or missing for none.
+  Both sides answer every vector of test/fixtures/event-status-vectors.json
+  (test/event-status-vectors.e2e-spec.ts).
 ]]
 local function eventStatus(metaKey, now)
   local r = redis.call('HMGET', metaKey, 'endsAt', 'paused', 'available', 'held', 'queueMethod',

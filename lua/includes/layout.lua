@@ -74,6 +74,19 @@ local function seatLevels(k, seatIds)
   return levels
 end
 
+-- The prices of seats (layout events only): their price level names in order,
+-- comma-separated (an order's 'priceLevels'), and their total price in minor
+-- units (its 'amount').
+local function seatPrices(k, seatIds)
+  local names, total = {}, 0
+  for i, level in ipairs(seatLevels(k, seatIds)) do
+    local name, price = string.match(redis.call('HGET', k.meta, 'level:' .. level), '^(.*)|(%d+)$')
+    names[i] = name
+    total = total + tonumber(price)
+  end
+  return table.concat(names, ','), total
+end
+
 -- Keeps the per-level counters, the rows' free flags and the run index in step
 -- with seats going from state `from` to state `to` ('a', 'h' or 's'), and
 -- counts the change. Every script that changes a seat's state calls it.

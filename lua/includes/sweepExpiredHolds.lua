@@ -1,6 +1,7 @@
 -- How many expired holds a seat operation reclaims before its own work; the
 -- background sweeper takes the rest, every event at least once a second.
 local INLINE_SWEEP_LIMIT = 50
+--- @include "includes/now"
 --- @include "includes/holdIndex"
 --- @include "includes/layout"
 --[[
@@ -14,6 +15,9 @@ local INLINE_SWEEP_LIMIT = 50
     drops the hold from the index. Returns how many seats came back.
   sweepExpiredHolds(k, now, limit): does that for at most `limit` holds whose
     expiresAt has passed. Returns how many holds it expired.
+  reclaimDueHolds(k): what a seat operation does before its own work (once
+    the event is known to exist): sweepExpiredHolds at the Redis time for at
+    most INLINE_SWEEP_LIMIT holds. Returns that time (ms, see includes/now).
 
   The hold's record (its own hash) is left alone: it carries a TTL from the
   moment it is made, and a late confirm tells an expired hold by its absence
@@ -51,4 +55,10 @@ local function sweepExpiredHolds(k, now, limit)
     end
   end
   return #due
+end
+
+local function reclaimDueHolds(k)
+  local now = nowMs()
+  sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+  return now
 end

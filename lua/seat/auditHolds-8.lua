@@ -19,22 +19,15 @@
 ]]
 local rcall = redis.call
 --- @include "includes/args"
---- @include "includes/seatKeys"
 --- @include "includes/holdIndex"
+--- @include "includes/audit"
 
 local offset, limit = argInt('offset', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
-local k = seatKeys()
-local m = rcall('HMGET', k.meta, 'capacity', 'rev')
-if not m[1] then
+local k, rev, report, reply = auditBegin()
+if not rev then
   return { 'EVENT_NOT_FOUND' }
 end
-local mismatches, perUser, seatsHeld = {}, {}, 0
-local function report(kind, detail)
-  if #mismatches < 200 then
-    mismatches[#mismatches + 1] = kind
-    mismatches[#mismatches + 1] = detail
-  end
-end
+local perUser, seatsHeld = {}, 0
 
 local members = rcall('ZRANGE', k.holds, offset, offset + limit - 1)
 for _, member in ipairs(members) do
@@ -52,9 +45,5 @@ for _, member in ipairs(members) do
   end
 end
 
-local users = {}
-for userId, n in pairs(perUser) do users[#users + 1] = userId .. '=' .. n end
 local next = #members < limit and 0 or offset + limit
-local out = { 'OK', tonumber(m[2] or 0), next, seatsHeld, table.concat(users, ',') }
-for _, v in ipairs(mismatches) do out[#out + 1] = v end
-return out
+return reply({ 'OK', rev, next, seatsHeld, userCounts(perUser) })

@@ -20,23 +20,16 @@ local rcall = redis.call
 local ordersKey = KEYS[9]
 
 --- @include "includes/args"
---- @include "includes/seatKeys"
 --- @include "includes/layout"
+--- @include "includes/audit"
 
 local after, limit = ARGV[1] or '', argInt('limit', ARGV[2], 1, 1000)
 
-local k = seatKeys()
-local m = rcall('HMGET', k.meta, 'capacity', 'rev')
-if not m[1] then
+local k, rev, report, reply = auditBegin()
+if not rev then
   return { 'EVENT_NOT_FOUND' }
 end
-local mismatches, perUser, seatsSold = {}, {}, 0
-local function report(kind, detail)
-  if #mismatches < 200 then
-    mismatches[#mismatches + 1] = kind
-    mismatches[#mismatches + 1] = detail
-  end
-end
+local perUser, seatsSold = {}, 0
 
 local entries = rcall('XRANGE', ordersKey, after == '' and '-' or '(' .. after, '+', 'COUNT', limit)
 local lastId = ''
@@ -54,22 +47,13 @@ for _, entry in ipairs(entries) do
     end
   end
   if hasLayout(k) and #seatIds > 0 and rcall('ZSCORE', k.seatIndex, seatIds[1]) then
-    local names, total = {}, 0
-    for i, level in ipairs(seatLevels(k, seatIds)) do
-      local name, price = string.match(rcall('HGET', k.meta, 'level:' .. level), '^(.*)|(%d+)$')
-      names[i] = name
-      total = total + tonumber(price)
-    end
-    if f.priceLevels ~= table.concat(names, ',') or tonumber(f.amount) ~= total then
+    local names, total = seatPrices(k, seatIds)
+    if f.priceLevels ~= names or tonumber(f.amount) ~= total then
       report('order', 'order ' .. tostring(f.orderId) .. ' carries levels ' .. tostring(f.priceLevels) .. ' and amount '
-        .. tostring(f.amount) .. ', its seats make ' .. table.concat(names, ',') .. ' and ' .. total)
+        .. tostring(f.amount) .. ', its seats make ' .. names .. ' and ' .. total)
     end
   end
 end
 
-local users = {}
-for userId, n in pairs(perUser) do users[#users + 1] = userId .. '=' .. n end
 if #entries < limit then lastId = '' end
-local out = { 'OK', tonumber(m[2] or 0), lastId, seatsSold, table.concat(users, ',') }
-for _, v in ipairs(mismatches) do out[#out + 1] = v end
-return out
+return reply({ 'OK', rev, lastId, seatsSold, userCounts(perUser) })

@@ -29,22 +29,13 @@
 ]]
 local rcall = redis.call
 --- @include "includes/args"
---- @include "includes/seatKeys"
 --- @include "includes/layout"
+--- @include "includes/audit"
 
 local cursor, limit = argInt('cursor', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
-local k = seatKeys()
-local m = rcall('HMGET', k.meta, 'capacity', 'rev')
-if not m[1] then
+local k, rev, report, reply = auditBegin()
+if not rev then
   return { 'EVENT_NOT_FOUND' }
-end
-local rev = m[2] or 0
-local mismatches = {}
-local function report(kind, detail)
-  if #mismatches < 200 then
-    mismatches[#mismatches + 1] = kind
-    mismatches[#mismatches + 1] = detail
-  end
 end
 
 local layout = hasLayout(k)
@@ -132,6 +123,4 @@ for level, c in pairs(perLevel) do
   levels[#levels + 1] = level .. ':' .. c.a .. ':' .. c.h .. ':' .. c.s
 end
 local next = #batch < 2 * limit and 0 or last
-local out = { 'OK', tonumber(rev), next, count.a, count.h, count.s, table.concat(levels, ','), runEntries }
-for _, v in ipairs(mismatches) do out[#out + 1] = v end
-return out
+return reply({ 'OK', rev, next, count.a, count.h, count.s, table.concat(levels, ','), runEntries })

@@ -35,9 +35,9 @@ local rcall = redis.call
 local holdKey, ordersKey, idemKey = KEYS[9], KEYS[10], KEYS[11]
 
 --- @include "includes/args"
---- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
+--- @include "includes/holdRecord"
 --- @include "includes/idempotency"
 
 local userId, holdId, orderId = argId('userId', ARGV[1]), argId('holdId', ARGV[2]), argId('orderId', ARGV[3])
@@ -49,8 +49,7 @@ local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
-local now = nowMs()
-sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+local now = reclaimDueHolds(k)
 
 local previous = useIdem and idempotentAnswer(idemKey)
 if previous then
@@ -58,18 +57,15 @@ if previous then
   return { 'REPLAYED', previous[1], previous[2], 'idempotent', previous[3] or '', previous[4] or '' }
 end
 
-local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state', 'expiresAt', 'orderId', 'amount', 'currency')
-if not hold[1] then
-  return { 'HOLD_NOT_FOUND' }
-end
-if hold[1] ~= userId then
-  return { 'NOT_OWNER' }
+local hold, refused = callersHold(holdKey, userId, 'expiresAt', 'orderId', 'amount', 'currency')
+if not hold then
+  return { refused }
 end
 if hold[3] == 'confirmed' then
   return { 'REPLAYED', hold[5], hold[2], 'confirmed', hold[6] or '', hold[7] or '' }
 end
 -- A held record whose member left the index was swept: its seats are back on sale.
-if hold[3] ~= 'held' or not rcall('ZSCORE', k.holds, holdMember(holdId, userId, hold[2])) then
+if not holdIsLive(k, holdId, userId, hold) then
   return { 'HOLD_EXPIRED' }
 end
 if tonumber(hold[4]) <= now then
@@ -91,14 +87,9 @@ local order = { 'orderId', orderId, 'eventId', eventId, 'userId', userId,
   'holdId', holdId, 'seatIds', hold[2], 'paymentRef', paymentRef, 'at', now }
 local amount, currency = '', ''
 if hasLayout(k) then
-  local names, total = {}, 0
-  for i, level in ipairs(seatLevels(k, seatIds)) do
-    local name, price = string.match(rcall('HGET', k.meta, 'level:' .. level), '^(.*)|(%d+)$')
-    names[i] = name
-    total = total + tonumber(price)
-  end
+  local names, total = seatPrices(k, seatIds)
   amount, currency = total, rcall('HGET', k.meta, 'currency')
-  for _, v in ipairs({ 'priceLevels', table.concat(names, ','), 'amount', amount, 'currency', currency }) do
+  for _, v in ipairs({ 'priceLevels', names, 'amount', amount, 'currency', currency }) do
     order[#order + 1] = v
   end
 end

@@ -55,7 +55,6 @@ local rcall = redis.call
 local activeKey, sessionsKey, holdKey, idemKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 
 --- @include "includes/args"
---- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
 --- @include "includes/idempotency"
@@ -89,8 +88,7 @@ local m = rcall('HMGET', k.meta, 'holdTtlSeconds', 'maxSeatsPerUser')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-local now = nowMs()
-sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+local now = reclaimDueHolds(k)
 
 local previous = useIdem and idempotentAnswer(idemKey)
 if previous then

@@ -19,9 +19,9 @@ local rcall = redis.call
 local holdKey = KEYS[9]
 
 --- @include "includes/args"
---- @include "includes/now"
 --- @include "includes/seatKeys"
 --- @include "includes/sweepExpiredHolds"
+--- @include "includes/holdRecord"
 
 local userId, holdId = argId('userId', ARGV[1]), argId('holdId', ARGV[2])
 
@@ -29,17 +29,14 @@ local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end
-sweepExpiredHolds(k, nowMs(), INLINE_SWEEP_LIMIT)
+reclaimDueHolds(k)
 
-local hold = rcall('HMGET', holdKey, 'userId', 'seatIds', 'state')
-if not hold[1] then
-  return { 'HOLD_NOT_FOUND' }
-end
-if hold[1] ~= userId then
-  return { 'NOT_OWNER' }
+local hold, refused = callersHold(holdKey, userId)
+if not hold then
+  return { refused }
 end
 -- Live only while its member is in the holds index (the sweep removes it).
-if hold[3] ~= 'held' or not rcall('ZSCORE', k.holds, holdMember(holdId, userId, hold[2])) then
+if not holdIsLive(k, holdId, userId, hold) then
   return { 'HOLD_NOT_FOUND' }
 end
 local count = releaseHoldSeats(k, holdId, userId, hold[2])

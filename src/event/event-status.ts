@@ -6,6 +6,8 @@
  * none held: nothing can come back on sale, whatever else is set); closed
  * while queueMethod is reject; scheduled before queueOpensAt; prequeue before
  * salesStartAt; paused; open. Times are Redis time in ms (0: none).
+ * Both sides answer every vector of test/fixtures/event-status-vectors.json
+ * (test/event-status-vectors.e2e-spec.ts).
  */
 export const EVENT_STATUSES = ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];

@@ -38,6 +38,15 @@ function inline(dir: string, source: string, seen: Set<string>, from: string): s
 }
 
 /**
+ * `source` with its `--- @include` lines inlined from `dir`, as every script
+ * gets them (`from` names it in errors). For code that runs a piece of Lua of
+ * its own, such as a test that runs an include.
+ */
+export function inlineIncludes(source: string, from: string, dir = defaultLuaDir()): string {
+  return inline(dir, source, new Set(), from);
+}
+
+/**
  * Reads every script below `dir` except lua/includes/. The key count comes
  * from the file name (BullMQ's `addStandardJob-9.lua` convention).
  */
@@ -53,7 +62,7 @@ export function loadLuaScripts(dir = defaultLuaDir()): LuaScript[] {
       const match = FILE_NAME.exec(entry);
       if (!match) continue;
       const file = relative(dir, path);
-      const lua = inline(dir, readFileSync(path, 'utf8'), new Set(), file);
+      const lua = inlineIncludes(readFileSync(path, 'utf8'), file, dir);
       scripts.push({ name: match[1], file, numberOfKeys: Number(match[2]), lua });
     }
   };
