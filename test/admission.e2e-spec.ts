@@ -1,5 +1,5 @@
 import { ConfigService } from '@nestjs/config';
-import { Admitter } from '../src/queue/admitter';
+import { ADMIT_MAX_BATCH, Admitter } from '../src/queue/admitter';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil, ticketSeq } from './support/inspect';
 import { eventView, pool, sleep } from './support/seat-flows';
@@ -124,6 +124,37 @@ describe.each(TOPOLOGIES)('admission by two replicas on %s Redis', (name) => {
       expect(next.body).toMatchObject({ status: 'waiting', position: 1 });
     }
   }, 30_000);
+
+  it('a tick whose burst is over ADMIT_MAX_BATCH admits it all in several short calls, in join order', async () => {
+    // rate 6,000/s at the default 100 ms tick: a burst of 600 = 250 + 250 + 100.
+    const tickMs = apps[0].app.get(ConfigService).getOrThrow<number>('app.admitTickMs');
+    const rate = Math.ceil((2.4 * ADMIT_MAX_BATCH * 1000) / tickMs);
+    const burst = Math.floor((rate * tickMs) / 1000);
+    expect(burst).toBeGreaterThan(2 * ADMIT_MAX_BATCH);
+    const eventId = uniqueId('burst');
+    await apps[0].createEvent(eventId, { capacity: 10, admission: { ratePerSecond: rate, maxActive: 1_000_000, sessionTtlSeconds: 3600 } });
+    expect((await apps[0].admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const joined = await joinAll(eventId, burst + 100);
+    // Both replicas' own loops stopped: one admit() call below is the whole tick.
+    const admitters = apps.map((a) => a.app.get(Admitter));
+    await Promise.all(admitters.map((a) => a.stop()));
+    try {
+      expect((await apps[0].admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
+      const admitted = await apps[1].admitNow(eventId);
+      // The full burst at least (one call takes at most ADMIT_MAX_BATCH), and no more than the
+      // bucket refilled meanwhile: 6 tokens a ms while the calls ran (admit times from Redis).
+      const active = await readActive(eventId);
+      const times = active.map((a) => a.end - 3_600_000);
+      const spanMs = Math.max(...times) - Math.min(...times);
+      console.log(`[${name}] one tick admitted ${admitted} (burst ${burst}) over ${spanMs} ms of Redis time`);
+      expect(admitted).toBeGreaterThanOrEqual(burst);
+      expect(admitted).toBeLessThanOrEqual(burst + 1 + Math.ceil((rate * spanMs) / 1000));
+      expect(active.map((a) => a.seq).sort((x, y) => x - y)).toEqual(joined.slice(0, admitted).map((j) => j.seq));
+      expect(await eventView(apps[0], eventId)).toMatchObject({ active: admitted, waiting: burst + 100 - admitted });
+    } finally {
+      for (const a of admitters) a.onApplicationBootstrap();
+    }
+  }, 60_000);
 
   it('never has more than maxActive (10) sessions across both replicas; a freed place goes to the next in line', async () => {
     const maxActive = 10;
