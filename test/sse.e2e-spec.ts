@@ -6,7 +6,7 @@ import { waitForAdmission } from './support/flows';
 import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, sleep } from './support/inspect';
 import { startRedis } from './support/redis-harness';
 import { openSse, SseStream } from './support/sse-client';
-import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
 /**
  * GET /v1/events/:eventId/queue/:ticket/events (CONTRACT §3): the ticket
@@ -18,14 +18,8 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const streamsOpen: SseStream[] = [];
   afterEach(() => streamsOpen.splice(0).forEach((s) => s.close()));
