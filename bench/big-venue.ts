@@ -10,10 +10,9 @@
  */
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
-import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, SERVICE_MAIN } from './lib/config';
 import { Client } from './lib/http';
-import { freePort, ServerProcess } from './lib/processes';
 import { commandStats, diffStats, redisCpuSeconds } from './lib/redis-stats';
+import { serviceProcess } from './lib/service';
 
 const SEATS = 100_000;
 const SLOWLOG_THRESHOLD_US = 100;
@@ -114,15 +113,7 @@ const describe = (p: PhaseFigures) =>
 export async function runBigVenue(log: (line: string) => void): Promise<BigVenueResult> {
   const server = await startRedis(['--appendonly', 'no', '--slowlog-log-slower-than', String(SLOWLOG_THRESHOLD_US), '--slowlog-max-len', '100000']);
   const redis = server.client() as Redis;
-  const service = new ServerProcess('venue-service', await freePort(), [SERVICE_MAIN], {
-    NODE_ENV: 'production',
-    REDIS_URL: server.url,
-    REDIS_KEY_PREFIX: KEY_PREFIX,
-    ADMIN_TOKEN,
-    ACCESS_TOKEN_SECRET,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  });
+  const service = await serviceProcess('venue-service', { REDIS_URL: server.url });
   try {
     await service.start('/health/ready');
     const client = new Client(service.url);

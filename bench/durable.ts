@@ -12,10 +12,10 @@
 import { performance } from 'node:perf_hooks';
 import { startRedis, startReplica } from '../test/support/redis-harness';
 import { admittedUsers, afterHoldStep, holdStep } from './http-scenarios';
-import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, SERVICE_MAIN, settings } from './lib/config';
+import { settings } from './lib/config';
 import { Client } from './lib/http';
 import { Ctx, Histogram, Percentiles, runLoad, Step } from './lib/load';
-import { freePort, ServerProcess } from './lib/processes';
+import { Cleanup, startService } from './lib/service';
 
 /** Buyers per setting: 20 seats each (maxSeatsPerUser), so 30,000 confirms (the capacity) before anyone hits the limit. */
 const USERS = 1500;
@@ -44,7 +44,7 @@ export interface DurableResults {
   runs: DurableRun[];
 }
 
-export async function runDurableConfirm(log: (line: string) => void, cleanups: (() => Promise<void>)[]): Promise<DurableResults> {
+export async function runDurableConfirm(log: (line: string) => void, cleanups: Cleanup[]): Promise<DurableResults> {
   log('▶ durable confirm: REDIS_WAIT_REPLICAS 0 vs 1 (master + 1 replica)');
   const master = await startRedis(['--appendonly', 'no']);
   cleanups.push(() => master.cleanup());
@@ -53,21 +53,17 @@ export async function runDurableConfirm(log: (line: string) => void, cleanups: (
   log(`  redis-server master pid ${master.pid} on ${master.port}, replica pid ${replica.pid} on ${replica.port}`);
 
   const setUp = async (waitReplicas: number) => {
-    const service = new ServerProcess(`service-wait${waitReplicas}`, await freePort(), [SERVICE_MAIN], {
-      NODE_ENV: 'production',
-      REDIS_URL: master.url,
-      REDIS_KEY_PREFIX: KEY_PREFIX,
-      REDIS_WAIT_REPLICAS: String(waitReplicas),
-      REDIS_WAIT_TIMEOUT_MS: String(WAIT_TIMEOUT_MS),
-      // Creating a 30,000-seat event is one script; on a busy shared machine it can pass the default 1 s.
-      REDIS_COMMAND_TIMEOUT_MS: '5000',
-      ADMIN_TOKEN,
-      ACCESS_TOKEN_SECRET,
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-    });
-    await service.start('/health/ready');
-    cleanups.push(() => service.stop());
+    const service = await startService(
+      `service-wait${waitReplicas}`,
+      {
+        REDIS_URL: master.url,
+        REDIS_WAIT_REPLICAS: String(waitReplicas),
+        REDIS_WAIT_TIMEOUT_MS: String(WAIT_TIMEOUT_MS),
+        // Creating a 30,000-seat event is one script; on a busy shared machine it can pass the default 1 s.
+        REDIS_COMMAND_TIMEOUT_MS: '5000',
+      },
+      cleanups,
+    );
     const client = new Client(service.url);
     const eventId = `bench-durable-${waitReplicas}`;
     await client.adminExpect(201, 'POST', '/v1/events', {

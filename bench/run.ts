@@ -16,12 +16,13 @@ import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
 import { DurableResults, runDurableConfirm } from './durable';
 import { EV, HttpResults, runHttpScenarios } from './http-scenarios';
-import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
+import { KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN, settings, wanted } from './lib/config';
 import { Client } from './lib/http';
 import { machineInfo, sourceInfo } from './lib/machine';
 import { freePort, ServerProcess } from './lib/processes';
 import { scriptShas } from './lib/redis-stats';
 import { BenchResults, evaluateTargets, markdown } from './lib/report';
+import { cleanupsOnExit, profiling, startService } from './lib/service';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
 import { runShuffle, ShuffleResult } from './shuffle';
 import { BigVenueResult, runBigVenue } from './big-venue';
@@ -39,14 +40,7 @@ function commandLine(): string {
 }
 
 /** Everything this run started, stopped in reverse order (also on Ctrl-C). */
-const cleanups: (() => Promise<void>)[] = [];
-async function cleanUp(): Promise<void> {
-  while (cleanups.length) await cleanups.pop()!().catch((e: Error) => console.error(`clean-up: ${e.message}`));
-}
-process.once('SIGINT', () => {
-  console.error('\ninterrupted: stopping the servers this bench started');
-  void cleanUp().finally(() => process.exit(130));
-});
+const { cleanups, cleanUp } = cleanupsOnExit();
 
 async function httpPart(profile: string[]): Promise<HttpResults> {
   const redis = await startRedis(['--appendonly', 'no']);
@@ -55,27 +49,13 @@ async function httpPart(profile: string[]): Promise<HttpResults> {
   const stats = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
   cleanups.push(async () => void stats.disconnect());
 
-  const preload = resolve(__dirname, 'lib', 'profiler-preload.js');
-  const profiling = (name: string): { args: string[]; env: Record<string, string> } =>
-    profile.length ? { args: ['-r', preload], env: { BENCH_PROFILE_OUT: join(RESULTS_DIR, `.profile-${name}-${process.pid}.cpuprofile`) } } : { args: [], env: {} };
+  const profiled = (name: string) => profiling(profile.length > 0, name);
 
-  const p = profiling('service');
-  const service = new ServerProcess('service', await freePort(), [...p.args, SERVICE_MAIN], {
-    NODE_ENV: 'production',
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: KEY_PREFIX,
-    ADMIN_TOKEN,
-    ACCESS_TOKEN_SECRET,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    ...p.env,
-  });
-  await service.start('/health/ready');
-  cleanups.push(() => service.stop());
+  const service = await startService('service', { REDIS_URL: redis.url }, cleanups, profiled('service'));
   log(`  service (node dist/main.js) pid ${service.pid} on ${service.url}, log ${service.logFile}`);
 
   const startCeiling = async () => {
-    const c = profiling('ceiling');
+    const c = profiled('ceiling');
     const ceiling = new ServerProcess('ceiling', await freePort(), [...c.args, resolve(__dirname, 'ceiling-server.js')], {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: KEY_PREFIX,

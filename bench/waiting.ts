@@ -18,12 +18,13 @@ import { Agent, get } from 'node:http';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
-import { ACCESS_TOKEN_SECRET, ADMIN_TOKEN, KEY_PREFIX, RESULTS_DIR, SERVICE_MAIN } from './lib/config';
+import { RESULTS_DIR } from './lib/config';
 import { Client, inParallel, sleep } from './lib/http';
 import { runLoad } from './lib/load';
 import { machineInfo, sourceInfo } from './lib/machine';
 import { freePort, ServerProcess } from './lib/processes';
 import { profileMarkdown, summarizeProfile } from './lib/profile-summary';
+import { cleanupsOnExit, profiling, startService } from './lib/service';
 import { measureRedisWork } from './redis-work';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -34,8 +35,7 @@ const STREAMS = int('BENCH_STREAMS', 10_000);
 const WORK_USERS = int('BENCH_MEMORY_USERS', 1_000_000);
 /** BENCH_PROFILE=1: after the rounds, one more pass of each join with V8's CPU profiler on in the server */
 const PROFILE = process.env.BENCH_PROFILE === '1';
-const preload = (name: string): { args: string[]; env: Record<string, string> } =>
-  PROFILE ? { args: ['-r', resolve(__dirname, 'lib', 'profiler-preload.js')], env: { BENCH_PROFILE_OUT: join(RESULTS_DIR, `.profile-waiting-${name}-${process.pid}.cpuprofile`) } } : { args: [], env: {} };
+const preload = (name: string) => profiling(PROFILE, `waiting-${name}`);
 const log = (line: string) => console.log(line);
 
 interface Figure {
@@ -62,11 +62,7 @@ async function redisCalls(redis: Redis): Promise<Map<string, number>> {
 }
 const sum = (m: Map<string, number>, only?: string) => [...m].filter(([c]) => !only || c === only).reduce((a, [, n]) => a + n, 0);
 
-const cleanups: (() => Promise<void>)[] = [];
-async function cleanUp(): Promise<void> {
-  while (cleanups.length) await cleanups.pop()!().catch((e: Error) => console.error(`clean-up: ${e.message}`));
-}
-process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+const { cleanups, cleanUp } = cleanupsOnExit();
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'redis-work') {
@@ -88,19 +84,7 @@ async function main(): Promise<void> {
   const stats = new Redis(redis.port, '127.0.0.1');
   cleanups.push(async () => void stats.disconnect());
 
-  const sp = preload('service');
-  const service = new ServerProcess('service', await freePort(), [...sp.args, SERVICE_MAIN], {
-    ...sp.env,
-    NODE_ENV: 'production',
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: KEY_PREFIX,
-    ADMIN_TOKEN,
-    ACCESS_TOKEN_SECRET,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  });
-  await service.start('/health/ready');
-  cleanups.push(() => service.stop());
+  const service = await startService('service', { REDIS_URL: redis.url }, cleanups, preload('service'));
   const bp = preload('bare');
   const bare = new ServerProcess('bare', await freePort(), [...bp.args, resolve(__dirname, 'bare-server.js')], { REDIS_URL: redis.url, ...bp.env });
   await bare.start('/health');

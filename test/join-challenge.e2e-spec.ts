@@ -1,9 +1,9 @@
 import { challengeKey, issueChallenge, workBits } from '../src/join/challenge';
 import { search } from '../web/pow';
-import { ACCESS_TOKEN_SECRET, countStatuses, HttpResult, startApp, TestApp, uniqueId } from './support/app-harness';
+import { ACCESS_TOKEN_SECRET, countStatuses, HttpResult, TestApp, uniqueId } from './support/app-harness';
 import { expectError } from './support/inspect';
 import { keysOfEvent, pausedEvent, refusalDigest } from './support/join-support';
-import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
 /**
  * Proof-of-work join challenges (docs/api.md): issuing one
@@ -28,14 +28,8 @@ describe.each(TOPOLOGIES)('join challenges on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
   const join = (eventId: string, body: object): Promise<HttpResult> => app.request('POST', `/v1/events/${eventId}/queue`, body);
   const challengeOf = async (eventId: string) => {

@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import { QueueRepository } from '../src/queue/queue.repository';
 import { SNAPSHOT_IDLE_MS } from '../src/queue/queue-snapshots';
 import { STREAM_MIN_GAP_MS as WATCH_POLL_MS } from '../src/queue/queue.service';
@@ -6,7 +5,8 @@ import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { waitForAdmission } from './support/flows';
 import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, sleep } from './support/inspect';
 import { startRedis } from './support/redis-harness';
-import { startTopology, Topology, TOPOLOGIES } from './support/topology';
+import { openSse, SseStream } from './support/sse-client';
+import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
 /**
  * GET /v1/events/:eventId/queue/:ticket/events (CONTRACT §3): the ticket
@@ -14,118 +14,15 @@ import { startTopology, Topology, TOPOLOGIES } from './support/topology';
  * HTTP client that records when each frame arrived.
  */
 
-interface Frame {
-  /** ms since the stream was opened */
-  at: number;
-  event?: string;
-  data?: any;
-  comment?: string;
-}
-
-/** An open event stream: frames as they arrive, and whether the server ended it. */
-class EventStream {
-  readonly frames: Frame[] = [];
-  ended = false;
-  private waiters: (() => void)[] = [];
-
-  constructor(
-    readonly status: number,
-    readonly headers: Headers,
-    readonly abort: () => void,
-    /** ms since the stream was opened when its headers arrived */
-    readonly openedAt = 0,
-  ) {}
-
-  push(frame: Frame): void {
-    this.frames.push(frame);
-    this.wake();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    this.waiters.splice(0).forEach((w) => w());
-  }
-
-  /** Waits until `done` holds (checked on every frame and at the end), or fails after `timeoutMs`. */
-  async until(done: (s: EventStream) => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done(this)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => (clearTimeout(timer), resolve()));
-      });
-    }
-  }
-
-  get dataFrames(): Frame[] {
-    return this.frames.filter((f) => f.data !== undefined && f.event === undefined);
-  }
-}
-
-/**
- * Opens the stream on a connection of its own (node:http, no agent), so that
- * abort() really closes the socket, as a browser tab closing would. For a
- * non-200 answer the JSON body is returned instead.
- */
-function openStream(url: string): Promise<{ stream?: EventStream; status: number; body?: any; headers: Headers }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const request = get(url, { agent: false, headers: { accept: 'text/event-stream' } }, (response) => {
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
-      const status = response.statusCode ?? 0;
-      response.setEncoding('utf8');
-      if (status !== 200) {
-        let text = '';
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status, body: JSON.parse(text), headers }));
-        return;
-      }
-      const stream = new EventStream(status, headers, () => request.destroy(), performance.now() - started);
-      let buffer = '';
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const frame: Frame = { at: performance.now() - started };
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-            else if (line.startsWith('event: ')) frame.event = line.slice(7);
-            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
-          }
-          stream.push(frame);
-        }
-      });
-      response.on('close', () => stream.end());
-      resolve({ stream, status, headers });
-    });
-    request.on('error', reject);
-  });
-}
-
 describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
   let topology: Topology;
   let app: TestApp;
 
-  beforeAll(async () => {
-    topology = await startTopology(name);
-    app = await startApp(topology.env);
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  beforeAll(async () => ({ topology, app } = await startTopologyApp(name)), 60_000);
+  afterAll(() => stopTopologyApp(topology, app));
 
-  const streamsOpen: EventStream[] = [];
-  afterEach(() => streamsOpen.splice(0).forEach((s) => s.abort()));
+  const streamsOpen: SseStream[] = [];
+  afterEach(() => streamsOpen.splice(0).forEach((s) => s.close()));
 
   /** An event whose admission is paused, so positions move only when a test moves them. */
   async function pausedEvent(admission = { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 60 }): Promise<string> {
@@ -141,11 +38,12 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     return r.body.ticket;
   }
 
-  async function open(eventId: string, ticket: string): Promise<EventStream> {
-    const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
-    expect(r.status).toBe(200);
-    streamsOpen.push(r.stream!);
-    return r.stream!;
+  /** Opens the stream on a connection of its own (no agent), so that close() really closes the socket. */
+  async function open(eventId: string, ticket: string): Promise<SseStream> {
+    const stream = await openSse(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`, false);
+    expect(stream.status).toBe(200);
+    streamsOpen.push(stream);
+    return stream;
   }
 
   async function admit(eventId: string): Promise<void> {
@@ -219,7 +117,7 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
     const real = await join(eventId, 'someone');
     const forged = real.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`); // same seq, wrong secret
     for (const ticket of ['s999999.AAAAAAAAAAAAAAAAAAAAAA', '999999.AAAAAAAAAAAAAAAAAAAAAA', forged, 'not-a-ticket']) {
-      const r = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+      const r = await openSse(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`, false);
       expect(r.headers.get('content-type')).toMatch(/^application\/json/);
       expectError({ status: r.status, body: r.body, headers: r.headers, ms: 0 }, 404, 'TICKET_NOT_FOUND');
     }
@@ -247,7 +145,7 @@ describe.each(TOPOLOGIES)('ticket status stream (SSE) on %s Redis', (name) => {
       // The open stream keeps the event's snapshot refreshed (waited for, not timed: a busy machine may be late).
       await pollUntil(async () => refreshes(), (n) => n >= 3, { timeoutMs: 10 * WATCH_POLL_MS, intervalMs: 50 });
 
-      stream.abort();
+      stream.close();
       // Then nobody asks for SNAPSHOT_IDLE_MS; a refresh already under way may still finish.
       await sleep(SNAPSHOT_IDLE_MS + WATCH_POLL_MS + BUSY_MACHINE_MARGIN_MS);
       const atIdle = refreshes();
@@ -280,14 +178,14 @@ describe('ticket status stream (SSE): heartbeat and shutdown', () => {
     const app = await startApp({ REDIS_URL: redis.url });
     try {
       const { eventId, ticket } = await waitingTicket(app);
-      const { stream } = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
+      const stream = await openSse(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`, false);
       try {
-        await stream!.until((s) => s.frames.some((f) => f.comment === 'ping'), 20_000, 'a heartbeat');
-        const ping = stream!.frames.find((f) => f.comment === 'ping')!;
-        expect(ping.at).toBeGreaterThan(14_000);
-        expect(stream!.dataFrames).toHaveLength(1);
+        await stream.until((s) => s.frames.some((f) => f.comment === 'ping'), 20_000, 'a heartbeat');
+        const ping = stream.frames.find((f) => f.comment === 'ping')!;
+        expect(ping.at - stream.startedAt).toBeGreaterThan(14_000);
+        expect(stream.dataFrames).toHaveLength(1);
       } finally {
-        stream!.abort();
+        stream.close();
       }
     } finally {
       await app.close();
@@ -297,12 +195,12 @@ describe('ticket status stream (SSE): heartbeat and shutdown', () => {
   it('ends open streams when the app shuts down, so closing does not wait for them', async () => {
     const app = await startApp({ REDIS_URL: redis.url });
     const { eventId, ticket } = await waitingTicket(app);
-    const { stream } = await openStream(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`);
-    await stream!.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
+    const stream = await openSse(`${app.url}/v1/events/${eventId}/queue/${ticket}/events`, false);
+    await stream.until((s) => s.dataFrames.length >= 1, 2000, 'the first frame');
     const started = performance.now();
     await app.close();
     // Without ending them, closing would wait for the streams forever; 5 s leaves room for a busy machine.
     expect(performance.now() - started).toBeLessThan(5000);
-    await stream!.until((s) => s.ended, 2000, 'the end of the stream');
+    await stream.until((s) => s.ended, 2000, 'the end of the stream');
   });
 });

@@ -8,7 +8,7 @@ import { ScriptRegistry } from '../src/redis/script-registry';
 import { Sweeper } from '../src/seat/sweeper';
 import { countStatuses, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectError, pollUntil, sleep, ticketSeq } from './support/inspect';
-import { jwtPayload, openSse, OpenSse } from './support/sse-client';
+import { jwtPayload, openSse, SseStream } from './support/sse-client';
 import { startTopology, Topology, TOPOLOGIES } from './support/topology';
 
 const ticketPath = (eventId: string, ticket: string) => `/v1/events/${eventId}/queue/${ticket}`;
@@ -233,7 +233,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
       return (delta(await commandStats(), before).evalsha ?? 0) / (ms / 1000);
     }
 
-    const streams: OpenSse[] = [];
+    const streams: SseStream[] = [];
     try {
       streams.push(await openSse(url(tickets[0])));
       await sleep(600);
@@ -243,23 +243,23 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
         streams.push(...(await Promise.all(tickets.slice(i, i + 250).map((t) => openSse(url(t))))));
       }
       expect(streams.map((s) => s.status)).toEqual(tickets.map(() => 200));
-      await pollUntil(async () => streams.filter((s) => s.frames.length > 0).length, (n) => n === 2000, { timeoutMs: 20_000 });
+      await pollUntil(async () => streams.filter((s) => s.messages.length > 0).length, (n) => n === 2000, { timeoutMs: 20_000 });
       const withAll = await scriptRate(3000);
       // One refresh per event (twice a second), whatever the number of streams; the margin is for other events still served.
       expect(withAll).toBeLessThanOrEqual(withOne + 2);
-      streams.forEach((s, i) => expect(s.frames[0].data).toEqual({ status: 'waiting', position: i + 1, etaSeconds: Math.ceil((i + 1) / 1000) }));
+      streams.forEach((s, i) => expect(s.messages[0].data).toEqual({ status: 'waiting', position: i + 1, etaSeconds: Math.ceil((i + 1) / 1000) }));
 
       await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false });
       await admitByHand(eventId, 2000);
       await pollUntil(async () => streams.filter((s) => s.ended).length, (n) => n === 2000, { timeoutMs: 30_000, intervalMs: 250 });
       const tokens = new Set<string>();
       streams.forEach((s, i) => {
-        const last = s.frames[s.frames.length - 1];
+        const last = s.messages[s.messages.length - 1];
         expect(last.event).toBeUndefined();
         expect(last.data).toEqual({ status: 'admitted', accessToken: expect.any(String), accessExpiresAt: expect.any(String) });
         expect(jwtPayload(last.data.accessToken)).toMatchObject({ sub: users[i], sid: String(ticketSeq(tickets[i])) });
         tokens.add(last.data.accessToken);
-        expect(s.frames.filter((f) => f.data.status === 'admitted')).toHaveLength(1);
+        expect(s.messages.filter((f) => f.data.status === 'admitted')).toHaveLength(1);
       });
       expect(tokens.size).toBe(2000);
     } finally {
@@ -283,7 +283,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     expect((await app.request('GET', `/v1/events/${eventId}`)).body).toMatchObject({ status: 'open', available: 0, held: 1, waiting: 500, active: 1 });
     const streams = await Promise.all(tickets.slice(0, 50).map((t) => openSse(`${app.url}${ticketPath(eventId, t)}/events`)));
     try {
-      await pollUntil(async () => streams.every((s) => s.frames.length > 0), Boolean, { timeoutMs: 10_000 });
+      await pollUntil(async () => streams.every((s) => s.messages.length > 0), Boolean, { timeoutMs: 10_000 });
 
       const confirm = await app.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, auth);
       expect(confirm.status).toBe(201);
@@ -295,7 +295,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
       expect(reads.map((r) => r.body)).toEqual(tickets.map(() => ({ status: 'soldOut' })));
       await pollUntil(async () => streams.every((s) => s.ended), Boolean, { timeoutMs: 5000 });
       for (const s of streams) {
-        const last = s.frames[s.frames.length - 1];
+        const last = s.messages[s.messages.length - 1];
         expect(last.data).toEqual({ status: 'soldOut' });
         // Within 1 s, plus a margin for this busy machine's event loop.
         expect(last.at - soldAt).toBeLessThan(1500);

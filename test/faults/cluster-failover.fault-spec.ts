@@ -1,8 +1,7 @@
-import type Redis from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { startApp, TestApp } from '../support/app-harness';
 import { expectCleanAudit } from '../support/flows';
-import { RedisClusterHarness, RedisProcess } from '../support/redis-harness';
+import { ReplicatedCluster, roleOf, waitUntil } from '../support/redis-harness';
 import { FAULT_LOG_LEVEL, LoadLoop, LOAD_CAPACITY, Poller, prepareLoad, report, show, sleep, tally, unexpectedCalls } from './load';
 
 // A Redis Cluster of 3 masters with one replica each. Under load, the replica
@@ -15,34 +14,16 @@ import { FAULT_LOG_LEVEL, LoadLoop, LOAD_CAPACITY, Poller, prepareLoad, report, 
 /** How long the service may take to find its feet again after the promotion. */
 const RECOVERY_MS = 10_000;
 
-const role = async (node: Redis) => ((await node.call('ROLE')) as [string])[0];
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await check().catch(() => false)) return performance.now();
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under load', () => {
-  const cluster = new RedisClusterHarness(3, 1);
+  const cluster = new ReplicatedCluster();
   let app: TestApp;
-  const clients = new Map<RedisProcess, Redis>();
 
   beforeAll(async () => {
-    await cluster.start();
-    for (const node of cluster.nodes) clients.set(node, node.client());
-    // Every replica has synced with its master before the test starts.
-    for (const node of cluster.nodes) {
-      if ((await role(clients.get(node)!)) !== 'slave') continue;
-      await waitUntil(`replica ${node.port} in sync`, async () => /master_link_status:up/.test(await clients.get(node)!.info('replication')), 20_000);
-    }
+    await cluster.start(); // every replica has synced with its master before the test starts
     app = await startApp({ REDIS_CLUSTER_NODES: cluster.nodesEnv, ...FAULT_LOG_LEVEL });
   }, 60_000);
   afterAll(async () => {
-    clients.forEach((c) => c.disconnect());
+    cluster.release();
     await app?.close();
     await cluster.stop();
   });
@@ -51,18 +32,10 @@ describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under 
     const { eventIds, users, joiners, readers } = await prepareLoad(app, 'failover');
 
     // The master that holds the first event, and its replica.
-    const any = clients.get(cluster.nodes[0])!;
-    const slot = (await any.cluster('KEYSLOT', `{${eventIds[0]}}`)) as number;
-    const owner = (await any.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)!;
-    const oldMaster = cluster.nodes.find((n) => n.port === owner[2][1])!;
-    let replica: RedisProcess | undefined;
-    for (const node of cluster.nodes) {
-      const r = (await clients.get(node)!.call('ROLE')) as [string, string, number];
-      if (r[0] === 'slave' && Number(r[2]) === oldMaster.port) replica = node;
-    }
-    expect(replica).toBeDefined();
-    const replicaClient = clients.get(replica!)!;
-    const oldMasterClient = clients.get(oldMaster)!;
+    const { master: oldMaster, replicas } = await cluster.shardOf(`{${eventIds[0]}}`);
+    expect(replicas).toHaveLength(1);
+    const replicaClient = cluster.nodeClient(replicas[0]);
+    const oldMasterClient = cluster.nodeClient(oldMaster);
 
     const ready = new Poller(`${app.url}/health/ready`, 100).start();
     const load = new LoadLoop({ users, joiners, readers, capacity: LOAD_CAPACITY, maxRequests: 40_000, maxDurationMs: 25_000 }).start();
@@ -71,7 +44,7 @@ describe('a cluster master failed over to its replica (CLUSTER FAILOVER), under 
 
     const failoverAt = performance.now();
     expect(await replicaClient.cluster('FAILOVER')).toBe('OK');
-    const promotedAt = await waitUntil('the replica to become master', async () => (await role(replicaClient)) === 'master' && (await role(oldMasterClient)) === 'slave', 10_000);
+    const promotedAt = await waitUntil('the replica to become master', async () => (await roleOf(replicaClient)) === 'master' && (await roleOf(oldMasterClient)) === 'slave', 10_000);
     const readyAt = await ready.waitFor(200, promotedAt, RECOVERY_MS);
     await sleep(Math.max(readyAt + 2000, promotedAt + 3000) - performance.now());
     await load.stop();

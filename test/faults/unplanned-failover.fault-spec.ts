@@ -1,8 +1,7 @@
-import type Redis from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { startApp, TestApp, uniqueId } from '../support/app-harness';
 import { Admitted, admitMany, expectCleanAudit } from '../support/flows';
-import { RedisClusterHarness, RedisProcess, waitForSync } from '../support/redis-harness';
+import { RedisProcess, ReplicatedCluster, roleOf, waitForSync, waitUntil } from '../support/redis-harness';
 import { FAULT_LOG_LEVEL, orderIds, sleep } from './load';
 
 // The failover that loses money: a master killed outright (SIGKILL) while its
@@ -41,17 +40,6 @@ interface Confirm {
   orderId?: string;
 }
 
-const role = async (node: Redis) => ((await node.call('ROLE')) as [string])[0];
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await check().catch(() => false)) return performance.now();
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function post(app: TestApp, path: string, headers: Record<string, string>, body: unknown = {}) {
   try {
     const r = await fetch(app.url + path, {
@@ -72,14 +60,12 @@ const tally = (cs: { status: number; code?: string }[]) =>
   cs.reduce<Record<string, number>>((acc, c) => ((acc[outcome(c)] = (acc[outcome(c)] ?? 0) + 1), acc), {});
 
 describe.each([0, 1])('REDIS_WAIT_REPLICAS=%i: a master killed while its replica is behind, the replica promoted', (waitReplicas) => {
-  const cluster = new RedisClusterHarness(3, 1);
-  const clients = new Map<RedisProcess, Redis>();
-  const client = (node: RedisProcess) => clients.get(node) ?? clients.set(node, node.client()).get(node)!;
+  const cluster = new ReplicatedCluster();
+  const client = (node: RedisProcess) => cluster.nodeClient(node);
   let app: TestApp;
 
   beforeAll(async () => {
     await cluster.start();
-    for (const node of cluster.nodes) if ((await role(client(node))) === 'slave') await waitForSync(node);
     app = await startApp({
       REDIS_CLUSTER_NODES: cluster.nodesEnv,
       REDIS_WAIT_REPLICAS: String(waitReplicas),
@@ -88,8 +74,7 @@ describe.each([0, 1])('REDIS_WAIT_REPLICAS=%i: a master killed while its replica
     });
   }, 60_000);
   afterAll(async () => {
-    for (const node of cluster.nodes) node.thaw();
-    clients.forEach((c) => c.disconnect());
+    cluster.release();
     await app?.close();
     await cluster.stop();
   });
@@ -142,13 +127,12 @@ describe.each([0, 1])('REDIS_WAIT_REPLICAS=%i: a master killed while its replica
     const killedAt = performance.now();
     replica.thaw();
     expect(await client(replica).cluster('FAILOVER', 'TAKEOVER')).toBe('OK');
-    const promotedAt = await waitUntil('the replica to become master', async () => (await role(client(replica))) === 'master', 10_000);
+    const promotedAt = await waitUntil('the replica to become master', async () => (await roleOf(client(replica))) === 'master', 10_000);
     // 4. The dead master comes back (empty: no persistence) and rejoins as the new master's replica,
     //    so that confirms can be acknowledged again.
-    clients.get(master)?.disconnect();
-    clients.delete(master);
+    cluster.forget(master);
     await master.start();
-    await waitUntil('the old master to rejoin as a replica', async () => (await role(client(master))) === 'slave', 15_000);
+    await waitUntil('the old master to rejoin as a replica', async () => (await roleOf(client(master))) === 'slave', 15_000);
     await waitForSync(master);
     // 5. Until the service confirms again by itself, then a little longer.
     const recoveredAt = await waitUntil('a confirm answered 201 after the promotion', async () => confirms.some((c) => c.start > promotedAt && c.status === 201), RECOVERY_MS);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import Redis, { Cluster } from 'ioredis';
 
@@ -30,14 +31,18 @@ function listenFree(port: number): Promise<number> {
 
 const isFree = (port: number) => listenFree(port).then(() => true, () => false);
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+/** Checks every 50 ms until `check` holds (a throw counts as not yet); resolves with performance.now() when it did. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check().catch(() => false)) return performance.now();
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** A node's replication role now (ROLE): 'master' or 'slave'. */
+export const roleOf = async (node: Redis): Promise<string> => ((await node.call('ROLE')) as [string])[0];
 
 const ping = async (port: number) => (await run('redis-cli', ['-p', String(port), 'ping'])).stdout.trim() === 'PONG';
 
@@ -66,7 +71,7 @@ export class RedisProcess {
       { stdio: 'ignore' },
     );
     const child = this.child;
-    await waitFor(async () => child.exitCode === null && (await ping(this.port)), 10_000, `redis-server on ${this.port}`);
+    await waitUntil(`redis-server on ${this.port}`, async () => child.exitCode === null && (await ping(this.port)), 10_000);
   }
 
   /** Stops the server (SIGTERM, then SIGKILL) and waits until it is gone. */
@@ -119,10 +124,10 @@ export async function startRedis(extraArgs: string[] = ['--appendonly', 'no']): 
 
 /** Resolves once `replica` has finished its initial sync from its master (master_link_status:up). */
 export async function waitForSync(replica: RedisProcess, timeoutMs = 20_000): Promise<void> {
-  await waitFor(async () => {
+  await waitUntil(`replica ${replica.port} in sync`, async () => {
     const { stdout } = await run('redis-cli', ['-p', String(replica.port), 'info', 'replication']);
     return /master_link_status:up/.test(stdout) && /master_sync_in_progress:0/.test(stdout);
-  }, timeoutMs, `replica ${replica.port} in sync`);
+  }, timeoutMs);
 }
 
 /** Starts a replica of `master` (no persistence) and waits for its initial sync. */
@@ -166,13 +171,13 @@ export class RedisClusterHarness {
       '--cluster-replicas', String(this.replicasPerMaster),
       '--cluster-yes',
     ]);
-    await waitFor(async () => {
+    await waitUntil('cluster_state:ok on every node', async () => {
       for (const n of this.nodes) {
         const { stdout } = await run('redis-cli', ['-p', String(n.port), 'cluster', 'info']);
         if (!stdout.includes('cluster_state:ok')) return false;
       }
       return true;
-    }, 20_000, 'cluster_state:ok on every node');
+    }, 20_000);
   }
 
   /** The master that serves `key`'s slot now, and its replicas. */
@@ -200,5 +205,46 @@ export class RedisClusterHarness {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The failover suites' cluster: 3 masters with one replica each. start() returns once every
+ * replica has finished its initial sync; each node has one plain client of its own, made on
+ * first use (nodeClient), closed by release() or stop().
+ */
+export class ReplicatedCluster extends RedisClusterHarness {
+  private readonly clients = new Map<RedisProcess, Redis>();
+
+  constructor() {
+    super(3, 1);
+  }
+
+  async start(): Promise<void> {
+    await super.start();
+    for (const node of this.nodes) if ((await roleOf(this.nodeClient(node))) === 'slave') await waitForSync(node);
+  }
+
+  /** The node's own client (not a cluster client), made once and reused. */
+  nodeClient(node: RedisProcess): Redis {
+    return this.clients.get(node) ?? this.clients.set(node, node.client()).get(node)!;
+  }
+
+  /** Closes a node's client, for a node that was killed: the next nodeClient() connects afresh. */
+  forget(node: RedisProcess): void {
+    this.clients.get(node)?.disconnect();
+    this.clients.delete(node);
+  }
+
+  /** Thaws every node and closes the clients: before the app on the cluster closes, so that no frozen node holds it up. */
+  release(): void {
+    for (const node of this.nodes) node.thaw();
+    this.clients.forEach((c) => c.disconnect());
+    this.clients.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    await super.stop();
   }
 }

@@ -1,32 +1,103 @@
 import { Agent, get } from 'node:http';
 
 /**
- * A lean Server-Sent Events reader for suites that open thousands of
- * streams at once: every `data:` frame parsed with its arrival time, the
- * `event: failure` frame, and whether the server ended the stream.
+ * The one Server-Sent Events reader of the tests: a real streaming HTTP client
+ * (node:http) that records every frame with its arrival time, its event name,
+ * its `:` comment, and whether the server ended the stream. Lean enough for
+ * suites that open thousands of streams at once.
  */
 export interface SseFrame {
   /** performance.now() when the frame arrived */
   at: number;
   event?: string;
-  data: any;
+  data?: any;
+  comment?: string;
 }
 
-export interface OpenSse {
-  status: number;
-  frames: SseFrame[];
-  ended: boolean;
-  close(): void;
+/** An open event stream: frames as they arrive, and whether the server ended it. */
+export class SseStream {
+  readonly frames: SseFrame[] = [];
+  ended = false;
+  /** the JSON body of an answer other than 200 (no stream then) */
+  body?: any;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly status: number,
+    readonly headers: Headers,
+    /** closes this stream's socket, as a browser tab closing would */
+    readonly close: () => void,
+    /** performance.now() when the request was sent */
+    readonly startedAt: number,
+    /** performance.now() when the headers arrived */
+    readonly openedAt: number,
+  ) {}
+
+  push(frame: SseFrame): void {
+    this.frames.push(frame);
+    this.wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
+  /** Waits until `done` holds (checked on every frame and at the end), or fails after `timeoutMs`. */
+  async until(done: (s: SseStream) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; frames: ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  }
+
+  /** The frames that carry data, whatever their event name (comments left out). */
+  get messages(): SseFrame[] {
+    return this.frames.filter((f) => f.data !== undefined);
+  }
+
+  /** The ticket status frames: data and no event name. */
+  get dataFrames(): SseFrame[] {
+    return this.frames.filter((f) => f.data !== undefined && f.event === undefined);
+  }
 }
 
 /** One agent with no socket limit: each stream holds its own connection. */
 export const manySockets = new Agent({ keepAlive: false, maxSockets: Infinity });
 
-export function openSse(url: string, agent: Agent = manySockets): Promise<OpenSse> {
+/**
+ * Opens `url` as an event stream and resolves once its headers arrived; for an
+ * answer other than 200, once its JSON body has (in `body`, the stream ended).
+ * `agent: false` gives the stream a connection of its own, outside any agent.
+ */
+export function openSse(url: string, agent: Agent | false = manySockets): Promise<SseStream> {
   return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
     const request = get(url, { agent, headers: { accept: 'text/event-stream' } }, (response) => {
-      const sse: OpenSse = { status: response.statusCode ?? 0, frames: [], ended: false, close: () => request.destroy() };
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+      const stream = new SseStream(response.statusCode ?? 0, headers, () => request.destroy(), startedAt, performance.now());
       response.setEncoding('utf8');
+      if (stream.status !== 200) {
+        let text = '';
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          stream.body = JSON.parse(text);
+          stream.end();
+          resolve(stream);
+        });
+        response.on('error', reject);
+        return;
+      }
       let buffer = '';
       response.on('data', (chunk: string) => {
         buffer += chunk;
@@ -34,18 +105,18 @@ export function openSse(url: string, agent: Agent = manySockets): Promise<OpenSs
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, cut);
           buffer = buffer.slice(cut + 2);
-          let event: string | undefined;
-          let data: string | undefined;
+          const frame: SseFrame = { at: performance.now() };
           for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data = line.slice(6);
+            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+            else if (line.startsWith('event: ')) frame.event = line.slice(7);
+            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
           }
-          if (data !== undefined) sse.frames.push({ at: performance.now(), event, data: JSON.parse(data) });
+          stream.push(frame);
         }
       });
-      response.on('close', () => (sse.ended = true));
-      response.on('error', () => (sse.ended = true));
-      resolve(sse);
+      response.on('close', () => stream.end());
+      response.on('error', () => stream.end());
+      resolve(stream);
     });
     request.on('error', reject);
   });

@@ -59,7 +59,12 @@ export async function withClient<T>(topology: Topology, work: (client: Redis | C
  */
 export async function startTopologyApp(name: TopologyName, env: Record<string, string> = {}): Promise<{ topology: Topology; app: TestApp }> {
   const topology = await startTopology(name);
-  return { topology, app: await startApp({ ...topology.env, ...env }) };
+  try {
+    return { topology, app: await startApp({ ...topology.env, ...env }) };
+  } catch (err) {
+    await topology.stop(); // the caller never gets it to stop
+    throw err;
+  }
 }
 
 /** Closes the app, then stops its Redis (either may be missing when setup failed). */
