@@ -126,7 +126,7 @@ describe.each(TOPOLOGIES)('admission by two replicas on %s Redis', (name) => {
   }, 30_000);
 
   it('a tick whose burst is over ADMIT_MAX_BATCH admits it all in several short calls, in join order', async () => {
-    // rate 6,000/s at the default 100 ms tick: a burst of 600 = 250 + 250 + 100.
+    // A burst of 2.4 batches (at ADMIT_MAX_BATCH 100 and the default 100 ms tick: 2,400/s, 240 = 100 + 100 + 40).
     const tickMs = apps[0].app.get(ConfigService).getOrThrow<number>('app.admitTickMs');
     const rate = Math.ceil((2.4 * ADMIT_MAX_BATCH * 1000) / tickMs);
     const burst = Math.floor((rate * tickMs) / 1000);
@@ -142,7 +142,7 @@ describe.each(TOPOLOGIES)('admission by two replicas on %s Redis', (name) => {
       expect((await apps[0].admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
       const admitted = await apps[1].admitNow(eventId);
       // The full burst at least (one call takes at most ADMIT_MAX_BATCH), and no more than the
-      // bucket refilled meanwhile: 6 tokens a ms while the calls ran (admit times from Redis).
+      // bucket refilled meanwhile: rate / 1000 tokens a ms while the calls ran (admit times from Redis).
       const active = await readActive(eventId);
       const times = active.map((a) => a.end - 3_600_000);
       const spanMs = Math.max(...times) - Math.min(...times);

@@ -9,11 +9,13 @@ import { ScriptRegistry } from '../redis/script-registry';
 import { queueKeys } from './queue.repository';
 
 /**
- * Most users one admit call takes. One call costs Redis about 5 µs per user
- * admitted (bench: "Admission at scale"), so 250 keeps every call near a
- * millisecond and far under the 5 ms any single command may block a shard.
+ * Most users one admit call takes. One call costs Redis 3-5 µs per user
+ * from the queue and up to 20 µs from a large sealed pre-queue (bench:
+ * "Admission at scale", "Fair start"), so 100 keeps every call to a few
+ * milliseconds at most, under the 5 ms any one command may block a shard.
+ * A tick that may admit more makes several calls.
  */
-export const ADMIT_MAX_BATCH = 250;
+export const ADMIT_MAX_BATCH = 100;
 
 /**
  * Every replica runs this loop: each tick, one admit script per event that
