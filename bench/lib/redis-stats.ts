@@ -137,6 +137,15 @@ export async function auditRoundTrips(
 ): Promise<RoundTripAudit> {
   const tag = `{${eventId}}`;
   const monitor = await redis.monitor();
+  // Lines still arriving while the connection closes are parsed as replies to
+  // no command: ioredis emits "Command queue state error" then (with no
+  // listener, an uncaught error that ended a whole bench run). Errors before
+  // the end of the audit still fail it.
+  let stopping = false;
+  let failure: Error | undefined;
+  monitor.on('error', (err: Error) => {
+    if (!stopping) failure ??= err;
+  });
   const bySource = new Map<string, string[]>();
   const breakdown: Record<string, number> = {};
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -169,8 +178,10 @@ export async function auditRoundTrips(
     await work();
     await new Promise((r) => setTimeout(r, 200));
   } finally {
+    stopping = true;
     monitor.disconnect();
   }
+  if (failure) throw failure;
   let commands = 0;
   let roundTrips = 0;
   for (const list of bySource.values()) {
