@@ -205,7 +205,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
     const admission: AdmitTiming[] = [];
     for (const backend of ['streams', 'zset'] as Backend[]) {
       log(`▶ admission (${backend}): batches 10 / 100 / ${ADMIT_MAX_BATCH} / 1,000 from the ${big.toLocaleString('en-US')} queue, then 1,000 from each queue size`);
-      for (const batch of [10, 100, ADMIT_MAX_BATCH, 1000]) admission.push(await timeAdmit(`mem-${backend}`, backend, batch));
+      for (const batch of [...new Set([10, 100, ADMIT_MAX_BATCH, 1000])].sort((a, b) => a - b)) admission.push(await timeAdmit(`mem-${backend}`, backend, batch));
       for (const size of sizes) admission.push(await timeAdmit(`q${size}-${backend}`, backend, 1000));
     }
     return { memory, admission, repeats: REPEATS, redisVersion };

@@ -122,10 +122,13 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     log(`  shuffle: ${users.toLocaleString('en-US')} pre-queue joins…`);
     const joins: number[] = [];
     let overall: [number, string] = [0, ''];
+    // The bench's own SLOWLOG/CONFIG/INFO calls are not the work measured (a SLOWLOG GET of
+    // 1,000 entries is itself slow): they are left out of the longest command.
+    const OWN = new Set(['slowlog', 'config', 'info']);
     const keep = (entries: [number, string][], into: number[]) => {
       for (const e of entries) {
         if (e[1] === 'evalsha') into.push(e[0]);
-        if (e[0] > overall[0]) overall = e;
+        if (e[0] > overall[0] && !OWN.has(e[1])) overall = e;
       }
     };
     await redis.call('SLOWLOG', 'RESET');
