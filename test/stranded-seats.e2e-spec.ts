@@ -86,42 +86,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       expect(await client.del(`${keysOf(eventId).holdPrefix}${held.body.holdId}`)).toBe(1);
       await sleep(Date.parse(held.body.expiresAt) - Date.now() + 50);
       expect(await counters(app, eventId)).toEqual({ available: 1, held: 3, sold: 0 });
-      expect(await app.app.get(SeatRepository).sweep(eventId, 100, { periodMs: 0, window: 1 })).toEqual({ expired: 1, live: 0, candidates: [] });
+      expect(await app.app.get(SeatRepository).sweep(eventId, 100)).toEqual({ expired: 1, live: 0 });
       expect(await counters(app, eventId)).toEqual({ available: 4, held: 0, sold: 0 });
-      await expectCleanAudit(app, eventId);
-    } finally {
-      sweeper.onApplicationBootstrap();
-    }
-  });
-
-  it('the lost-record check is shared: one claim per period whoever sweeps, a cursor through the live holds, none with checkPeriodMs 0', async () => {
-    const eventId = uniqueId('record-check');
-    await app.createEvent(eventId, { capacity: 6, holdTtlSeconds: 300, admission });
-    const [frank] = await admitAll(app, eventId, ['frank']);
-    const sweeper = app.app.get(Sweeper);
-    await sweeper.stop();
-    try {
-      const ids: string[] = [];
-      for (const seatId of ['GA-1', 'GA-2', 'GA-3']) {
-        const held = await app.request('POST', holds(eventId), { seatIds: [seatId] }, frank.auth);
-        expect(held.status).toBe(201);
-        ids.push(held.body.holdId);
-      }
-      const k = keysOf(eventId);
-      const members = await client.zrange(k.holds, 0, -1);
-      expect(members.map((m) => m.slice(0, m.indexOf('|'))).sort()).toEqual([...ids].sort());
-      const sweep = (periodMs: number, window: number) => client.evalsha(scriptSha('sweep'), seatKeys(k).length, ...seatKeys(k), 10, periodMs, window);
-
-      expect(await sweep(0, 2)).toEqual(['OK', 0, 3]); // no check asked for
-      // The first sweep claims the check and names the first two live holds;
-      // the next ones within the period (another replica's, say) name none.
-      expect(await sweep(60_000, 2)).toEqual(['OK', 0, 3, members[0], members[1]]);
-      expect(await sweep(60_000, 2)).toEqual(['OK', 0, 3]);
-      await sleep(5);
-      // Period over: the cursor goes on from the third hold, then starts over.
-      expect(await sweep(1, 2)).toEqual(['OK', 0, 3, members[2]]);
-      await sleep(5);
-      expect(await sweep(1, 2)).toEqual(['OK', 0, 3, members[0], members[1]]);
       await expectCleanAudit(app, eventId);
     } finally {
       sweeper.onApplicationBootstrap();
@@ -247,8 +213,6 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['release', [...seat, holdKey], ['erin'], 'holdId'],
       ['sweep', seat, [0], 'limit'],
       ['sweep', seat, ['many'], 'limit'],
-      ['sweep', seat, [10, -1, 10], 'checkPeriodMs'],
-      ['sweep', seat, [10, 250, 1001], 'checkWindow'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
       ['reclaimHold', [...seat, k.holdPrefix + 'other'], [member], 'hold key'],
       ['join', joinKeys(k), ['', fingerprint], 'userId'],
@@ -294,21 +258,13 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['updateEvent', [k.meta], ['maxSeatsPerUser', ''], 'maxSeatsPerUser'],
     ];
 
-    // The sweeper stopped too: its lost-record check writes its claim into the event hash.
-    const sweeper = app.app.get(Sweeper);
-    await sweeper.stop();
-    try {
-      const before = await digest(eventId, zsetEvent);
-      for (const [script, keys, args, names] of calls) {
-        const sha = scriptSha(script);
-        const call = client.evalsha(sha, keys.length, ...keys, ...args);
-        await expect(call).rejects.toThrow(new RegExp(`^ERR bad argument ${names.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
-      }
-      expect(await digest(eventId, zsetEvent)).toEqual(before);
-    } finally {
-      sweeper.onApplicationBootstrap();
-    }
     const before = await digest(eventId, zsetEvent);
+    for (const [script, keys, args, names] of calls) {
+      const sha = scriptSha(script);
+      const call = client.evalsha(sha, keys.length, ...keys, ...args);
+      await expect(call).rejects.toThrow(new RegExp(`^ERR bad argument ${names.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `));
+    }
+    expect(await digest(eventId, zsetEvent)).toEqual(before);
 
     // Control: the same calls with good arguments do write (the digest would have seen it).
     const good = await client.evalsha(scriptSha('sweep'), seat.length, ...seat, 10);

@@ -116,11 +116,12 @@ export interface RoundTripAudit {
 const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead', 'reclaimHold']);
 /**
  * Plain reads the replicas' timers send, not requests: the sweeper's look for
- * live holds whose record is gone (EXISTS of each record the sweep script
- * named: src/seat/seat.repository.ts reclaimLostHolds) and the once-a-second
- * event look (HMGET starting with 'capacity': EventActivity).
+ * live holds whose record is gone (ZRANGE of the live-hold index, then EXISTS
+ * of each record: src/seat/seat.repository.ts reclaimLostHolds) and the
+ * once-a-second event look (HMGET starting with 'capacity': EventActivity).
  */
 const backgroundRead = (name: string, args: string[]): boolean =>
+  (name === 'zrange' && String(args[1]).endsWith(':holds')) ||
   (name === 'exists' && String(args[1]).includes(':hold:')) ||
   (name === 'hmget' && String(args[2]) === 'capacity');
 /** Commands without keys that the WATCH/MULTI path sends as part of a request. */

@@ -86,35 +86,23 @@ export class SeatRepository {
   }
 
   /** Expires due holds of one event: how many, and how many holds stay live; null when the event is gone. */
-  /**
-   * Expires due holds (at most `limit`). When this call claimed the event's
-   * lost-record check (one per `check.periodMs` across all replicas, see
-   * lua/seat/sweep-8.lua), `candidates` holds the next `check.window`
-   * live-hold members whose records reclaimLostHolds should look for.
-   */
-  async sweep(
-    eventId: string,
-    limit: number,
-    check: { periodMs: number; window: number },
-  ): Promise<{ expired: number; live: number; candidates: string[] } | null> {
+  async sweep(eventId: string, limit: number): Promise<{ expired: number; live: number } | null> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('sweep', seatKeys(k), [limit, check.periodMs, check.window]);
-    if (r[0] !== ReplyCode.OK) return null;
-    const candidates: string[] = [];
-    for (let i = 3; i < r.length; i += 1) candidates.push(stringAt('sweep', r, i));
-    return { expired: numberAt('sweep', r, 1), live: numberAt('sweep', r, 2), candidates };
+    const r = await this.scripts.run('sweep', seatKeys(k), [limit]);
+    return r[0] === ReplyCode.OK ? { expired: numberAt('sweep', r, 1), live: numberAt('sweep', r, 2) } : null;
   }
 
   /**
-   * Looks for the records of the given live holds (members of the live-hold
-   * index) and returns to sale the seats of each hold whose record is gone
-   * (evicted, deleted): CONTRACT invariant 9. One pipelined EXISTS batch,
-   * then one reclaimHold script per lost record, which checks again before
-   * it writes. Returns the seats it put back on sale.
+   * Looks for the records of `count` live holds from rank `offset` of the
+   * live-hold index, and returns to sale the seats of each hold whose record
+   * is gone (evicted, deleted): CONTRACT invariant 9. Reads (one ZRANGE, one
+   * pipelined EXISTS batch), then one reclaimHold script per lost record,
+   * which checks again before it writes. Returns how many holds it looked at.
    */
-  async reclaimLostHolds(eventId: string, members: string[]): Promise<number> {
-    if (members.length === 0) return 0;
+  async reclaimLostHolds(eventId: string, offset: number, count: number): Promise<{ checked: number; seatsReturned: number }> {
     const k = this.keys.event(eventId);
+    const members = await this.redis.zrange(k.holds, offset, offset + count - 1);
+    if (members.length === 0) return { checked: 0, seatsReturned: 0 };
     // member = '<holdId>|<userId>|<seats>' (lua/includes/holdIndex.lua)
     const holdKeys = members.map((m) => k.holdPrefix + m.slice(0, m.indexOf('|')));
     const batch = this.redis.pipeline();
@@ -128,7 +116,7 @@ export class SeatRepository {
       const r = await this.scripts.run('reclaimHold', [...seatKeys(k), holdKeys[i]], [members[i]]);
       if (r[0] === ReplyCode.OK) seatsReturned += numberAt('reclaimHold', r, 1);
     }
-    return seatsReturned;
+    return { checked: members.length, seatsReturned };
   }
 
   async page(eventId: string, q: { status: string; cursor: number; limit: number; priceLevel: string; sectionId: string }) {

@@ -16,15 +16,12 @@ const SWEEP_LIMIT = 1000;
 const SWEEP_BUDGET_MS = 200;
 
 /**
- * The lost-record check (CONTRACT invariant 9: a hold whose record is gone
- * gives its seats back within 1 s, not at its expiry): at most one per event
- * per RECORD_CHECK_PERIOD_MS, claimed by whichever replica's sweep comes
- * first (lua/seat/sweep-8.lua), each looking for RECORD_CHECK_WINDOW records.
- * So an event with up to 4 x 500 live holds is covered every second, and the
- * cost does not grow with the number of replicas; a bigger event takes
- * proportionally longer.
+ * Live holds whose records one sweep looks for (CONTRACT invariant 9: a hold
+ * whose record is gone gives its seats back within 1 s, not at its expiry).
+ * With four sweeps a second, an event with up to 4 x this many live holds
+ * is covered every second; a bigger one takes proportionally longer.
  */
-const RECORD_CHECK = { periodMs: 250, window: 500 };
+const RECORD_CHECK_WINDOW = 500;
 
 /**
  * Returns to sale the seats of expired holds, and of live holds whose record
@@ -33,6 +30,9 @@ const RECORD_CHECK = { periodMs: 250, window: 500 };
  */
 @Injectable()
 export class Sweeper extends RecurringJob {
+  /** Where the next look for lost hold records starts, per event (a rank in the live-hold index). */
+  private readonly recordCursor = new Map<string, number>();
+
   constructor(
     private readonly activity: EventActivity,
     private readonly seats: SeatRepository,
@@ -49,15 +49,22 @@ export class Sweeper extends RecurringJob {
     await Promise.all(
       this.activity.sweepTargets().map(async (id) => {
         for (;;) {
-          const swept = await this.seats.sweep(id, SWEEP_LIMIT, RECORD_CHECK);
+          const swept = await this.seats.sweep(id, SWEEP_LIMIT);
           if (!swept) {
+            this.recordCursor.delete(id);
             this.activity.gone(id);
             return;
           }
-          await this.seats.reclaimLostHolds(id, swept.candidates);
+          if (swept.live > 0 && swept.expired < SWEEP_LIMIT) await this.checkRecords(id);
           if (swept.expired !== SWEEP_LIMIT || performance.now() >= deadline) break;
         }
       }),
     );
+  }
+
+  private async checkRecords(eventId: string): Promise<void> {
+    const offset = this.recordCursor.get(eventId) ?? 0;
+    const { checked } = await this.seats.reclaimLostHolds(eventId, offset, RECORD_CHECK_WINDOW);
+    this.recordCursor.set(eventId, checked < RECORD_CHECK_WINDOW ? 0 : offset + checked);
   }
 }
