@@ -317,9 +317,9 @@ describe('scheduled sales, fair start and queueing methods', () => {
     const rejected = await patch(eventId, { queueMethod: 'reject' });
     expect(rejected.body).toEqual(expect.objectContaining({ status: 'closed', queueMethod: 'reject' }));
     const k = app.app.get(KeyBuilder).event(eventId);
-    const before = await keyspaceDigest(client);
+    const before = await keyspaceDigest(client, eventId);
     expectError(await join(eventId, 'newcomer'), 410, 'QUEUE_CLOSED');
-    expect(await keyspaceDigest(client)).toBe(before);
+    expect(await keyspaceDigest(client, eventId)).toBe(before);
     await sleep(1100);
     for (const t of tickets) expect((await status(eventId, t)).body).toEqual({ status: 'closed' });
     expect(await client.xlen(k.stream)).toBe(3);
