@@ -142,10 +142,12 @@ describe('durable confirm: REDIS_WAIT_REPLICAS=1 on a master with one replica', 
   });
 
   it('more confirms waiting than connections to wait on: the overflow answers 503 after waiting one command timeout for a connection', async () => {
-    // 900 ms WAITs and a 1000 ms command timeout: with the replica frozen, the first 32 confirms (the pool)
-    // hold every connection for 900 ms, the next ones get theirs just in time, and those after give up
-    // waiting for a connection after 1000 ms.
-    const crowded = await startApp({ REDIS_URL: master.url, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '900', REDIS_COMMAND_TIMEOUT_MS: '1000' });
+    // 700 ms WAITs and a 1000 ms command timeout: with the replica frozen, the first 32 confirms (the pool)
+    // hold every connection for 700 ms, the next 32 get theirs in time, and those after give up waiting
+    // for a connection after 1000 ms. The WAIT ends 300 ms (BUSY_MACHINE_MARGIN_MS) before the command
+    // timeout: with 900 ms, two concurrent test runs made a WAIT's answer arrive after its 1000 ms timeout
+    // ("not reachable", a third kind of 503).
+    const crowded = await startApp({ REDIS_URL: master.url, REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '700', REDIS_COMMAND_TIMEOUT_MS: '1000' });
     try {
       const eventId = uniqueId('durable-crowd');
       await crowded.createEvent(eventId, { capacity: 10, admission: { ratePerSecond: 1000 } });
