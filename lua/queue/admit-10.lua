@@ -54,7 +54,7 @@
 
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
     ARGV[2] maxBatch  most users admitted by one call (1..1000; the service
-                      uses a few hundred so one call stays near a millisecond)
+                      uses 100, ADMIT_MAX_BATCH, so one call stays near a millisecond)
 
   Output:
     { 'OK', admitted, endedSessions }
