@@ -41,3 +41,55 @@ export type Hold = operations['SeatController_hold']['responses'][201]['content'
 
 /** POST /v1/events/:eventId/holds/:holdId/confirm */
 export type Order = operations['SeatController_confirm']['responses'][201]['content']['application/json'];
+
+/*
+ * The seat-map reads (GET .../sections, .../seats/layout, .../seats/state),
+ * written out here from the API reference until the OpenAPI document
+ * carries them.
+ */
+
+/** One section of GET /v1/events/:eventId/sections (events without a layout: one section GA). */
+export interface SectionSummary {
+  sectionId: string;
+  priceLevel: string;
+  available: number;
+  held: number;
+  sold: number;
+  /** how many rows the section has */
+  rows: number;
+}
+
+/** GET /v1/events/:eventId/sections: every section in layout order, with the seat version. */
+export interface Sections {
+  version: number;
+  sections: SectionSummary[];
+}
+
+/** One section of the layout: its seats in seat order, row by row (the seat index of the first is firstIndex). */
+export interface SectionLayout {
+  sectionId: string;
+  priceLevel: string;
+  firstIndex: number;
+  count: number;
+  rows: { rowId: string; seatIds: string[] }[];
+}
+
+/** GET /v1/events/:eventId/seats/layout[?sectionId=]: never changes after the event is made. */
+export interface Layout {
+  eventId: string;
+  capacity: number;
+  priceLevels: { priceLevel: string; price?: number; currency?: string }[];
+  sections: SectionLayout[];
+}
+
+/** GET /v1/events/:eventId/seats/state[?sectionId=]: every seat's state in 2 bits (see seatmap/codec.ts). */
+export interface SeatStateBody {
+  version: number;
+  encoding: '2bit-base64';
+  firstIndex: number;
+  count: number;
+  available: number;
+  held: number;
+  sold: number;
+  state: string;
+}
