@@ -104,6 +104,23 @@ describe('waiting room in Chromium', () => {
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
+  /** Every element on screen that pokes out of the viewport sideways (nothing may on a phone), and the page's own scroll width. */
+  async function overflow(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const out: string[] = [];
+      if (document.documentElement.scrollWidth > width) out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue; // not rendered
+        if (r.left < -0.5 || r.right > width + 0.5 || r.width > width + 0.5) {
+          out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${String(el.className)}: ${Math.round(r.left)}..${Math.round(r.right)} of ${width}`);
+        }
+      }
+      return out;
+    });
+  }
+
   async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = 15_000): Promise<string> {
     // Visible text only: a hidden element may still hold an old message.
     await page.waitForFunction(
@@ -401,7 +418,7 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('when the event sells out, people waiting are told in plain words (stream and polling), and a late join too', async () => {
+  it('when the event sells out, people waiting see one sold-out state (stream and polling), and a newcomer is not offered the line', async () => {
     const eventId = uniqueId('web-soldout');
     await app.createEvent(eventId, { capacity: 1, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
     // The one seat is held: admission waits (it may come back), so the page keeps waiting.
@@ -415,19 +432,36 @@ describe('waiting room in Chromium', () => {
     await joinLine(polling.page, eventId, 'Polling Watcher');
     await waitForText(live.page, '#wait-mode', /Live updates/);
     await waitForText(polling.page, '#wait-mode', /Checking every 2 seconds/);
+    // A place on screen before the sale ends (the live watcher joined first).
+    expect(await polling.page.locator('#position').textContent()).toBe('2');
 
     expect((await app.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, buyer.auth)).status).toBe(201);
     for (const { page } of [live, polling]) {
       expect(await waitForText(page, '#alert-text', /Sold out/, 10_000)).toBe(
         'Sold out: every seat has been sold, so nobody else will be let in. Thank you for waiting.',
       );
+      // One state under the banner: no place, no wait, no line to join; the same the newcomer sees.
+      expect(await waitForText(page, '#event-info', /Sold out/)).toBe('Sold out: every seat has been sold.');
+      expect(await page.locator('#view-wait').isHidden()).toBe(true);
+      expect(await page.locator('#position').isVisible()).toBe(false);
+      expect(await page.getByText(/Your place|to go/).filter({ visible: true }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: /Join/ }).count()).toBe(0);
+      expect(await page.title()).toBe('Sold out · queuegate');
+      expect(await page.getByRole('heading', { level: 1 }).filter({ visible: true }).allTextContents()).toEqual(['Sold out']);
     }
+    expect(await overflow(polling.page)).toEqual([]);
     await shot(polling.page, 'phone-5-sold-out');
 
-    const late = await person(DESKTOP);
-    await submitJoin(late.page, eventId, 'Too Late');
-    expect(await waitForText(late.page, '#alert-text', /Sold out/)).toBe('Sold out: every seat has been sold, so the line is closed.');
-    const failedLoads = /ERR_FAILED|net::|status of 410/;
+    // A newcomer: the event looked up says sold out, and there is no "Join the line" to press.
+    const late = await person(PHONE);
+    await late.page.goto(`${app.url}/?event=${eventId}`);
+    expect(await waitForText(late.page, '#event-info', /Sold out/)).toBe('Sold out: every seat has been sold.');
+    expect(await late.page.getByRole('button', { name: /Join/ }).count()).toBe(0);
+    expect(await late.page.getByLabel('Your name').isVisible()).toBe(false);
+    expect(await late.page.getByRole('heading', { level: 1 }).filter({ visible: true }).allTextContents()).toEqual(['Sold out']);
+    expect(await overflow(late.page)).toEqual([]);
+    await shot(late.page, 'phone-5b-sold-out-newcomer');
+    const failedLoads = /ERR_FAILED|net::/;
     expect([...live.problems, ...polling.problems, ...late.problems].filter((p) => !failedLoads.test(p))).toEqual([]);
   });
 
@@ -457,6 +491,10 @@ describe('waiting room in Chromium', () => {
       expect(await page.locator('#position').textContent()).toBe('–');
     }
     await shot(live.page, 'desktop-6-prequeue-countdown');
+    // The commitment is 64 hex characters: on a 390 px phone it wraps instead of widening the page.
+    expect(await polling.page.locator('#shuffle-note code.hash').first().textContent()).toBe(commitment);
+    expect(await overflow(polling.page)).toEqual([]);
+    await shot(polling.page, 'phone-6a-prequeue-commitment');
 
     // After the start: a place (1 or 2), the note that the line was shuffled, and the revealed seed.
     for (const { page } of [live, polling]) {
@@ -466,19 +504,67 @@ describe('waiting room in Chromium', () => {
     }
     const seed = (await app.request('GET', `/v1/events/${eventId}`)).body.shuffle.seed as string;
     expect(await live.page.locator('#shuffle-note').textContent()).toContain(seed);
+    expect(await overflow(polling.page)).toEqual([]); // the commitment and the seed both wrap
     await shot(polling.page, 'phone-6-shuffled-place');
     expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
     for (const { page } of [live, polling]) await waitForSeatMap(page);
     expect([...live.problems, ...polling.problems].filter((p) => !/ERR_FAILED|net::/.test(p))).toEqual([]);
   });
 
-  it('before the queue opens, a join is told when to come back', async () => {
+  it('before the queue opens: a countdown; the page opens by itself, and joins whoever asked at the opening', async () => {
     const eventId = uniqueId('web-early');
-    await app.createEvent(eventId, { capacity: 10, queueOpensAt: new Date(Date.now() + 3_600_000).toISOString(), salesStartAt: new Date(Date.now() + 7_200_000).toISOString() });
-    const { page, problems } = await person(DESKTOP);
-    await submitJoin(page, eventId, 'Too Early');
-    expect(await waitForText(page, '#alert-text', /opens at/)).toMatch(/^The line for this event opens at .+\. Come back then to join it\.$/);
-    expect(problems.filter((p) => !/status of 403/.test(p))).toEqual([]);
+    const client = redis.client();
+    const [s] = await client.time();
+    client.disconnect();
+    const opensAt = Number(s) * 1000 + 10_000;
+    await app.createEvent(eventId, { capacity: 10, queueOpensAt: new Date(opensAt).toISOString(), admission: { ratePerSecond: 100, maxActive: 100 } });
+    // Paused: after the opening the joined person shows a place in line.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const eager = await person(PHONE);
+    const watcher = await person(DESKTOP);
+    const requested: string[] = [];
+    eager.page.on('request', (r) => requested.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    for (const { page } of [eager, watcher]) await page.goto(`${app.url}/?event=${eventId}`);
+
+    const seconds = (t: string) => Number(/(\d+):(\d\d)/.exec(t)?.[1]) * 60 + Number(/(\d+):(\d\d)/.exec(t)?.[2]);
+    const first = await waitForText(eager.page, '#opening', /^The line opens in \d+:\d\d\.$/);
+    expect(seconds(first)).toBeLessThanOrEqual(10);
+    await eager.page.getByLabel('Your name').fill('Early Riser');
+    await eager.page.getByRole('button', { name: 'Join when the line opens' }).click();
+    expect(await waitForText(eager.page, '#opening', /You will be put in it then/)).toMatch(/^The line opens in \d+:\d\d\. You will be put in it then: keep this page open\.$/);
+    expect(await eager.page.locator('#join-button').isDisabled()).toBe(true);
+    const later = await waitForText(eager.page, '#opening', /^The line opens in \d+:\d\d/);
+    expect(seconds(later)).toBeLessThan(seconds(first)); // it counts down
+    expect(requested.filter((r) => r.startsWith('POST'))).toEqual([]); // nobody joined early
+    expect(await overflow(eager.page)).toEqual([]);
+    await shot(eager.page, 'phone-7-before-opening');
+
+    // At the opening: the eager person is in line without touching anything; the watcher is offered the line.
+    expect(await waitForText(eager.page, '#position', /^1$/, 20_000)).toBe('1');
+    expect(Date.now()).toBeGreaterThanOrEqual(opensAt - 1000); // not before the opening (this clock and Redis' are the same machine's)
+    await watcher.page.getByRole('button', { name: 'Join the line' }).waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await watcher.page.locator('#opening').isHidden()).toBe(true);
+    expect(await redisUsers(eventId)).toEqual([expect.stringMatching(/^Early-Riser-/)]);
+    await shot(eager.page, 'phone-7b-joined-at-opening');
+    expect([...eager.problems, ...watcher.problems]).toEqual([]);
+  });
+
+  it('the page declares its icon, and loads nothing that is not there', async () => {
+    const { page, problems } = await person(PHONE);
+    const missing: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
+    await page.goto(`${app.url}/?event=${uniqueId('no-such-event')}`);
+    await waitForText(page, '#event-info', /No event with this code/);
+    const icon = await page.evaluate(() => (document.querySelector('link[rel="icon"]') as { href: string } | null)?.href);
+    expect(icon).toBe(`${app.url}/favicon.svg`);
+    const served = await page.request.get(icon as string);
+    expect(served.status()).toBe(200);
+    expect(served.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(await served.text()).toMatch(/^<svg /);
+    expect(missing).toEqual([`404 /v1/events/${new URL(page.url()).searchParams.get('event')}`]); // the lookup, by design
+    expect(problems).toEqual([]);
   });
 
   /** The userIds waiting or admitted on an event, read straight from Redis. */

@@ -16,8 +16,11 @@ import { $, clock, ID_PATTERN, plural, userIdFrom } from '../util.js';
 /** What the join form offers: joining now, joining at the opening (asked or not yet), or nothing (the sale is over). */
 type JoinForm = 'open' | 'scheduled' | 'armed' | 'over';
 
-function setJoinForm(form: JoinForm): void {
+function setJoinForm(form: JoinForm, over?: 'soldOut' | 'closed'): void {
   $('join-fields').hidden = form === 'over';
+  // Over: the card says so in its heading, and no longer explains how the line works.
+  $('join-heading').textContent = over === 'soldOut' ? 'Sold out' : over === 'closed' ? 'The line is closed' : 'Get in line for tickets';
+  $('join-lead').hidden = form === 'over';
   const button = $<HTMLButtonElement>('join-button');
   button.disabled = form === 'armed';
   button.textContent = form === 'open' ? 'Join the line' : form === 'scheduled' ? 'Join when the line opens' : 'Joining when the line opens…';
@@ -87,7 +90,7 @@ async function lookupEvent(eventId: string): Promise<void> {
     const view = await api.getEvent(eventId);
     if (($('event-id') as HTMLInputElement).value.trim() !== eventId) return;
     info.textContent = describeEvent(view);
-    if (view.status === 'soldOut' || view.status === 'closed') setJoinForm('over');
+    if (view.status === 'soldOut' || view.status === 'closed') setJoinForm('over', view.status);
     else if (view.status === 'scheduled' && view.config.queueOpensAt) countDownToOpening(eventId, view.config.queueOpensAt, false, Date.now() + 1000);
   } catch (err) {
     info.classList.add('bad');
