@@ -5,7 +5,7 @@ import { DomainError, eventNotFound } from '../common/domain-error';
 import { EventActivity } from '../event/event-activity';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
-import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { AuditDto, HoldDto, HoldSeatsBody, OrderDto } from './dto/hold.dto';
 import { ReplicaWait } from '../redis/replica-wait';
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
@@ -115,19 +115,6 @@ export class SeatService {
       return { order, created };
     }
     throw holdError('confirm', access.eventId, r);
-  }
-
-  async page(eventId: string, query: SeatQueryDto): Promise<SeatPageDto> {
-    const page = await this.seats.page(eventId, {
-      status: query.status ?? '',
-      cursor: query.cursor ?? 0,
-      limit: query.limit ?? 100,
-      priceLevel: query.priceLevel ?? '',
-      sectionId: query.sectionId ?? '',
-    });
-    if (!page) throw eventNotFound(eventId);
-    if ('badFilter' in page) throw new DomainError('VALIDATION', page.badFilter as string);
-    return page;
   }
 
   /**
