@@ -102,7 +102,7 @@ describe('waiting room in Chromium', () => {
     return { page, problems };
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 
   /** Every element on screen that pokes out of the viewport sideways (nothing may on a phone), and the page's own scroll width. */
   async function overflow(page: Page): Promise<string[]> {
@@ -151,6 +151,17 @@ describe('waiting room in Chromium', () => {
     await page.locator('.seat').first().waitFor();
     await page.locator('#seat-map[aria-busy="false"]').waitFor(); // read from the service, not left over
   }
+
+  /** A venue's turn opens on its sections. */
+  async function waitForSections(page: Page): Promise<void> {
+    await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
+    await page.locator('.section-choice').first().waitFor();
+    await page.locator('#seat-map[aria-busy="false"]').waitFor();
+  }
+
+  /** The texts of a section's button on the list: name, level and price, seats left. */
+  const sectionCard = async (page: Page, sectionId: string) =>
+    (await page.locator(`.section-choice[data-section="${sectionId}"] > span`).allTextContents()).map((t) => t.replace(/\s/g, ' '));
 
   const seat = (page: Page, seatId: string) => page.locator(`[data-seat="${seatId}"]`);
   const alertText = (page: Page, pattern: RegExp) => waitForText(page, '#alert-text', pattern);
@@ -338,7 +349,7 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('a venue: the map by section and row with prices, the best 3 together at a price level, the total before Buy now', async () => {
+  it('a venue: it opens on its sections with level, price and seats left, a section shows its rows, the best 3 together at a price level, the total before Buy now', async () => {
     const eventId = uniqueId('web-venue');
     const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
     await app.createEvent(eventId, {
@@ -356,15 +367,27 @@ describe('waiting room in Chromium', () => {
       },
     });
     const { page, problems } = await person(DESKTOP);
-    await joinAdmitted(page, eventId, 'Eve');
-    // Sections with their price, rows with their label, seats by number.
-    const headings = await page.locator('#seat-map .section h2').allTextContents();
-    expect(headings.map((h) => h.replace(/\s/g, ' '))).toEqual([expect.stringMatching(/^Section A · FLOOR · .*120\.00/), expect.stringMatching(/^Section B · BALCONY · .*45\.00/)]);
+    await submitJoin(page, eventId, 'Eve');
+    await waitForSections(page);
+    // Sections first, with their level, price and seats left; no seat yet.
+    expect(await sectionCard(page, 'A')).toEqual(['Section A', expect.stringMatching(/^FLOOR · .*120\.00/), '16 left']);
+    expect(await sectionCard(page, 'B')).toEqual(['Section B', expect.stringMatching(/^BALCONY · .*45\.00/), '30 left']);
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(await page.locator('#counts').textContent()).toBe('46 seats available · 0 held · 0 sold');
+
+    // A section: its rows with their label, seats by number.
+    await page.locator('.section-choice[data-section="B"]').click();
+    await seat(page, 'B-2-7').waitFor();
+    expect((await page.locator('#section-title').textContent())?.replace(/\s/g, ' ')).toMatch(/^Section B · BALCONY · .*45\.00/);
     expect(await page.locator('[data-section="B"] [data-row="2"] .row-label').textContent()).toBe('Row 2');
     expect(await seat(page, 'B-2-7').textContent()).toBe('7');
-    // Someone holds B-1-2, so the best 3 together on the balcony are B-1-3..5.
+    expect(await page.locator('.seat').count()).toBe(30);
+    // Someone holds B-1-2: the map shows it, and the list counts it, so the best 3 together on the balcony are B-1-3..5.
     const other = await joinAndAdmit(app, eventId, 'other');
     expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['B-1-2'] }, other.auth)).status).toBe(201);
+    await page.waitForFunction(() => document.querySelector('[data-seat="B-1-2"]').classList.contains('held'), undefined, { timeout: 10_000 });
+    await page.getByRole('button', { name: 'All sections' }).click();
+    await waitForText(page, '.section-choice[data-section="B"] .section-left', /^29 left$/);
     await page.locator('#best-quantity').selectOption('3');
     await page.locator('#best-level').selectOption('BALCONY');
     await shot(page, 'desktop-venue-map');
@@ -375,6 +398,97 @@ describe('waiting room in Chromium', () => {
     await shot(page, 'desktop-venue-held');
     await page.getByRole('button', { name: 'Buy now' }).click();
     await waitForText(page, '#order-id', /paid .*135\.00/);
+    await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  it('a 20,000-seat stadium on a phone: sections first, one section drawn, its map follows another buyer within the refresh, a pick holds, best available in one tap', async () => {
+    const eventId = uniqueId('web-stadium');
+    const sectionIds = Array.from({ length: 20 }, (_, i) => `S${String(i + 1).padStart(2, '0')}`);
+    const levelOf = (i: number) => (i < 5 ? 'P1' : i < 12 ? 'P2' : 'P3');
+    await app.createEvent(eventId, {
+      maxSeatsPerUser: 4,
+      admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 },
+      layout: {
+        priceLevels: [
+          { priceLevel: 'P1', price: 9500, currency: 'EUR' },
+          { priceLevel: 'P2', price: 6500, currency: 'EUR' },
+          { priceLevel: 'P3', price: 3500, currency: 'EUR' },
+        ],
+        // 20 sections of 20 rows of 50 seats
+        sections: sectionIds.map((sectionId, i) => ({ sectionId, priceLevel: levelOf(i), rows: Array.from({ length: 20 }, (_, r) => ({ rowId: String(r + 1), seats: 50 })) })),
+      },
+    });
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body.capacity).toBe(20_000);
+    const { page, problems } = await person(PHONE);
+    const reads: { path: string; status: number; query: string }[] = [];
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith(`/v1/events/${eventId}/s`)) reads.push({ path: url.pathname.slice(`/v1/events/${eventId}`.length), status: r.status(), query: url.search });
+    });
+    await submitJoin(page, eventId, 'Stadium Fan');
+    await waitForSections(page);
+    expect(await page.locator('.section-choice').count()).toBe(20);
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(await sectionCard(page, 'S01')).toEqual(['Section S01', expect.stringMatching(/^P1 · .*95\.00/), '1,000 left']);
+    expect(await page.locator('#counts').textContent()).toBe('20,000 seats available · 0 held · 0 sold');
+    expect(await page.locator('#hold-button').isVisible()).toBe(false); // nothing to pick on the list
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-1-sections');
+    await shot(page, 'phone-stadium-1-sections-screen', false); // what the phone's screen shows
+
+    // One section: its 1,000 seats, never the stadium's 20,000.
+    await page.locator('.section-choice[data-section="S07"]').click();
+    await seat(page, 'S07-20-50').waitFor();
+    await page.locator('#seat-map[aria-busy="false"]').waitFor();
+    expect(await page.locator('.seat').count()).toBe(1000);
+    expect(await page.locator('#seat-map .row').count()).toBe(20);
+    expect(await seat(page, 'S07-3-10').textContent()).toBe('10');
+    expect(await page.locator('#counts').textContent()).toBe('Section S07: 1,000 seats available · 0 held · 0 sold');
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-2-section');
+    await shot(page, 'phone-stadium-2-section-screen', false); // what the phone's screen shows
+
+    // Another buyer holds a seat of this section: the map follows within its refresh (5 s, plus the snapshot's 1 s).
+    const other = await joinAndAdmit(app, eventId, 'other-buyer');
+    const heldAt = Date.now();
+    expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['S07-3-10'] }, other.auth)).status).toBe(201);
+    await page.waitForFunction(() => document.querySelector('[data-seat="S07-3-10"]').classList.contains('held'), undefined, { timeout: 8_000 });
+    const followedMs = Date.now() - heldAt;
+    expect(await seat(page, 'S07-3-10').isDisabled()).toBe(true);
+    expect(await page.locator('#counts').textContent()).toBe('Section S07: 999 seats available · 1 held · 0 sold');
+    // Nothing changes after that: the next refresh is a 304 of no body.
+    await page.waitForResponse((r) => r.url().includes('/seats/state') && r.status() === 304, { timeout: 8_000 });
+    await shot(page, 'phone-stadium-3-followed');
+    await shot(page, 'phone-stadium-3-followed-screen', false); // what the phone's screen shows
+
+    // A pick holds, priced by the section's level.
+    await seat(page, 'S07-1-1').click();
+    await seat(page, 'S07-1-2').click();
+    expect(await page.locator('#selection').textContent()).toMatch(/^S07-1-1 and S07-1-2 \(2 of at most 4\) · .*130\.00$/);
+    await page.getByRole('button', { name: 'Hold 2 seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats S07-1-1 and S07-1-2');
+    expect((await page.locator('#hold-total').textContent())?.replace(/\s/g, ' ')).toMatch(/^Total .*130\.00/);
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body).toEqual(expect.objectContaining({ held: 3, sold: 0 }));
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-4-held');
+
+    // Best available stays one tap from the first screen: the best 2 are the front of S01.
+    await page.getByRole('button', { name: 'Release seats' }).click();
+    await seat(page, 'S07-1-1').waitFor();
+    await page.getByRole('button', { name: 'All sections' }).click();
+    await page.locator('.section-choice').first().waitFor();
+    await page.locator('#best-quantity').selectOption('2');
+    await page.getByRole('button', { name: 'Find my seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats S01-1-1 and S01-1-2');
+
+    // The layout of S07 was read once; every map read was of one section or the list, never the whole paged map.
+    expect(reads.filter((r) => r.path === '/seats/layout').map((r) => r.query)).toEqual(['?sectionId=S07']);
+    expect(reads.filter((r) => r.path === '/seats')).toEqual([]);
+    expect(reads.filter((r) => r.path === '/seats/state').every((r) => r.query === '?sectionId=S07')).toBe(true);
+    console.log(`stadium map: another buyer's hold shown after ${followedMs} ms; map reads ${JSON.stringify(countReads(reads))}`);
     await expectCleanAudit(app, eventId);
     expect(problems).toEqual([]);
   });
@@ -566,6 +680,13 @@ describe('waiting room in Chromium', () => {
     expect(missing).toEqual([`404 /v1/events/${new URL(page.url()).searchParams.get('event')}`]); // the lookup, by design
     expect(problems).toEqual([]);
   });
+
+  /** Map reads by path and status, e.g. { '/seats/state 304': 2 }. */
+  function countReads(reads: { path: string; status: number }[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of reads) counts[`${r.path} ${r.status}`] = (counts[`${r.path} ${r.status}`] ?? 0) + 1;
+    return counts;
+  }
 
   /** The userIds waiting or admitted on an event, read straight from Redis. */
   async function redisUsers(eventId: string): Promise<string[]> {

@@ -10,7 +10,7 @@
  * 304 of no bytes. An event without a layout is one section, GA, opened at once.
  */
 import * as api from '../api/client.js';
-import type { BestSeats, Hold, SectionSummary, SeatStateBody } from '../api/types.js';
+import type { BestSeats, Hold, SectionLayout, SectionSummary, SeatStateBody } from '../api/types.js';
 import { alertUser, clearAlert, explain, joinAgain } from '../alerts.js';
 import { getCurrentEvent, isVenue, levelPrice, maxSeats, noteSeatLevel, seatPrice, setCurrentEvent, totalOf } from '../event-info.js';
 import { flow, provide } from '../flow.js';
@@ -32,6 +32,8 @@ let sectionsTag: string | undefined;
 let openSectionId: string | undefined;
 let openSection: SectionSeats | undefined;
 let stateTag: string | undefined;
+/** Section layouts already read, by event and section: a layout never changes, so it is read once. */
+const layouts = new Map<string, SectionLayout>();
 const picks = new Picks();
 const seatButtons = new Map<string, HTMLButtonElement>();
 
@@ -84,7 +86,7 @@ function renderSectionList(): void {
     level.textContent = levelText(s.priceLevel);
     const left = document.createElement('span');
     left.className = 'section-left';
-    left.textContent = s.available ? `${s.available.toLocaleString()} of ${seatsIn(s).toLocaleString()} left` : 'Sold out';
+    left.textContent = s.available ? `${s.available.toLocaleString()} left` : 'Sold out';
     button.append(name, level, left);
     const item = document.createElement('li');
     item.append(button);
@@ -175,6 +177,8 @@ function renderSelection(): void {
     ? `${listSeats(ids)} (${ids.length} of at most ${max})${total ? ` · ${money(total.amount, total.currency)}` : ''}`
     : `No seats picked yet. You can pick up to ${plural(max, 'seat', 'seats')}${isVenue() ? ', or let us find the best ones' : ''}.`;
   const button = $<HTMLButtonElement>('hold-button');
+  // On the section list there is nothing to pick: no hold button until a section is open (or seats are picked).
+  button.hidden = ids.length === 0 && openSectionId === undefined;
   button.disabled = ids.length === 0;
   button.textContent = ids.length ? `Hold ${plural(ids.length, 'seat', 'seats')}` : 'Hold seats';
 }
@@ -215,7 +219,17 @@ async function readState(eventId: string, section: SectionSeats): Promise<void> 
   applyState(section, fresh.body);
 }
 
-/** Opens a section: its layout (fetched once, then from the browser's cache) and its state. */
+async function sectionLayout(eventId: string, sectionId: string): Promise<SectionLayout> {
+  const key = `${eventId} ${sectionId}`;
+  let layout = layouts.get(key);
+  if (!layout) {
+    layout = (await api.getSectionLayout(eventId, sectionId)).sections[0];
+    layouts.set(key, layout);
+  }
+  return layout;
+}
+
+/** Opens a section: its layout (read once) and its state. */
 async function showSection(eventId: string, sectionId: string): Promise<void> {
   const summary = summaryOf(sectionId);
   openSectionId = sectionId;
@@ -223,7 +237,7 @@ async function showSection(eventId: string, sectionId: string): Promise<void> {
   stateTag = undefined;
   renderSectionNav(summary, sectionId);
   if (summary && seatsIn(summary) > MAX_SEATS_DRAWN) return drawBigSection(summary);
-  const layout = (await api.getSectionLayout(eventId, sectionId)).sections[0];
+  const layout = await sectionLayout(eventId, sectionId);
   if (openSectionId !== sectionId) return;
   const section = new SectionSeats(layout);
   noteSeatLevel(layout.rows.flatMap((r) => r.seatIds), layout.priceLevel);
@@ -242,6 +256,7 @@ async function showSectionList(eventId: string): Promise<void> {
   await readSections(eventId);
   renderSectionList();
   renderBest();
+  renderSelection();
 }
 
 /** Reads again what is on screen: the open section's seats, or the section list. */
@@ -289,6 +304,7 @@ async function openSeats(): Promise<void> {
   show('seats');
   const thisTurn = `${s.eventId} ${s.ticket} ${s.accessToken}`;
   if (thisTurn !== turn) {
+    if (!turn?.startsWith(`${s.eventId} `)) layouts.clear();
     forget();
     turn = thisTurn;
   }
