@@ -30,7 +30,8 @@ export class SeatMapController {
   }
 
   @Get('seats')
-  @ApiOperation({ summary: 'Seat map, paged in seat order (section, row, seat); filter by status, section or price level', description: FROM_SNAPSHOT })
+  // The operation id it had before the seat map moved to this controller: generated clients (web/api) keep it.
+  @ApiOperation({ operationId: 'SeatController_page', summary: 'Seat map, paged in seat order (section, row, seat); filter by status, section or price level', description: FROM_SNAPSHOT })
   @ApiResponse({ status: 200, type: SeatPageDto })
   @ApiResponse(NOT_MODIFIED)
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')

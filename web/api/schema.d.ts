@@ -236,8 +236,71 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Seat map, paged in seat order (section, row, seat); filter by status, section or price level */
+        /**
+         * Seat map, paged in seat order (section, row, seat); filter by status, section or price level
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling.
+         */
         get: operations["SeatController_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/seats/layout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The layout: price levels, sections, rows and seat ids in seat order (never changes after creation: fetch once)
+         * @description With an `ETag` of the event's creation and `Cache-Control: public, max-age=300`; `304` on `If-None-Match`.
+         */
+        get: operations["SeatMapController_layout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/seats/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every seat's state (or one section's) in 2 bits per seat, in seat order
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling. Pair it with GET .../seats/layout (fetched once): 60,000 seats are 20,000 base64 characters.
+         */
+        get: operations["SeatMapController_state"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Seats available, held and sold per section, in section order
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling.
+         */
+        get: operations["SeatMapController_sections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -394,7 +457,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "SECTION_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -515,6 +578,14 @@ export interface components {
             /** @description sections, best first; seat ids are <sectionId>-<rowId>-<seat> */
             sections: components["schemas"]["SectionDto"][];
         };
+        LayoutPriceLevelDto: {
+            /** @example EUR */
+            currency?: string;
+            /** @description minor units; absent for GA */
+            price?: number;
+            /** @example P1 */
+            priceLevel: string;
+        };
         LayoutRowDto: {
             /** @example 1 */
             rowId: string;
@@ -523,6 +594,14 @@ export interface components {
              * @example 30
              */
             seats: number | string[];
+        };
+        LayoutSectionDto: {
+            count: number;
+            /** @description seat index (in seat order, from 0) of the section's first seat */
+            firstIndex: number;
+            priceLevel: string;
+            rows: components["schemas"]["LayoutRowDto"][];
+            sectionId: string;
         };
         LevelView: {
             available: number;
@@ -587,12 +666,47 @@ export interface components {
             /** @enum {string} */
             status: "available" | "held" | "sold";
         };
+        SeatLayoutDto: {
+            capacity: number;
+            eventId: string;
+            priceLevels: components["schemas"]["LayoutPriceLevelDto"][];
+            sections: components["schemas"]["LayoutSectionDto"][];
+        };
         SeatPageDto: {
             available: number;
             held: number;
             /** @description pass as cursor for the next page; null at the end */
             nextCursor: number | null;
             seats: components["schemas"]["SeatDto"][];
+            sold: number;
+        };
+        SeatStateDto: {
+            available: number;
+            /** @description seats described */
+            count: number;
+            /** @enum {string} */
+            encoding: "2bit-base64";
+            /** @description seat index (in seat order, from 0) of the first seat described */
+            firstIndex: number;
+            held: number;
+            sold: number;
+            /** @description base64 (standard, padded) of ceil(count / 4) bytes: seat k of the range (seat index firstIndex + k) is (byte[k >> 2] >> ((k & 3) * 2)) & 3, 0 available, 1 held, 2 sold */
+            state: string;
+            /** @description the event's seat version: every change to any seat raises it */
+            version: number;
+        };
+        SectionCountsDto: {
+            available: number;
+            held: number;
+            /**
+             * @description GA for events without a layout
+             * @example P1
+             */
+            priceLevel: string;
+            /** @description rows in the section (1 for GA) */
+            rows: number;
+            /** @example A */
+            sectionId: string;
             sold: number;
         };
         SectionDto: {
@@ -605,6 +719,12 @@ export interface components {
             rows: components["schemas"]["LayoutRowDto"][];
             /** @example A */
             sectionId: string;
+        };
+        SectionsDto: {
+            /** @description in section order; one section GA for events without a layout */
+            sections: components["schemas"]["SectionCountsDto"][];
+            /** @description the seat version these counts are of */
+            version: number;
         };
         SetFlagDto: {
             enabled: boolean;
@@ -1909,6 +2029,190 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SeatPageDto"];
                 };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_layout: {
+        parameters: {
+            query?: {
+                /** @description only this section */
+                sectionId?: string;
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatLayoutDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND | SECTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_state: {
+        parameters: {
+            query?: {
+                /** @description only this section */
+                sectionId?: string;
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatStateDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND | SECTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_sections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SectionsDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description code: VALIDATION */
             400: {
