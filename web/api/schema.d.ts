@@ -600,7 +600,7 @@ export interface components {
             /** @description seat index (in seat order, from 0) of the section's first seat */
             firstIndex: number;
             priceLevel: string;
-            rows: components["schemas"]["LayoutRowDto"][];
+            rows: components["schemas"]["SeatRowDto"][];
             sectionId: string;
         };
         LevelView: {
@@ -679,6 +679,11 @@ export interface components {
             nextCursor: number | null;
             seats: components["schemas"]["SeatDto"][];
             sold: number;
+        };
+        SeatRowDto: {
+            rowId: string;
+            /** @description in seat order */
+            seatIds: string[];
         };
         SeatStateDto: {
             available: number;

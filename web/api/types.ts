@@ -31,65 +31,23 @@ export type Level = EventView['levels'][number];
 /** POST /v1/events/:eventId/holds by quantity: the best seats, optionally together, in a level or section. */
 export type BestSeats = Pick<components['schemas']['HoldSeatsDto'], 'together' | 'priceLevel' | 'sectionId'> & { quantity: number };
 
-/** GET /v1/events/:eventId/seats */
-export type SeatPage = operations['SeatController_page']['responses'][200]['content']['application/json'];
-
-export type Seat = SeatPage['seats'][number];
-
 /** POST /v1/events/:eventId/holds */
 export type Hold = operations['SeatController_hold']['responses'][201]['content']['application/json'];
 
 /** POST /v1/events/:eventId/holds/:holdId/confirm */
 export type Order = operations['SeatController_confirm']['responses'][201]['content']['application/json'];
 
-/*
- * The seat-map reads (GET .../sections, .../seats/layout, .../seats/state),
- * written out here from the API reference until the OpenAPI document
- * carries them.
- */
+/** GET /v1/events/:eventId/sections: every section in layout order (events without a layout: one, GA), with the seat version. */
+export type Sections = operations['SeatMapController_sections']['responses'][200]['content']['application/json'];
 
-/** One section of GET /v1/events/:eventId/sections (events without a layout: one section GA). */
-export interface SectionSummary {
-  sectionId: string;
-  priceLevel: string;
-  available: number;
-  held: number;
-  sold: number;
-  /** how many rows the section has */
-  rows: number;
-}
-
-/** GET /v1/events/:eventId/sections: every section in layout order, with the seat version. */
-export interface Sections {
-  version: number;
-  sections: SectionSummary[];
-}
-
-/** One section of the layout: its seats in seat order, row by row (the seat index of the first is firstIndex). */
-export interface SectionLayout {
-  sectionId: string;
-  priceLevel: string;
-  firstIndex: number;
-  count: number;
-  rows: { rowId: string; seatIds: string[] }[];
-}
+/** One section's counts, level and number of rows. */
+export type SectionSummary = Sections['sections'][number];
 
 /** GET /v1/events/:eventId/seats/layout[?sectionId=]: never changes after the event is made. */
-export interface Layout {
-  eventId: string;
-  capacity: number;
-  priceLevels: { priceLevel: string; price?: number; currency?: string }[];
-  sections: SectionLayout[];
-}
+export type Layout = operations['SeatMapController_layout']['responses'][200]['content']['application/json'];
 
-/** GET /v1/events/:eventId/seats/state[?sectionId=]: every seat's state in 2 bits (see seatmap/codec.ts). */
-export interface SeatStateBody {
-  version: number;
-  encoding: '2bit-base64';
-  firstIndex: number;
-  count: number;
-  available: number;
-  held: number;
-  sold: number;
-  state: string;
-}
+/** One section of the layout: its seats in seat order, row by row (the seat index of the first is firstIndex). */
+export type SectionLayout = Layout['sections'][number];
+
+/** GET /v1/events/:eventId/seats/state[?sectionId=]: every seat's state in 2 bits (seatmap/codec.ts). */
+export type SeatStateBody = operations['SeatMapController_state']['responses'][200]['content']['application/json'];

@@ -44,7 +44,8 @@ export class LayoutPriceLevelDto {
   @ApiPropertyOptional({ example: 'EUR' }) currency?: string;
 }
 
-export class LayoutRowDto {
+/** (Not LayoutRowDto: that name is the create-event layout's row, and OpenAPI schemas are named by class, so one would replace the other.) */
+export class SeatRowDto {
   @ApiProperty() rowId!: string;
   @ApiProperty({ type: [String], description: 'in seat order' }) seatIds!: string[];
 }
@@ -54,7 +55,7 @@ export class LayoutSectionDto {
   @ApiProperty() priceLevel!: string;
   @ApiProperty({ description: "seat index (in seat order, from 0) of the section's first seat" }) firstIndex!: number;
   @ApiProperty() count!: number;
-  @ApiProperty({ type: [LayoutRowDto] }) rows!: LayoutRowDto[];
+  @ApiProperty({ type: [SeatRowDto] }) rows!: SeatRowDto[];
 }
 
 export class SeatLayoutDto {
