@@ -164,6 +164,9 @@ describe('waiting room in Chromium', () => {
     (await page.locator(`.section-choice[data-section="${sectionId}"] > span`).allTextContents()).map((t) => t.replace(/\s/g, ' '));
 
   const seat = (page: Page, seatId: string) => page.locator(`[data-seat="${seatId}"]`);
+
+  /** A venue section's rows for a create body: n rows (1..n) of `seats` seats each. */
+  const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
   const alertText = (page: Page, pattern: RegExp) => waitForText(page, '#alert-text', pattern);
 
   /** Joins an event that admits at once: the waiting view may flash by too fast to see. */
@@ -351,7 +354,6 @@ describe('waiting room in Chromium', () => {
 
   it('a venue: it opens on its sections with level, price and seats left, a section shows its rows, the best 3 together at a price level, the total before Buy now', async () => {
     const eventId = uniqueId('web-venue');
-    const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
     await app.createEvent(eventId, {
       maxSeatsPerUser: 6,
       admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 },
@@ -388,6 +390,7 @@ describe('waiting room in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('[data-seat="B-1-2"]').classList.contains('held'), undefined, { timeout: 10_000 });
     await page.getByRole('button', { name: 'All sections' }).click();
     await waitForText(page, '.section-choice[data-section="B"] .section-left', /^29 left$/);
+    expect(await page.locator('#best-level option[value="BALCONY"]').textContent()).toMatch(/ \(29 left\)$/); // the levels count from the list too
     await page.locator('#best-quantity').selectOption('3');
     await page.locator('#best-level').selectOption('BALCONY');
     await shot(page, 'desktop-venue-map');
@@ -416,7 +419,7 @@ describe('waiting room in Chromium', () => {
           { priceLevel: 'P3', price: 3500, currency: 'EUR' },
         ],
         // 20 sections of 20 rows of 50 seats
-        sections: sectionIds.map((sectionId, i) => ({ sectionId, priceLevel: levelOf(i), rows: Array.from({ length: 20 }, (_, r) => ({ rowId: String(r + 1), seats: 50 })) })),
+        sections: sectionIds.map((sectionId, i) => ({ sectionId, priceLevel: levelOf(i), rows: rows(20, 50) })),
       },
     });
     expect((await app.request('GET', `/v1/events/${eventId}`)).body.capacity).toBe(20_000);

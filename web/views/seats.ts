@@ -269,7 +269,10 @@ async function refreshSeats(): Promise<void> {
   // A section too big to draw shows its seats left; the list shows every section's.
   const big = summaryOf(openSectionId);
   if (big) drawBigSection(big);
-  else if (openSectionId === undefined) renderSectionList();
+  else if (openSectionId === undefined) {
+    renderSectionList();
+    renderBest();
+  }
 }
 
 /** Seats someone else just took: shown as taken at once, then the map is read again. */
@@ -356,6 +359,12 @@ async function openSeats(): Promise<void> {
   });
 }
 
+/** Seats left at a price level: from the last section list read (fresher than the event view read when the turn opened). */
+function levelLeft(priceLevel: string, fromEventView: number): number {
+  const inLevel = sections.filter((s) => s.priceLevel === priceLevel);
+  return inLevel.length ? sum(inLevel).available : fromEventView;
+}
+
 /** "Best N": how many (up to the limit), together in one row or not, at which price level or in the open section. */
 function renderBest(): void {
   const quantity = $<HTMLSelectElement>('best-quantity');
@@ -370,10 +379,12 @@ function renderBest(): void {
   const level = $<HTMLSelectElement>('best-level');
   const priced = (getCurrentEvent()?.levels ?? []).filter((l) => l.price !== undefined);
   $('best-level-label').hidden = inSection || priced.length < 2;
+  const chosenLevel = level.value; // redrawn on every list refresh: the person's choice stays
   level.replaceChildren(
     new Option('any price', ''),
-    ...priced.map((l) => new Option(`${l.priceLevel} · ${money(l.price as number, l.currency as string)} (${l.available.toLocaleString()} left)`, l.priceLevel)),
+    ...priced.map((l) => new Option(`${l.priceLevel} · ${money(l.price as number, l.currency as string)} (${levelLeft(l.priceLevel, l.available).toLocaleString()} left)`, l.priceLevel)),
   );
+  level.value = chosenLevel;
 }
 
 async function hold(request: (token: string, eventId: string) => Promise<Hold>, retry: () => void, priceLevel?: string): Promise<void> {
