@@ -496,6 +496,31 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a section too big to draw seat by seat (3,000 general-admission seats) offers best available instead, on a phone', async () => {
+    const eventId = uniqueId('web-big-ga');
+    await app.createEvent(eventId, { capacity: 3000, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    const { page, problems } = await person(PHONE);
+    const layoutReads: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/seats/layout')) layoutReads.push(r.url());
+    });
+    await submitJoin(page, eventId, 'Crowd');
+    await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await waitForText(page, '#seat-map .big-note', /too many/)).toBe(
+      '3,000 seats left here: too many to show one by one on this screen. Choose how many you want above, and we find you the best ones.',
+    );
+    expect(await page.locator('#counts').textContent()).toBe('3,000 seats available · 0 held · 0 sold');
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(layoutReads).toEqual([]); // 3,000 seat ids it would not draw are not fetched either
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-big-ga');
+    await page.locator('#best-quantity').selectOption('2');
+    await page.getByRole('button', { name: 'Find my seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats GA-1 and GA-2');
+    expect(problems).toEqual([]);
+  });
+
   it('an event with a challenge: the page solves it in a Web Worker, showing its progress, and joins', async () => {
     const eventId = uniqueId('web-pow');
     await app.createEvent(eventId, { capacity: 6, challenge: { difficultyBits: 12 } });

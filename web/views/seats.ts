@@ -150,9 +150,9 @@ function drawBigSection(summary: SectionSummary): void {
   map.className = 'seat-map big';
   const note = document.createElement('p');
   note.className = 'big-note';
-  note.textContent = `${plural(summary.available, 'seat', 'seats')} left here: too many to show one by one. Choose how many you want above and we find the best ones together.`;
+  note.textContent = `${plural(summary.available, 'seat', 'seats')} left here: too many to show one by one on this screen. Choose how many you want above, and we find you the best ones.`;
   map.replaceChildren(note);
-  renderCounts(summary, `Section ${summary.sectionId}: `);
+  renderCounts(summary, summary.sectionId === 'GA' ? '' : `Section ${summary.sectionId}: `);
 }
 
 function renderSeat(seatId: string): void {
@@ -173,12 +173,19 @@ function renderSelection(): void {
   const ids = picks.list();
   const max = maxSeats();
   const total = totalOf(ids);
+  // Seats are picked on a drawn section only: on the list or a section too big to draw, no legend, no hold button (unless seats are picked).
+  const drawn = openSection !== undefined;
+  $('legend').hidden = !drawn;
   $('selection').textContent = ids.length
     ? `${listSeats(ids)} (${ids.length} of at most ${max})${total ? ` · ${money(total.amount, total.currency)}` : ''}`
-    : `No seats picked yet. You can pick up to ${plural(max, 'seat', 'seats')}${isVenue() ? ', or let us find the best ones' : ''}.`;
+    : drawn
+      ? `No seats picked yet. You can pick up to ${plural(max, 'seat', 'seats')}${isVenue() ? ', or let us find the best ones' : ''}.`
+      : openSectionId === undefined
+        ? 'Choose a section to pick seats in it, or let us find the best ones.'
+        : '';
   const button = $<HTMLButtonElement>('hold-button');
-  // On the section list there is nothing to pick: no hold button until a section is open (or seats are picked).
-  button.hidden = ids.length === 0 && openSectionId === undefined;
+  button.hidden = ids.length === 0 && !drawn;
+  $('seat-actions').hidden = button.hidden && !$('selection').textContent;
   button.disabled = ids.length === 0;
   button.textContent = ids.length ? `Hold ${plural(ids.length, 'seat', 'seats')}` : 'Hold seats';
 }
