@@ -272,14 +272,16 @@ async function refreshSeats(): Promise<void> {
   if (!s) return;
   if (openSection) return readState(s.eventId, openSection);
   const changed = await readSections(s.eventId);
-  if (!changed) return;
-  // A section too big to draw shows its seats left; the list shows every section's.
-  const big = summaryOf(openSectionId);
-  if (big) drawBigSection(big);
-  else if (openSectionId === undefined) {
+  // Redraw only what is still on screen: a section may have been drawn while the list was read.
+  if (!changed || openSection) return;
+  if (openSectionId === undefined) {
     renderSectionList();
     renderBest();
+    return;
   }
+  // A section too big to draw shows its seats left.
+  const big = summaryOf(openSectionId);
+  if (big && seatsIn(big) > MAX_SEATS_DRAWN) drawBigSection(big);
 }
 
 /** Seats someone else just took: shown as taken at once, then the map is read again. */
