@@ -7,6 +7,7 @@ import { ScriptReply } from '../src/redis/script-replies';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
 import { SeatSnapshots } from '../src/seat/seat-snapshots';
 import { Sweeper } from '../src/seat/sweeper';
+import { commandDelta, commandStats as sharedCommandStats } from './support/command-stats';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil } from './support/inspect';
 import { admitAll, eventView, expectError, pool, sample, sleep } from './support/seat-flows';
@@ -84,16 +85,7 @@ describe.each(TOPOLOGIES)('the seat map on %s Redis', (name) => {
 
   const snapshots = () => app.app.get(SeatSnapshots);
 
-  /** calls per command, summed over every master */
-  async function commandStats(): Promise<Map<string, number>> {
-    const totals = new Map<string, number>();
-    for (const node of masters) {
-      for (const [, command, calls] of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-        totals.set(command, (totals.get(command) ?? 0) + Number(calls));
-      }
-    }
-    return totals;
-  }
+  const commandStats = () => sharedCommandStats(masters);
   const queueSnapshots = () => app.app.get(QueueSnapshots);
   /**
    * Redis's counts with the seat snapshots' calls and the queue snapshots'
@@ -110,8 +102,7 @@ describe.each(TOPOLOGIES)('the seat map on %s Redis', (name) => {
       }
     }
   }
-  const delta = (after: Map<string, number>, before: Map<string, number>) =>
-    Object.fromEntries([...after].map(([c, n]) => [c, n - (before.get(c) ?? 0)]).filter(([, n]) => n !== 0)) as Record<string, number>;
+  const delta = commandDelta;
   /** Background work a replica does whoever looks (flags, INFO itself, cluster slot refresh, the queue snapshot's own refreshes). */
   const BACKGROUND = new Set(['evalsha', 'hgetall', 'info', 'cluster', 'hmget', 'xlen', 'time']);
 
