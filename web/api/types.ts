@@ -41,3 +41,6 @@ export type Hold = operations['SeatController_hold']['responses'][201]['content'
 
 /** POST /v1/events/:eventId/holds/:holdId/confirm */
 export type Order = operations['SeatController_confirm']['responses'][201]['content']['application/json'];
+
+/** POST /queue-it/token: the way back to a Queue-it protected page. */
+export type QueueItRedirect = operations['QueueItTokenController_token']['responses'][200]['content']['application/json'];

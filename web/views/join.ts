@@ -1,7 +1,7 @@
 /** 1. Choose an event (looked up as the person types) and join its line. */
 import * as api from '../api/client.js';
 import { ApiError } from '../api/client.js';
-import { hideChallengeProgress, Proof, solveChallenge } from '../challenge.js';
+import { hideChallengeProgress, joinSolvingChallenge } from '../challenge.js';
 import { saveSession, setSession, show } from '../state.js';
 import { $, ID_PATTERN, plural, userIdFrom } from '../util.js';
 import { alertUser, clearAlert, explain } from './errors.js';
@@ -52,7 +52,7 @@ async function join(): Promise<void> {
   button.disabled = true;
   try {
     const userId = userIdFrom(name);
-    const joined = await joinWithChallenge(eventId, userId);
+    const joined = await joinSolvingChallenge(eventId, (proof) => api.joinQueue(eventId, userId, proof));
     const session = { eventId, userId, ticket: joined.ticket };
     setSession(session);
     saveSession(session);
@@ -76,24 +76,6 @@ async function join(): Promise<void> {
   } finally {
     button.disabled = false;
     hideChallengeProgress();
-  }
-}
-
-/**
- * Joins; when the event asks for a challenge (403 CHALLENGE_REQUIRED) solves
- * one and joins with it. A challenge that failed (it expired while solving,
- * or the event raised its difficulty) is fetched and solved once more.
- */
-async function joinWithChallenge(eventId: string, userId: string) {
-  let proof: Proof | undefined;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await api.joinQueue(eventId, userId, proof);
-    } catch (err) {
-      const again = err instanceof ApiError && (err.code === 'CHALLENGE_REQUIRED' || (err.code === 'CHALLENGE_FAILED' && attempt < 2));
-      if (!again) throw err;
-      proof = await solveChallenge(eventId);
-    }
   }
 }
 
