@@ -274,6 +274,55 @@ describe('Queue-it connector compatibility', () => {
     expect(root.text).toContain('Get in line for tickets');
   });
 
+  it('the usual waiting page: a countdown in the pre-queue; sold out in plain words', async () => {
+    const early = uniqueId('qit-pq');
+    const earlyShop = await site(early);
+    await app.createEvent(early, { capacity: 5, salesStartAt: new Date(Date.now() + 60_000).toISOString(), redirectOrigins: [earlyShop.origin] });
+    const waiting = await visitor();
+    await waiting.page.goto(`${earlyShop.origin}/protected/checkout`);
+    const shown = await waitForText(waiting.page, '#countdown', /^\d+:\d\d$/);
+    expect(Number(shown.split(':')[0]) * 60 + Number(shown.split(':')[1])).toBeLessThanOrEqual(60);
+    expect(await waiting.page.locator('#eta').textContent()).toBe('Your place is drawn when sales start');
+    await shot(waiting.page, '6-prequeue');
+
+    // The only seat is held by someone admitted first: the visitor waits (it may come back), then it is bought.
+    const eventId = uniqueId('qit-soldout');
+    const shop = await site(eventId);
+    await app.createEvent(eventId, { capacity: 1, redirectOrigins: [shop.origin], admission: { ratePerSecond: 100, maxActive: 10, sessionTtlSeconds: 600 } });
+    const buyer = await joinAndAdmit(app, eventId, 'buyer');
+    const hold = await app.request('POST', `/v1/events/${eventId}/holds`, { quantity: 1 }, buyer.auth);
+    expect(hold.status).toBe(201);
+    const late = await visitor();
+    await late.page.goto(`${shop.origin}/protected/checkout`);
+    await waitForText(late.page, '#position', /^1$/);
+    expect((await app.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, buyer.auth)).status).toBe(201);
+    expect(await waitForText(late.page, '#alert-text', /Sold out/, 10_000)).toBe(
+      'Sold out: everything has been sold, so nobody else will be let in. Thank you for waiting.',
+    );
+    expect(await late.page.locator('#wait-heading').textContent()).toBe('The sale has ended');
+    expect(await late.page.locator('#position-live').isHidden()).toBe(true);
+    await shot(late.page, '7-sold-out');
+    // Someone arriving after the sale: the join is refused, and the page says why.
+    const later = await visitor();
+    await later.page.goto(`${shop.origin}/protected/checkout`);
+    expect(await waitForText(later.page, '#alert-text', /Sold out/)).toBe('Sold out: everything has been sold, so the line is closed.');
+    expect(shop.visits.filter((v) => v.served)).toEqual([]);
+    expect([...waiting.problems, ...late.problems, ...later.problems]).toEqual([]);
+  });
+
+  it('with QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY unset, every customer is unknown and no token is signed', async () => {
+    const off = await startApp({ REDIS_URL: redis.url });
+    closers.push(() => off.close());
+    const eventId = uniqueId('qit-off');
+    await off.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
+    const entry = await fetch(`${off.url}/?c=${CUSTOMER_ID}&e=${eventId}&t=${encodeURIComponent('https://shop.example.com/x')}`);
+    expect(entry.status).toBe(404);
+    expect(await entry.text()).toContain(`names the customer “${CUSTOMER_ID}”, which this waiting room does not serve`);
+    const { ticket } = await joinAndAdmit(off, eventId, 'fan-1');
+    const token = await off.request('POST', '/queue-it/token', { eventId, ticket, target: 'https://shop.example.com/x' });
+    expect({ status: token.status, code: token.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+  });
+
   it('redirectOrigins: exact origins only, changed by PATCH, and never on an event id with "_"', async () => {
     const create = (eventId: string, redirectOrigins: unknown) => app.admin('POST', '/v1/events', { eventId, capacity: 3, redirectOrigins });
     const underscored = uniqueId('qit').replace(/-/g, '_');

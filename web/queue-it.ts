@@ -108,10 +108,17 @@ function render(s: TicketStatus): void {
     $('wait-mode').textContent = 'The line is closed for now: you keep your place';
   } else if (s.status === 'soldOut') {
     stopFollowing();
-    $('eta').textContent = 'The sale has ended';
-    document.title = 'Sold out · queuegate';
-    tell('Sold out: everything has been sold, so nobody else will be let in. Thank you for waiting.');
+    end('The sale has ended', 'Sold out: everything has been sold, so nobody else will be let in. Thank you for waiting.');
   }
+}
+
+/** Nothing more to wait for here: the card says so instead of showing a place. */
+function end(heading: string, text: string): void {
+  $('wait-heading').textContent = heading;
+  for (const id of ['wait-lead', 'position-live', 'progress', 'prequeue']) $(id).hidden = true;
+  $('wait-mode').textContent = '';
+  document.title = `${heading} · queuegate`;
+  tell(text);
 }
 
 let stopFollowing: () => void = () => undefined;
@@ -157,13 +164,17 @@ function explainJoin(err: unknown, retry: () => void): void {
       return tell(`The line opens at ${opens}. Come back then, or keep this page open and try again.`, retry);
     }
     case 'SOLD_OUT':
-      return tell('Sold out: everything has been sold, so the line is closed.');
+      return end('The sale has ended', 'Sold out: everything has been sold, so the line is closed.');
     case 'QUEUE_CLOSED':
-      return tell('The line is closed: it takes no new people right now.');
+      return end('The line is closed', 'The line is closed: it takes no new people right now.');
     case 'DUPLICATE':
-      return tell('This browser is already in this line in another tab. Keep that tab open.');
+      return end('Already in line', 'This browser is already in this line in another tab. Keep that tab open.');
     case 'EVENT_NOT_FOUND':
-      return tell('This line no longer exists.');
+      return end('No such line', 'This line no longer exists.');
+    case 'UNAUTHORIZED':
+    case 'VALIDATION':
+      // JOIN_IDENTITY=jwt: joins need a sign-in this page cannot give.
+      return end('Cannot join here', `This line cannot be joined from this page (${e.message}).`);
     case 'RATE_LIMITED':
       return tell('Too many people joined from your network in the last minute. Please try again in a moment.', retry);
     default:

@@ -17,7 +17,7 @@ describe('formatQueueItToken', () => {
   });
 
   it("reads back through the connector's own parser", () => {
-    const p = QueueParameterHelper.extractQueueParams(token);
+    const p = QueueParameterHelper.extractQueueParams(token)!;
     expect(p).toMatchObject({ eventId: 'concert-2026', queueId: 'q-1', timeStamp: 1780000000, extendableCookie: false, redirectType: 'queue' });
     expect(p.queueITTokenWithoutHash).toBe(token.split('~h_')[0]);
     expect(p.hashCode).toBe(token.split('~h_')[1]);
