@@ -183,7 +183,7 @@ function explainJoin(err: unknown, retry: () => void): void {
 }
 
 /** The turn came: the target with a signed queueittoken, from the service, then off to it. */
-async function goBack(ticket: string): Promise<void> {
+async function goBack(ticket: string, attempt = 0): Promise<void> {
   stopFollowing();
   window.clearInterval(countdown);
   $('view-wait').hidden = true;
@@ -194,6 +194,8 @@ async function goBack(ticket: string): Promise<void> {
     location.replace(redirectUrl);
   } catch (err) {
     const code = err instanceof ApiError ? err.code : 'NETWORK';
+    // Another replica may learn of the turn up to a second later than the one that told this page.
+    if (code === 'NOT_ADMITTED' && attempt < 5) return void window.setTimeout(() => void goBack(ticket, attempt + 1), 1000);
     if (code === 'TARGET_NOT_ALLOWED') return tell(`This waiting room no longer sends visitors to ${site}.`);
     if (code === 'TICKET_NOT_FOUND') return tell('Your turn has ended. Go back to the site to queue again.');
     tell("We can't reach the waiting room right now. Please try again in a few seconds.", () => void goBack(ticket));
