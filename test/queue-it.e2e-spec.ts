@@ -34,6 +34,10 @@ jest.setTimeout(90_000);
 
 declare const document: any;
 
+/** How many times the service ran a Lua script, from its Prometheus text. */
+const scriptCalls = (metrics: string, script: string) =>
+  Number(new RegExp(`^queuegate_script_duration_seconds_count\\{[^}]*script="${script}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+
 describe('Queue-it connector compatibility', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let app: TestApp;
@@ -321,6 +325,31 @@ describe('Queue-it connector compatibility', () => {
     const { ticket } = await joinAndAdmit(off, eventId, 'fan-1');
     const token = await off.request('POST', '/queue-it/token', { eventId, ticket, target: 'https://shop.example.com/x' });
     expect({ status: token.status, code: token.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it("a crowd arriving at once costs one read of the event a second, not one each; with Redis frozen the entry answers 503 in plain words", async () => {
+    const eventId = uniqueId('qit-crowd');
+    await app.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
+    const entry = `/?c=${CUSTOMER_ID}&e=${eventId}&t=${encodeURIComponent('https://shop.example.com/x')}`;
+    const reads = async () => scriptCalls(await (await fetch(`${app.url}/metrics`)).text(), 'eventView');
+    const before = await reads();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(app.url + entry).then((r) => r.status)));
+    expect(answers).toEqual(Array(50).fill(200));
+    // One read, and a second one only when the 50 requests straddle the replica's 1 s refresh.
+    expect((await reads()) - before).toBeLessThanOrEqual(2);
+
+    const frozenRedis = await startRedis();
+    const frozenApp = await startApp({ REDIS_URL: frozenRedis.url, REDIS_COMMAND_TIMEOUT_MS: '300', QUEUE_IT_CUSTOMER_ID: CUSTOMER_ID, QUEUE_IT_SECRET_KEY: SECRET_KEY });
+    closers.push(async () => {
+      frozenRedis.thaw();
+      await frozenApp.close();
+      await frozenRedis.cleanup();
+    });
+    await frozenApp.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
+    frozenRedis.freeze();
+    const refused = await fetch(frozenApp.url + entry);
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain('We cannot reach the ticket system right now. Please reload this page in a few seconds.');
   });
 
   it('redirectOrigins: exact origins only, changed by PATCH, and never on an event id with "_"', async () => {
