@@ -328,26 +328,30 @@ describe('Queue-it connector compatibility', () => {
   });
 
   it("a crowd arriving at once costs one read of the event a second, not one each; with Redis frozen the entry answers 503 in plain words", async () => {
+    // An app of its own (its Redis is frozen below), serving this one event.
+    const ownRedis = await startRedis();
+    const own = await startApp({ REDIS_URL: ownRedis.url, REDIS_COMMAND_TIMEOUT_MS: '300', QUEUE_IT_CUSTOMER_ID: CUSTOMER_ID, QUEUE_IT_SECRET_KEY: SECRET_KEY });
+    closers.push(async () => {
+      ownRedis.thaw();
+      await own.close();
+      await ownRedis.cleanup();
+    });
     const eventId = uniqueId('qit-crowd');
-    await app.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
+    await own.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
     const entry = `/?c=${CUSTOMER_ID}&e=${eventId}&t=${encodeURIComponent('https://shop.example.com/x')}`;
-    const reads = async () => scriptCalls(await (await fetch(`${app.url}/metrics`)).text(), 'eventView');
+    // A scrape of /metrics reads the event itself (its per-event gauges): what one scrape costs is measured and taken off.
+    const reads = async () => scriptCalls(await (await fetch(`${own.url}/metrics`)).text(), 'eventView');
+    const first = await reads();
     const before = await reads();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(app.url + entry).then((r) => r.status)));
+    const perScrape = before - first;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(own.url + entry).then((r) => r.status)));
     expect(answers).toEqual(Array(50).fill(200));
     // One read, and a second one only when the 50 requests straddle the replica's 1 s refresh.
-    expect((await reads()) - before).toBeLessThanOrEqual(2);
+    expect((await reads()) - before - perScrape).toBeLessThanOrEqual(2);
 
-    const frozenRedis = await startRedis();
-    const frozenApp = await startApp({ REDIS_URL: frozenRedis.url, REDIS_COMMAND_TIMEOUT_MS: '300', QUEUE_IT_CUSTOMER_ID: CUSTOMER_ID, QUEUE_IT_SECRET_KEY: SECRET_KEY });
-    closers.push(async () => {
-      frozenRedis.thaw();
-      await frozenApp.close();
-      await frozenRedis.cleanup();
-    });
-    await frozenApp.createEvent(eventId, { capacity: 5, redirectOrigins: ['https://shop.example.com'] });
-    frozenRedis.freeze();
-    const refused = await fetch(frozenApp.url + entry);
+    ownRedis.freeze();
+    await new Promise((r) => setTimeout(r, 1100)); // past the replica's memory of the event
+    const refused = await fetch(own.url + entry);
     expect(refused.status).toBe(503);
     expect(await refused.text()).toContain('We cannot reach the ticket system right now. Please reload this page in a few seconds.');
   });
