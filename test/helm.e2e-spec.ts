@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
 const CHART = join(ROOT, 'helm', 'queuegate');
 const CI = join(CHART, 'ci');
-const SECRET_KEYS = ['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET', 'REDIS_PASSWORD'];
+const SECRET_KEYS = ['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET', 'REDIS_PASSWORD', 'JOIN_JWT_SECRET', 'QUEUE_IT_SECRET_KEY'];
 
 let helm = '';
 let binDir = '';
@@ -232,6 +232,21 @@ describe('helm chart helm/queuegate', () => {
     expect(await renderError(['--set', 'auth.joinJwtSecret=short'])).toMatch(/joinJwtSecret must be at least 32/);
   });
 
+  it('Queue-it compatibility: the customer id in the ConfigMap, the secret from the Secret, both or neither', async () => {
+    const key = 'queue-it-secret-0123456789abcdef0123456789';
+    const on = await render(['--set', 'config.queueItCustomerId=ticketania', '--set', `auth.queueItSecretKey=${key}`]);
+    expect(configData(on)).toMatchObject({ QUEUE_IT_CUSTOMER_ID: 'ticketania' });
+    expect(Object.keys(configData(on))).not.toContain('QUEUE_IT_SECRET_KEY');
+    const env = deployment(on).spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[];
+    expect(env.find((e) => e.name === 'QUEUE_IT_SECRET_KEY')?.valueFrom.secretKeyRef).toMatchObject({ key: 'QUEUE_IT_SECRET_KEY', optional: false });
+    expect(Buffer.from((one(on, 'Secret') as any).data.QUEUE_IT_SECRET_KEY, 'base64').toString()).toBe(key);
+    expect(Object.keys(configData(rendered.default))).not.toContain('QUEUE_IT_CUSTOMER_ID');
+
+    expect(await renderError(['--set', 'config.queueItCustomerId=ticketania'])).toMatch(/queueItCustomerId and auth.queueItSecretKey must be set together/);
+    expect(await renderError(['--set', `auth.queueItSecretKey=${key}`])).toMatch(/must be set together/);
+    expect(await renderError(['--set', 'config.queueItCustomerId=ticketania', '--set', 'auth.queueItSecretKey=short'])).toMatch(/queueItSecretKey must be at least 32/);
+  });
+
   it.each(Object.keys(CASES))('restricted security context, read-only root with a writable /tmp: %s', (name) => {
     const pod = deployment(rendered[name]).spec.template.spec;
     expect(pod.securityContext).toMatchObject({
@@ -323,6 +338,7 @@ describe('helm chart helm/queuegate', () => {
     expect(ref('ADMIN_TOKEN')).toEqual({ name: 'queuegate-credentials', key: 'admin-token' });
     expect(ref('ACCESS_TOKEN_SECRET')).toEqual({ name: 'queuegate-credentials', key: 'access-token-secret' });
     expect(ref('REDIS_PASSWORD')).toEqual({ name: 'queuegate-credentials', key: 'redis-password', optional: true });
+    expect(ref('QUEUE_IT_SECRET_KEY')).toEqual({ name: 'queuegate-credentials', key: 'QUEUE_IT_SECRET_KEY', optional: true });
     expect(configData(objects).REDIS_URL).toBe('rediss://redis.data.svc.cluster.local:6380');
   });
 

@@ -4,7 +4,7 @@
  * views never build a path or a header themselves.
  */
 import { randomId } from '../util.js';
-import type { BestSeats, Challenge, ErrorBody, EventView, Hold, Joined, Layout, Order, QueueHead, Sections, SeatStateBody, TicketStatus } from './types.js';
+import type { BestSeats, Challenge, ErrorBody, EventView, Hold, Joined, Layout, Order, QueueHead, QueueItRedirect, Sections, SeatStateBody, TicketStatus } from './types.js';
 
 /** An answer that was not a success: the CONTRACT error body, or NETWORK when nothing came back. */
 export class ApiError extends Error {
@@ -22,6 +22,8 @@ interface CallOptions {
   body?: unknown;
   token?: string;
   idempotent?: boolean;
+  /** a key of the caller's own (kept across reloads), instead of a fresh one */
+  idempotencyKey?: string;
   /** the ETag of the answer the page has: a 304 then resolves to undefined */
   etag?: string;
 }
@@ -31,7 +33,7 @@ async function send<T>(method: string, path: string, options: CallOptions = {}):
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.idempotent) headers['idempotency-key'] = randomId(24);
+  if (options.idempotent || options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey ?? randomId(24);
   if (options.etag) headers['if-none-match'] = options.etag;
   let response: Response;
   try {
@@ -81,9 +83,17 @@ const ticketPath = (eventId: string, ticket: string) => `${eventPath(eventId)}/q
 
 export const getEvent = (eventId: string) => call<EventView>('GET', eventPath(eventId));
 
-/** Joins; `proof` is a solved challenge, for an event that asks for one. */
-export const joinQueue = (eventId: string, userId: string, proof?: { challenge: string; nonce: string }) =>
-  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId, ...proof } });
+/**
+ * Joins; `proof` is a solved challenge, for an event that asks for one. With
+ * `idempotencyKey` a repeated join (a reload before the answer was kept)
+ * answers the same place.
+ */
+export const joinQueue = (eventId: string, userId: string, proof?: { challenge: string; nonce: string }, idempotencyKey?: string) =>
+  call<Joined>('POST', `${eventPath(eventId)}/queue`, { body: { userId, ...proof }, idempotencyKey });
+
+/** Queue-it flow: the connector's target with a signed queueittoken, once the ticket is admitted. */
+export const getQueueItRedirect = (eventId: string, ticket: string, target: string) =>
+  call<QueueItRedirect>('POST', '/queue-it/token', { body: { eventId, ticket, target } });
 
 export const getChallenge = (eventId: string) => call<Challenge>('GET', `${eventPath(eventId)}/challenge`);
 

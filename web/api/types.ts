@@ -51,3 +51,6 @@ export type SectionLayout = Layout['sections'][number];
 
 /** GET /v1/events/:eventId/seats/state[?sectionId=]: every seat's state in 2 bits (seatmap/codec.ts). */
 export type SeatStateBody = operations['SeatMapController_state']['responses'][200]['content']['application/json'];
+
+/** POST /queue-it/token: the way back to a Queue-it protected page. */
+export type QueueItRedirect = operations['QueueItTokenController_token']['responses'][200]['content']['application/json'];

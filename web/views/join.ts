@@ -8,7 +8,7 @@ import * as api from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import type { EventView } from '../api/types.js';
 import { alertUser, clearAlert, explain } from '../alerts.js';
-import { hideChallengeProgress, Proof, solveChallenge } from '../challenge.js';
+import { hideChallengeProgress, joinSolvingChallenge } from '../challenge.js';
 import { flow, provide } from '../flow.js';
 import { onLeaveView, saveSession, setSession, show } from '../state.js';
 import { $, clock, ID_PATTERN, plural, userIdFrom } from '../util.js';
@@ -139,7 +139,7 @@ async function joinEvent(): Promise<void> {
   button.disabled = true;
   try {
     const userId = userIdFrom(name);
-    const joined = await joinWithChallenge(eventId, userId);
+    const joined = await joinSolvingChallenge(eventId, (proof) => api.joinQueue(eventId, userId, proof));
     const session = { eventId, userId, ticket: joined.ticket };
     setSession(session);
     saveSession(session);
@@ -167,24 +167,6 @@ async function joinEvent(): Promise<void> {
   } finally {
     if (!opening) button.disabled = false;
     hideChallengeProgress();
-  }
-}
-
-/**
- * Joins; when the event asks for a challenge (403 CHALLENGE_REQUIRED) solves
- * one and joins with it. A challenge that failed (it expired while solving,
- * or the event raised its difficulty) is fetched and solved once more.
- */
-async function joinWithChallenge(eventId: string, userId: string) {
-  let proof: Proof | undefined;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await api.joinQueue(eventId, userId, proof);
-    } catch (err) {
-      const again = err instanceof ApiError && (err.code === 'CHALLENGE_REQUIRED' || (err.code === 'CHALLENGE_FAILED' && attempt < 2));
-      if (!again) throw err;
-      proof = await solveChallenge(eventId);
-    }
   }
 }
 
