@@ -10,6 +10,6 @@ import { Sweeper } from './sweeper';
   imports: [AccessTokenModule, EventModule],
   controllers: [SeatController],
   providers: [SeatRepository, SeatService, Sweeper],
-  exports: [Sweeper],
+  exports: [Sweeper, SeatService],
 })
 export class SeatModule {}
