@@ -104,6 +104,8 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
+    // Every script's error series from 0, so rate() and the dashboard see them before the first error.
+    for (const script of this.scripts.names) for (const kind of ['unavailable', 'other']) this.redisErrors.inc({ script, kind }, 0);
     this.scripts.observe({
       onReply: (script, keys, reply, seconds) => {
         this.scriptDuration.observe({ script }, seconds);
