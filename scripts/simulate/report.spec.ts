@@ -1,6 +1,6 @@
-import type { CrowdRun, Sample, Tallies } from './crowd';
+import type { CrowdRun, Outcome, Sample, Tallies } from './crowd';
 import { parseOptions } from './options';
-import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize } from './report';
+import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize, toldSoldOutStats } from './report';
 
 // The report is computed from collected numbers only: these runs are made up.
 
@@ -13,6 +13,12 @@ function tallies(over: Partial<Tallies> = {}): Tallies {
     ...over,
   };
 }
+
+/** The ten users' ends: 3 bought, 1 released, 1 walked away, 3 found no seats, 2 were told soldOut while waiting. */
+const outcomes = (over: Partial<Record<Outcome, number>> = {}): Record<Outcome, number> => ({
+  bought: 3, released: 1, walkedAway: 1, foundNoSeats: 3, sessionOver: 0, confirmFailed: 0, toldSoldOut: 2, toldClosed: 0, lost: 0,
+  ...over,
+});
 
 /** Ten people in line at first, admitted 4, 4, then 2 a second; active sessions at maxActive (4) for two samples. */
 const samples: Sample[] = [
@@ -33,6 +39,8 @@ function input(run: Partial<CrowdRun> = {}): ReportInput {
       orderSeats: ['GA-1', 'GA-2', 'GA-3', 'GA-4', 'GA-5', 'GA-6'],
       soldOutAtMs: 3456,
       soldMilestones: { '50%': 1.2, '90%': 3.4, '99%': 3.5, '100%': 3.5 },
+      outcomes: outcomes(),
+      toldSoldOutAtMs: [3956, 5456],
       crowdDoneMs: 4000,
       samples,
       finalView: { available: 0, held: 0, sold: 6 },
@@ -77,6 +85,17 @@ describe('simulate report', () => {
     expect(admissionStats([], 5, 4)).toMatchObject({ peakActive: 0, shareOfWaitingTimeAtMaxActive: 0 });
   });
 
+  it('a user in no outcome (or in two) fails everyUserCounted', () => {
+    expect(failedInvariants(buildReport(input({ outcomes: outcomes({ lost: 1 }) })))).toEqual(['everyUserCounted']);
+    expect(failedInvariants(buildReport(input({ outcomes: outcomes({ toldSoldOut: 1 }) })))).toEqual(['everyUserCounted']);
+  });
+
+  it('toldSoldOutStats: seconds after the sell-out, an answer before it counts as 0; none without a sell-out', () => {
+    expect(toldSoldOutStats([1000, 2500, 12_000, 900], 1000)).toEqual({ users: 4, afterSellOutSeconds: { p50: 1.5, p95: 11, max: 11 } });
+    expect(toldSoldOutStats([1000], undefined)).toEqual({ users: 1, afterSellOutSeconds: { p50: 0, p95: 0, max: 0 } });
+    expect(toldSoldOutStats([], 1000)).toEqual({ users: 0, afterSellOutSeconds: { p50: 0, p95: 0, max: 0 } });
+  });
+
   it('a together hold that was not side by side fails the run', () => {
     const base = input();
     const report = buildReport({ ...base, run: { ...base.run, tallies: { ...base.run.tallies, togetherHolds: 3, togetherBroken: 1 } } });
@@ -94,8 +113,11 @@ describe('simulate report', () => {
       soldEqualsConfirmedByClients: true,
       abandonedHoldsReturned: true,
       everyUserFinished: true,
+      everyUserCounted: true,
       togetherHoldsSideBySide: true,
     });
+    expect(report.outcomes).toEqual(outcomes());
+    expect(report.toldSoldOut).toEqual({ users: 2, afterSellOutSeconds: { p50: 2, p95: 2, max: 2 } });
     expect(report.ok).toBe(true);
     expect(failedInvariants(report)).toEqual([]);
     expect(report.seats).toEqual({ capacity: 6, sold: 6, held: 0, available: 0, confirmedByClients: 6, oversold: 0, duplicateSeats: 0 });
@@ -175,6 +197,8 @@ describe('simulate report', () => {
     const row = (...cells: string[]) => `  ${cells[0].padEnd(16)} ${cells.slice(1).map((c) => c.padStart(8)).join(' ')}`;
     expect(text).toContain('  latency (ms)        count      p50      p95      p99      max');
     expect(text).toContain(`\n${row('join', '5', '3', '5', '5', '5')}\n${row('hold', '1', '10', '10', '10', '10')}\n`);
+    expect(text).toContain('outcomes           bought 3, released 1, walkedAway 1, foundNoSeats 3, sessionOver 0, confirmFailed 0, toldSoldOut 2, toldClosed 0, lost 0');
+    expect(text).toContain('told sold out      2 still waiting, 2 s after the sell-out at the median (p95 2 s, last 2 s)');
     expect(text).toMatch(/result {13}OK\n$/);
   });
 
