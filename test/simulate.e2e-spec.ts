@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/chromium';
@@ -100,7 +101,7 @@ describe('npm run simulate: a crowd larger than the seats', () => {
       page.on('request', (r) => requests.push(r.url()));
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`file://${join(dir, 'report.html')}`);
+      await page.goto(pathToFileURL(join(dir, 'report.html')).href);
       const charts = await page.evaluate(() =>
         [...document.querySelectorAll('figure')].map((f: any) => ({
           id: f.id as string,
@@ -120,7 +121,7 @@ describe('npm run simulate: a crowd larger than the seats', () => {
       expect(charts.find((c) => c.id === 'latency')?.paths).toBe(3 * Object.keys(report.latencyMs).length);
       expect(charts.find((c) => c.id === 'outcomes')?.paths).toBe(Object.values(report.outcomes as Record<string, number>).filter((n) => n > 0).length);
       expect(await page.textContent('body')).toContain(`${SEATS} of ${SEATS}`);
-      expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+      expect(requests.filter((u) => new URL(u).protocol !== 'file:')).toEqual([]);
       expect(errors).toEqual([]);
     });
   });

@@ -208,7 +208,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     const rate = gauge('queuegate_event_admission_rate_per_second', 'Configured admission rate (admission.ratePerSecond), by event', ['event']);
     const observed = gauge('queuegate_event_observed_admission_rate_per_second', 'Admissions per second over the last minute as Redis counted them (absent before the first), by event', ['event']);
     const maxActive = gauge('queuegate_event_max_active', 'Configured cap on active sessions (admission.maxActive), by event', ['event']);
-    const status = gauge('queuegate_event_status', 'The event status (CONTRACT "Event status"): 1 for the current one, 0 for the others', ['event', 'status']);
+    const status = gauge('queuegate_event_status', 'The event status (scheduled, prequeue, open, paused, soldOut, closed): 1 for the current one, 0 for the others', ['event', 'status']);
     const all = [...Object.values(totals), levelSeats, rate, observed, maxActive, status] as Gauge<string>[];
     const collectAll = async () => {
       for (const g of all) g.reset();
