@@ -1,6 +1,6 @@
 import { KeyBuilder } from '../src/redis/keys';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
-import { joinAndAdmit } from './support/flows';
+import { joinAndAdmit, twoLevelLayout } from './support/flows';
 import { metricSample, pollUntil } from './support/inspect';
 import { startRedis } from './support/redis-harness';
 import { openSse } from './support/sse-client';
@@ -49,13 +49,7 @@ describe('operator metrics', () => {
   it('per event: seats per price level, configured and observed admission, maxActive, the status one-hot', async () => {
     const eventId = uniqueId('gauges');
     await app.createEvent(eventId, {
-      layout: {
-        priceLevels: [{ priceLevel: 'A', price: 90, currency: 'EUR' }, { priceLevel: 'B', price: 40, currency: 'EUR' }],
-        sections: [
-          { sectionId: 'S1', priceLevel: 'A', rows: [{ rowId: '1', seats: 4 }] },
-          { sectionId: 'S2', priceLevel: 'B', rows: [{ rowId: '1', seats: 6 }] },
-        ],
-      },
+      layout: twoLevelLayout(4, 6),
       admission: { ratePerSecond: 250, maxActive: 40 },
     });
     const alice = await joinAndAdmit(app, eventId, 'alice');

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
-import { joinAndAdmit } from './support/flows';
+import { joinAndAdmit, twoLevelLayout } from './support/flows';
 import { BUSY_MACHINE_MARGIN_MS, pollUntil, sleep } from './support/inspect';
 import { freePort, startRedis, waitUntil } from './support/redis-harness';
 import { openSse, SseStream } from './support/sse-client';
@@ -159,13 +159,7 @@ describe('a real Prometheus scraping a running service', () => {
     // confirmed, released and left to expire, an open status stream, an audit.
     const eventId = uniqueId('dash');
     await app.createEvent(eventId, {
-      layout: {
-        priceLevels: [{ priceLevel: 'A', price: 90, currency: 'EUR' }, { priceLevel: 'B', price: 40, currency: 'EUR' }],
-        sections: [
-          { sectionId: 'S1', priceLevel: 'A', rows: [{ rowId: '1', seats: 10 }] },
-          { sectionId: 'S2', priceLevel: 'B', rows: [{ rowId: '1', seats: 10 }] },
-        ],
-      },
+      layout: twoLevelLayout(10, 10),
       holdTtlSeconds: 1,
       admission: { ratePerSecond: 100, maxActive: 100 },
     });
