@@ -9,10 +9,10 @@ import { EventRepository } from '../event/event.repository';
 import { QueueSnapshots } from '../queue/queue-snapshots';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { ReplicaWait } from '../redis/replica-wait';
-import { SeatService } from '../seat/seat.service';
-import { EventLoopDelayHistogram } from './event-loop-delay';
 import { numberAt, ReplyCode, ScriptReply } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { SeatService } from '../seat/seat.service';
+import { EventLoopDelayHistogram } from './event-loop-delay';
 
 /** The event a script ran for: the hash tag of its first key, qg:{eventId}:meta. */
 const eventOf = (keys: string[]) => /\{([^}]*)\}/.exec(keys[0] ?? '')?.[1] ?? 'unknown';
@@ -70,7 +70,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     releases: this.eventCounter('queuegate_releases_total', 'Holds released by their holder'),
     confirms: this.eventCounter('queuegate_confirms_total', 'Holds confirmed into orders'),
     expirations: this.eventCounter('queuegate_expirations_total', 'Holds expired (seats returned to sale)'),
-    lostHoldRecords: this.eventCounter('queuegate_lost_hold_records_total', "Live holds whose record was gone (Redis lost data): the sweeper gave their seats back"),
+    lostHoldRecords: this.eventCounter('queuegate_lost_hold_records_total', 'Live holds whose record was gone (Redis lost data): the sweeper gave their seats back'),
   };
 
   private readonly eventLoopDelay = new EventLoopDelayHistogram(this.registry);
@@ -264,7 +264,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     });
     new Gauge({
       name: 'queuegate_sse_streams',
-      help: 'Open status streams (GET .../queue/:ticket/stream) on this replica, by event',
+      help: 'Open status streams (GET /v1/events/:eventId/queue/:ticket/events) on this replica, by event',
       labelNames: ['event'],
       registers: [this.registry],
       collect() {
@@ -281,7 +281,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     });
     const mismatches = new Gauge({
       name: 'queuegate_audit_mismatches',
-      help: "Mismatches the latest audit of the event on this replica found (0: clean)",
+      help: 'Mismatches the latest audit of the event on this replica found (0: clean)',
       labelNames: ['event'],
       registers: [this.registry],
     });
