@@ -1,5 +1,6 @@
 import type { CrowdRun, Outcome, Sample, Tallies } from './crowd';
 import { parseOptions } from './options';
+import { renderHtml } from './html-report';
 import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize, toldSoldOutStats } from './report';
 
 // The report is computed from collected numbers only: these runs are made up.
@@ -83,6 +84,23 @@ describe('simulate report', () => {
     // One sample, or none: no rate can be measured.
     expect(admissionStats(samples.slice(0, 1), 5, 4)).toMatchObject({ achievedMeanPerSecond: 0, peakPerSecond: 0, backloggedSeconds: 0 });
     expect(admissionStats([], 5, 4)).toMatchObject({ peakActive: 0, shareOfWaitingTimeAtMaxActive: 0 });
+  });
+
+  it('renderHtml: one self-contained page, five charts drawn from the numbers, text escaped', () => {
+    const report = buildReport({ ...input(), command: 'npm run simulate -- --event "<script>alert(1)</script>"' });
+    const html = renderHtml(report);
+    expect([...html.matchAll(/<figure id="([a-z]+)">/g)].map((m) => m[1])).toEqual(['waiting', 'admitted', 'seats', 'latency', 'outcomes']);
+    const figure = (id: string) => html.slice(html.indexOf(`<figure id="${id}">`), html.indexOf('</figure>', html.indexOf(`<figure id="${id}">`)));
+    const paths = (id: string) => [...figure(id).matchAll(/<path [^>]*d="([^"]+)"/g)].map((m) => m[1]);
+    // four samples: a line of four points per series
+    expect(paths('waiting')).toHaveLength(2);
+    expect(paths('waiting')[0].split(' ')).toHaveLength(4);
+    expect(paths('seats')).toHaveLength(3);
+    expect(paths('latency')).toHaveLength(2 * 3); // join and hold, p50/p95/p99
+    expect(paths('outcomes')).toHaveLength(5); // the outcomes with users
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).not.toMatch(/(src|href)="http/); // nothing fetched
   });
 
   it('a user in no outcome (or in two) fails everyUserCounted', () => {
