@@ -103,6 +103,14 @@ describe('simulate report', () => {
     expect(html).not.toMatch(/(src|href)="http/); // nothing fetched
   });
 
+  it('told sold out: timed from the last confirm, else from the first sample with nothing left', () => {
+    const soldOut: Sample = { t: 3500, joined: 10, waiting: 0, active: 0, available: 0, held: 0, sold: 6 };
+    const told = (run: Partial<CrowdRun>) => buildReport(input({ toldSoldOutAtMs: [3500, 5000], ...run })).toldSoldOut.afterSellOutSeconds;
+    expect(told({ soldOutAtMs: 3000, samples: [...samples, soldOut] })).toEqual({ p50: 2, p95: 2, max: 2 });
+    expect(told({ soldOutAtMs: undefined, samples: [...samples, soldOut] })).toEqual({ p50: 1.5, p95: 1.5, max: 1.5 });
+    expect(told({ soldOutAtMs: undefined })).toEqual({ p50: 0, p95: 0, max: 0 }); // never seen sold out
+  });
+
   it('a user in no outcome (or in two) fails everyUserCounted', () => {
     expect(failedInvariants(buildReport(input({ outcomes: outcomes({ lost: 1 }) })))).toEqual(['everyUserCounted']);
     expect(failedInvariants(buildReport(input({ outcomes: outcomes({ toldSoldOut: 1 }) })))).toEqual(['everyUserCounted']);

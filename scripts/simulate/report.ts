@@ -158,7 +158,8 @@ export function buildReport({ command, target, machine, options: o, run, http }:
     },
     users: t,
     outcomes: run.outcomes,
-    toldSoldOut: toldSoldOutStats(run.toldSoldOutAtMs, run.soldOutAtMs),
+    // The sell-out as the clients saw it (the last seat confirmed); if a lost confirm answer hid it, the first sample with nothing left.
+    toldSoldOut: toldSoldOutStats(run.toldSoldOutAtMs, run.soldOutAtMs ?? samples.find((s) => s.sold > 0 && s.available === 0 && s.held === 0)?.t),
     fairStart: fairStartStats(run.prequeueRanks ?? []),
     admission: admissionStats(samples, o.rate, o.maxActive),
     audit: { ok: audit.body?.ok, mismatches: audit.body?.mismatches, recount: audit.body?.recount },
