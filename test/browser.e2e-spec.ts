@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { PUBLIC_DIR } from '../src/app.factory';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { launchChromium } from './support/chromium';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
 import { startRedis } from './support/redis-harness';
 
@@ -16,18 +17,6 @@ import { startRedis } from './support/redis-harness';
  * skip). Install it with `apt-get update && apt-get install -y chromium`.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-/** The flags this machine needs (see the env notes): no GPU, no QUIC, no background calls home. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = resolve(__dirname, '..', 'test-artifacts', 'browser');
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -49,12 +38,6 @@ describe('waiting room in Chromium', () => {
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed (${CHROMIUM} is missing): the browser suite needs it. ` +
-          'Install it with: apt-get update && apt-get install -y chromium',
-      );
-    }
     if (!existsSync(join(PUBLIC_DIR, 'index.html'))) {
       throw new Error(`${PUBLIC_DIR}/index.html is missing: run \`npm run build\` first (it builds web/ into dist/public/)`);
     }
@@ -62,8 +45,7 @@ describe('waiting room in Chromium', () => {
     tmp = mkdtempSync(join(tmpdir(), 'qg-browser-'));
     redis = await startRedis();
     app = await startApp({ REDIS_URL: redis.url });
-    // launch() starts Chromium with a new, empty profile (user data dir) of its own.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium('the browser suite');
   }, 60_000);
 
   afterEach(async () => {

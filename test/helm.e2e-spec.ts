@@ -88,13 +88,20 @@ interface DeploymentView {
 }
 const deployment = (objects: K8sObject[]) => one(objects, 'Deployment') as unknown as DeploymentView;
 const container = (objects: K8sObject[]) => deployment(objects).spec.template.spec.containers[0];
-const configData = (objects: K8sObject[]) => (one(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
+/** The app's settings ConfigMap (the Grafana dashboard, when enabled, is a ConfigMap too). */
+const settings = (objects: K8sObject[]) => one(objects.filter((o) => !o.metadata.name.endsWith('-dashboard')), 'ConfigMap');
+const configData = (objects: K8sObject[]) => (settings(objects) as unknown as { data: Record<string, string> }).data;
 const secretData = (objects: K8sObject[]) =>
   Object.fromEntries(
     ofKind(objects, 'Secret').flatMap((s) =>
       Object.entries((s as unknown as { data?: Record<string, string> }).data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
     ),
   );
+
+interface RuleGroup {
+  name: string;
+  rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[];
+}
 
 const ciFile = (name: string) => join(CI, name);
 const ciFiles = readdirSync(CI).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -117,7 +124,7 @@ beforeAll(async () => {
 describe('helm chart helm/queuegate', () => {
   it('the matrix covers the switches the issue names', () => {
     expect(Object.keys(CASES)).toEqual(
-      expect.arrayContaining(['default', 'cluster-redis', 'autoscaling', 'existing-secret', 'servicemonitor', 'networkpolicy']),
+      expect.arrayContaining(['default', 'cluster-redis', 'autoscaling', 'existing-secret', 'servicemonitor', 'networkpolicy', 'dashboards']),
     );
   });
 
@@ -188,7 +195,7 @@ describe('helm chart helm/queuegate', () => {
     }
     expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET']));
     // The ConfigMap is the one envFrom source; nothing mounts a Secret wholesale.
-    expect(container(objects).envFrom).toEqual([{ configMapRef: { name: one(objects, 'ConfigMap').metadata.name } }]);
+    expect(container(objects).envFrom).toEqual([{ configMapRef: { name: settings(objects).metadata.name } }]);
   });
 
   it('the ConfigMap carries every non-secret setting of CONTRACT §6', () => {
@@ -386,6 +393,36 @@ describe('helm chart helm/queuegate', () => {
     const service = one(objects, 'Service') as unknown as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string; targetPort: string }[] } };
     expect(service.spec.ports.map((p) => p.name)).toContain('http');
     expect(service.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+  });
+
+  it('PrometheusRule only when enabled: the alerts of files/queuegate.rules.yaml, with alertLabels added and each severity kept', () => {
+    expect(ofKind(rendered.default, 'PrometheusRule')).toHaveLength(0);
+    const objects = rendered.dashboards;
+    const rule = one(objects, 'PrometheusRule') as unknown as { metadata: { labels: Record<string, string> }; spec: { groups: RuleGroup[] } };
+    expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+    const file = parse(readFileSync(join(CHART, 'files', 'queuegate.rules.yaml'), 'utf8')) as { groups: RuleGroup[] };
+    const withTeam = file.groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, labels: { ...r.labels, team: 'tickets' } })) }));
+    expect(rule.spec.groups).toEqual(withTeam);
+    expect(rule.spec.groups[0].rules.length).toBeGreaterThanOrEqual(8);
+    // The annotations keep Prometheus's own templates: Helm must not have rendered them.
+    expect(JSON.stringify(rule.spec.groups)).toContain('{{ $labels.instance }}');
+  });
+
+  it('Grafana dashboard ConfigMap only when enabled, labelled for the sidecar, holding files/queuegate-dashboard.json as is', async () => {
+    expect(ofKind(rendered.default, 'ConfigMap').map((c) => c.metadata.name)).toEqual(['qg-queuegate']);
+    const cm = ofKind(rendered.dashboards, 'ConfigMap').find((c) => c.metadata.name === 'qg-queuegate-dashboard') as unknown as {
+      metadata: K8sObject['metadata'];
+      data: Record<string, string>;
+    };
+    expect(cm.metadata.namespace).toBe('monitoring');
+    expect(cm.metadata.labels?.grafana_dashboard).toBe('1');
+    expect(cm.metadata.annotations).toEqual({ grafana_folder: 'queuegate' });
+    const file = readFileSync(join(CHART, 'files', 'queuegate-dashboard.json'), 'utf8');
+    expect(JSON.parse(cm.data['queuegate.json'])).toEqual(JSON.parse(file));
+    const other = ofKind(await render(['--set', 'metrics.grafanaDashboard.enabled=true', '--set', 'metrics.grafanaDashboard.sidecarLabel=dashboards', '--set', 'metrics.grafanaDashboard.sidecarLabelValue=queuegate']), 'ConfigMap');
+    const labelled = other.find((c) => c.metadata.name.endsWith('-dashboard'));
+    expect(labelled?.metadata.labels).toMatchObject({ dashboards: 'queuegate' });
+    expect(labelled?.metadata.namespace).toBe('tickets');
   });
 
   it('NetworkPolicy only when enabled: http in, DNS and the Redis ports out', async () => {

@@ -13,6 +13,6 @@ import { Sweeper } from './sweeper';
   imports: [AccessTokenModule, EventModule],
   controllers: [SeatController, SeatMapController],
   providers: [SeatRepository, SeatService, Sweeper, SeatMapRepository, SeatSnapshots],
-  exports: [Sweeper],
+  exports: [Sweeper, SeatService],
 })
 export class SeatModule {}

@@ -129,8 +129,18 @@ export class SeatService {
     for (let attempt = 1; ; attempt += 1) {
       const pass = await auditPass(this.seats, eventId);
       if (!pass) throw eventNotFound(eventId);
-      if (pass.totalsChecked || attempt === AUDIT_ATTEMPTS) return pass;
+      if (pass.totalsChecked || attempt === AUDIT_ATTEMPTS) {
+        for (const listener of this.auditListeners) listener(eventId, pass.mismatches.length);
+        return pass;
+      }
     }
+  }
+
+  private readonly auditListeners: ((eventId: string, mismatches: number) => void)[] = [];
+
+  /** Calls `listener` after each audit with the mismatches it reports (the metrics count them). */
+  onAudit(listener: (eventId: string, mismatches: number) => void): void {
+    this.auditListeners.push(listener);
   }
 }
 
