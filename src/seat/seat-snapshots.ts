@@ -7,10 +7,10 @@ import { SeatMapRepository } from './seat-map.repository';
 import { ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 
-/** Seats per whole-map chunk: about a millisecond of Redis at 100,000 seats (bench "Seat map"). */
-export const SEAT_CHUNK = 1000;
-/** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats). */
-export const SEAT_CHANGES_MAX = 500;
+/** Seats per whole-map chunk: well under a millisecond of Redis at 100,000 seats (bench "Seat map"; 1,000 came near 5 ms on a loaded machine). */
+export const SEAT_CHUNK = 500;
+/** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats: up to 20). */
+export const SEAT_CHANGES_MAX = 250;
 /** Calls one refresh makes at most to catch up with the log; the next refresh goes on from there. */
 const MAX_CATCH_UP_CALLS = 4;
 /** A snapshot nobody read for this long is dropped (kept a while past SNAPSHOT_IDLE_MS so a returning reader catches up from the log). */
@@ -31,6 +31,8 @@ interface Entry {
   version: number;
   /** performance.now() of this replica's last seat change on the event (-1: none) */
   touchedAt: number;
+  /** reads waiting for the next refresh to end */
+  waiters: Set<() => void>;
 }
 
 /**
@@ -53,6 +55,8 @@ export class SeatSnapshots extends RecurringJob {
   inFlight = 0;
   /** refreshes that found seats changed (log entries applied, or a whole-map read) */
   changedRefreshes = 0;
+  /** performance.now() of the periodic run's last tick: reads wait for the next one only while it ticks */
+  private tickedAt = -Infinity;
 
   constructor(
     private readonly repo: SeatMapRepository,
@@ -74,33 +78,48 @@ export class SeatSnapshots extends RecurringJob {
   /**
    * The event's seat map, at most SNAPSHOT_MAX_AGE_MS old and newer than
    * any seat change this replica made (touched); null when the event does
-   * not exist. After such a change a read waits for the next refresh, which
-   * starts at most SNAPSHOT_REFRESH_MS after the one before: a replica's own
-   * holds show in its map at once, and refreshes stay at most about two a
-   * second however many write and read.
+   * not exist. A read after such a change waits for the next periodic
+   * refresh (at most SNAPSHOT_REFRESH_MS) rather than making one: a
+   * replica's own holds show in its next answers, and however many buyers
+   * write and read, an event costs Redis one refresh per period. Only a
+   * first read, or one of an event not refreshed lately, refreshes itself.
    */
   async get(eventId: string): Promise<SeatMap | null> {
     let entry = this.entries.get(eventId);
     if (!entry) {
-      entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1 };
+      entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1, waiters: new Set() };
       this.entries.set(eventId, entry);
     }
+    const polled = performance.now() - entry.askedAt < SNAPSHOT_IDLE_MS && performance.now() - this.tickedAt < 2 * SNAPSHOT_REFRESH_MS;
     entry.askedAt = performance.now();
     // A refresh sent after this replica's last change of the event's seats shows it.
     const after = entry.touchedAt;
-    for (;;) {
+    for (let waited = false; ; ) {
       if (entry.map && entry.readAt > after && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS) return entry.map;
       if (entry.refreshing) {
         if ((await entry.refreshing) === null) return null;
         continue;
       }
-      const wait = entry.map ? entry.readAt + SNAPSHOT_REFRESH_MS - performance.now() : 0;
-      if (wait > 0) {
-        await sleep(wait);
+      if (entry.map && polled && !waited && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS) {
+        waited = true;
+        await this.nextRefresh(entry);
         continue;
       }
       if ((await this.refresh(eventId, entry)) === null) return null;
     }
+  }
+
+  /** Resolves when the entry's next refresh ends (or after SNAPSHOT_MAX_AGE_MS, whichever comes first). */
+  private nextRefresh(entry: Entry): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        entry.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, SNAPSHOT_MAX_AGE_MS);
+      entry.waiters.add(done);
+    });
   }
 
   /** This replica changed seats of the event (hold, release, confirm, expiry): its next reads see it. */
@@ -111,11 +130,12 @@ export class SeatSnapshots extends RecurringJob {
 
   protected async runOnce(): Promise<void> {
     const now = performance.now();
+    this.tickedAt = now;
     const due: Promise<unknown>[] = [];
     for (const [eventId, entry] of this.entries) {
       if (now - entry.askedAt < SNAPSHOT_IDLE_MS) {
-        // A read that waited for a change of ours may just have refreshed it.
-        if (now - entry.readAt < SNAPSHOT_REFRESH_MS * 0.8) continue;
+        // A first read may just have refreshed it.
+        if (now - entry.readAt < SNAPSHOT_REFRESH_MS / 2) continue;
         // A failed refresh (Redis away) leaves the snapshot to age: reads then refresh themselves and answer 503.
         due.push(this.refresh(eventId, entry).catch(() => undefined));
       } else if (now - entry.askedAt > SEAT_SNAPSHOT_KEEP_MS && !entry.refreshing) {
@@ -127,7 +147,10 @@ export class SeatSnapshots extends RecurringJob {
 
   /** One refresh per event at a time: concurrent readers share it. */
   private refresh(eventId: string, entry: Entry): Promise<SeatMap | null> {
-    entry.refreshing ??= this.read(eventId, entry).finally(() => (entry.refreshing = undefined));
+    entry.refreshing ??= this.read(eventId, entry).finally(() => {
+      entry.refreshing = undefined;
+      for (const done of [...entry.waiters]) done();
+    });
     return entry.refreshing;
   }
 
