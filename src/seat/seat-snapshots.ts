@@ -11,8 +11,14 @@ import { ScriptRegistry } from '../redis/script-registry';
 export const SEAT_CHUNK = 500;
 /** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats: up to 20). */
 export const SEAT_CHANGES_MAX = 250;
-/** Calls one refresh makes at most to catch up with the log; the next refresh goes on from there. */
-const MAX_CATCH_UP_CALLS = 4;
+/** Entries the change log keeps (SEAT_LOG_SIZE in lua/includes/layout.lua). */
+const SEAT_LOG_SIZE = 4096;
+/**
+ * Calls one refresh makes at most to catch up with the log: enough for all of
+ * it. A refresh only counts once caught up (a read after a change must see
+ * it); one that still trails after these reads the whole map instead.
+ */
+const MAX_CATCH_UP_CALLS = Math.ceil(SEAT_LOG_SIZE / SEAT_CHANGES_MAX) + 1;
 /** A snapshot nobody read for this long is dropped (kept a while past SNAPSHOT_IDLE_MS so a returning reader catches up from the log). */
 export const SEAT_SNAPSHOT_KEEP_MS = 60_000;
 /** Whole-map reads tried before giving up (the log moved past the read, or the event was re-created, each time). */
@@ -184,10 +190,10 @@ export class SeatSnapshots extends RecurringJob {
   }
 
   /**
-   * Brings `map` up to date from the change log, in place (at most
-   * MAX_CATCH_UP_CALLS calls; the next refresh goes on). null: the event is
-   * gone; 'behind': the log no longer reaches back to the map's version;
-   * 'recreated': the event was deleted and created again.
+   * Brings `map` up to date from the change log, in place, in calls of
+   * SEAT_CHANGES_MAX entries. null: the event is gone; 'behind': the log no
+   * longer reaches back to the map's version (or writes outran
+   * MAX_CATCH_UP_CALLS calls); 'recreated': the event was deleted and created again.
    */
   private async follow(eventId: string, map: SeatMap): Promise<SeatMap | null | 'behind' | 'recreated'> {
     for (let calls = 0; calls < MAX_CATCH_UP_CALLS; calls += 1) {
@@ -196,9 +202,9 @@ export class SeatSnapshots extends RecurringJob {
       if (c.epoch !== map.epoch) return 'recreated';
       if (!c.reachable) return 'behind';
       map.apply(c.entries, map.version + c.entries.length);
-      if (map.version >= c.version) break;
+      if (map.version >= c.version) return map;
     }
-    return map;
+    return 'behind';
   }
 
   /**
