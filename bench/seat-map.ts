@@ -327,7 +327,7 @@ export function seatMapMarkdown(r: SeatMapResult, when: string): string {
     '',
     '| read | calls | median µs | p90 µs | longest µs | Redis CPU µs per call | over 5 ms |',
     '|---|---|---|---|---|---|---|',
-    ...([['whole map (seatChunk, 500 seats a call)', r.longestCall.wholeMap], [`change log (seatChanges, ${r.longestCall.changesEntriesPerCall} entries of 20 seats a call)`, r.longestCall.changes]] as [string, CallFigures][]).map(
+    ...([['whole map (seatChunk, 250 seats a call)', r.longestCall.wholeMap], [`change log (seatChanges, ${r.longestCall.changesEntriesPerCall} entries of 20 seats a call)`, r.longestCall.changes]] as [string, CallFigures][]).map(
       ([name, c]) => `| ${name} | ${c.calls} | ${c.medianUs} | ${c.p90Us} | ${c.maxUs} | ${c.redisCpuUsPerCall} | ${c.over5ms} |`,
     ),
     '',

@@ -7,8 +7,11 @@ import { SeatMapRepository } from './seat-map.repository';
 import { ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 
-/** Seats per whole-map chunk: well under a millisecond of Redis at 100,000 seats (bench "Seat map"; 1,000 came near 5 ms on a loaded machine). */
-export const SEAT_CHUNK = 500;
+/**
+ * Seats per whole-map chunk: under a millisecond of Redis CPU at 100,000 seats (bench "Seat map": 500 a
+ * call cost 1.1-1.5 ms of Redis CPU on the loaded bench machine, 1,000 a median of 3.6 ms).
+ */
+export const SEAT_CHUNK = 250;
 /** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats: up to 20). */
 export const SEAT_CHANGES_MAX = 250;
 /** Entries the change log keeps (SEAT_LOG_SIZE in lua/includes/layout.lua). */
