@@ -192,8 +192,9 @@ async function measureWindow(
   const [reads0, stats0, cpu0, t0] = [await seatReadCalls(client), await commandStats(redis), cpu(), performance.now()];
   await sleep(WINDOW_S * 1000);
   const [reads1, stats1, cpu1, t1] = [await seatReadCalls(client), await commandStats(redis), cpu(), performance.now()];
-  const seen = looking ? await looking.stop() : undefined;
+  // The writes stop first: stopping a thousand buyers takes a while, which is not the window.
   const { hold, confirm } = await write.stop();
+  const seen = looking ? await looking.stop() : undefined;
   const seconds = (t1 - t0) / 1000;
   const st = seen?.state ?? { requests: 0, notModified: 0, bytes: [], ms: [] };
   return {
