@@ -8,8 +8,8 @@ export const HELD = 1;
 export const SOLD = 2;
 const STATE_OF: Record<string, number> = { a: AVAILABLE, h: HELD, s: SOLD };
 const STATUS_NAME = ['available', 'held', 'sold'] as const;
-/** Answers kept per version for repeated seat-page queries (the page's filters and pages recur). */
-const PAGE_CACHE_SIZE = 256;
+/** Answers kept per version (the same few queries recur); at most about 64 x 100 KB for pages of 1,000 seats. */
+const CACHE_SIZE = 64;
 
 export interface LayoutRow {
   rowId: string;
@@ -208,7 +208,7 @@ export class SeatMap {
   private cached(key: string, make: () => Cached): Cached {
     let hit = this.cache.get(key);
     if (!hit) {
-      if (this.cache.size >= PAGE_CACHE_SIZE) this.cache.clear();
+      if (this.cache.size >= CACHE_SIZE) this.cache.clear();
       hit = make();
       this.cache.set(key, hit);
     }

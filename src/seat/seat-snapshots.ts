@@ -7,12 +7,21 @@ import { SeatMapRepository } from './seat-map.repository';
 import { ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 
-/** Seats per whole-map chunk: about a millisecond of Redis at 100,000 seats (bench "Seat map"). */
-export const SEAT_CHUNK = 1000;
-/** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats). */
-export const SEAT_CHANGES_MAX = 500;
-/** Calls one refresh makes at most to catch up with the log; the next refresh goes on from there. */
-const MAX_CATCH_UP_CALLS = 4;
+/**
+ * Seats per whole-map chunk: under a millisecond of Redis CPU at 100,000 seats (bench "Seat map": 500 a
+ * call cost 1.1-1.5 ms of Redis CPU on the loaded bench machine, 1,000 a median of 3.6 ms).
+ */
+export const SEAT_CHUNK = 250;
+/** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats: up to 20). */
+export const SEAT_CHANGES_MAX = 250;
+/** Entries the change log keeps (SEAT_LOG_SIZE in lua/includes/layout.lua). */
+const SEAT_LOG_SIZE = 4096;
+/**
+ * Calls one refresh makes at most to catch up with the log: enough for all of
+ * it. A refresh only counts once caught up (a read after a change must see
+ * it); one that still trails after these reads the whole map instead.
+ */
+const MAX_CATCH_UP_CALLS = Math.ceil(SEAT_LOG_SIZE / SEAT_CHANGES_MAX) + 1;
 /** A snapshot nobody read for this long is dropped (kept a while past SNAPSHOT_IDLE_MS so a returning reader catches up from the log). */
 export const SEAT_SNAPSHOT_KEEP_MS = 60_000;
 /** Whole-map reads tried before giving up (the log moved past the read, or the event was re-created, each time). */
@@ -31,6 +40,8 @@ interface Entry {
   version: number;
   /** performance.now() of this replica's last seat change on the event (-1: none) */
   touchedAt: number;
+  /** reads waiting for the next refresh to end */
+  waiters: Set<() => void>;
 }
 
 /**
@@ -53,6 +64,8 @@ export class SeatSnapshots extends RecurringJob {
   inFlight = 0;
   /** refreshes that found seats changed (log entries applied, or a whole-map read) */
   changedRefreshes = 0;
+  /** performance.now() of the periodic run's last tick: reads wait for the next one only while it ticks */
+  private tickedAt = -Infinity;
 
   constructor(
     private readonly repo: SeatMapRepository,
@@ -74,33 +87,48 @@ export class SeatSnapshots extends RecurringJob {
   /**
    * The event's seat map, at most SNAPSHOT_MAX_AGE_MS old and newer than
    * any seat change this replica made (touched); null when the event does
-   * not exist. After such a change a read waits for the next refresh, which
-   * starts at most SNAPSHOT_REFRESH_MS after the one before: a replica's own
-   * holds show in its map at once, and refreshes stay at most about two a
-   * second however many write and read.
+   * not exist. A read after such a change waits for the next periodic
+   * refresh (at most SNAPSHOT_REFRESH_MS) rather than making one: a
+   * replica's own holds show in its next answers, and however many buyers
+   * write and read, an event costs Redis one refresh per period. Only a
+   * first read, or one of an event not refreshed lately, refreshes itself.
    */
   async get(eventId: string): Promise<SeatMap | null> {
     let entry = this.entries.get(eventId);
     if (!entry) {
-      entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1 };
+      entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1, waiters: new Set() };
       this.entries.set(eventId, entry);
     }
+    const polled = performance.now() - entry.askedAt < SNAPSHOT_IDLE_MS && performance.now() - this.tickedAt < 2 * SNAPSHOT_REFRESH_MS;
     entry.askedAt = performance.now();
     // A refresh sent after this replica's last change of the event's seats shows it.
     const after = entry.touchedAt;
-    for (;;) {
+    for (let waited = false; ; ) {
       if (entry.map && entry.readAt > after && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS) return entry.map;
       if (entry.refreshing) {
         if ((await entry.refreshing) === null) return null;
         continue;
       }
-      const wait = entry.map ? entry.readAt + SNAPSHOT_REFRESH_MS - performance.now() : 0;
-      if (wait > 0) {
-        await sleep(wait);
+      if (entry.map && polled && !waited && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS) {
+        waited = true;
+        await this.nextRefresh(entry);
         continue;
       }
       if ((await this.refresh(eventId, entry)) === null) return null;
     }
+  }
+
+  /** Resolves when the entry's next refresh ends (or after SNAPSHOT_MAX_AGE_MS, whichever comes first). */
+  private nextRefresh(entry: Entry): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        entry.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, SNAPSHOT_MAX_AGE_MS);
+      entry.waiters.add(done);
+    });
   }
 
   /** This replica changed seats of the event (hold, release, confirm, expiry): its next reads see it. */
@@ -111,11 +139,12 @@ export class SeatSnapshots extends RecurringJob {
 
   protected async runOnce(): Promise<void> {
     const now = performance.now();
+    this.tickedAt = now;
     const due: Promise<unknown>[] = [];
     for (const [eventId, entry] of this.entries) {
       if (now - entry.askedAt < SNAPSHOT_IDLE_MS) {
-        // A read that waited for a change of ours may just have refreshed it.
-        if (now - entry.readAt < SNAPSHOT_REFRESH_MS * 0.8) continue;
+        // A first read may just have refreshed it.
+        if (now - entry.readAt < SNAPSHOT_REFRESH_MS / 2) continue;
         // A failed refresh (Redis away) leaves the snapshot to age: reads then refresh themselves and answer 503.
         due.push(this.refresh(eventId, entry).catch(() => undefined));
       } else if (now - entry.askedAt > SEAT_SNAPSHOT_KEEP_MS && !entry.refreshing) {
@@ -127,7 +156,10 @@ export class SeatSnapshots extends RecurringJob {
 
   /** One refresh per event at a time: concurrent readers share it. */
   private refresh(eventId: string, entry: Entry): Promise<SeatMap | null> {
-    entry.refreshing ??= this.read(eventId, entry).finally(() => (entry.refreshing = undefined));
+    entry.refreshing ??= this.read(eventId, entry).finally(() => {
+      entry.refreshing = undefined;
+      for (const done of [...entry.waiters]) done();
+    });
     return entry.refreshing;
   }
 
@@ -161,10 +193,10 @@ export class SeatSnapshots extends RecurringJob {
   }
 
   /**
-   * Brings `map` up to date from the change log, in place (at most
-   * MAX_CATCH_UP_CALLS calls; the next refresh goes on). null: the event is
-   * gone; 'behind': the log no longer reaches back to the map's version;
-   * 'recreated': the event was deleted and created again.
+   * Brings `map` up to date from the change log, in place, in calls of
+   * SEAT_CHANGES_MAX entries. null: the event is gone; 'behind': the log no
+   * longer reaches back to the map's version (or writes outran
+   * MAX_CATCH_UP_CALLS calls); 'recreated': the event was deleted and created again.
    */
   private async follow(eventId: string, map: SeatMap): Promise<SeatMap | null | 'behind' | 'recreated'> {
     for (let calls = 0; calls < MAX_CATCH_UP_CALLS; calls += 1) {
@@ -173,9 +205,9 @@ export class SeatSnapshots extends RecurringJob {
       if (c.epoch !== map.epoch) return 'recreated';
       if (!c.reachable) return 'behind';
       map.apply(c.entries, map.version + c.entries.length);
-      if (map.version >= c.version) break;
+      if (map.version >= c.version) return map;
     }
-    return map;
+    return 'behind';
   }
 
   /**
