@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { appConfig, authConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
+import { appConfig, authConfig, BootOptions, bootOptionsConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
 import { HealthModule } from './health/health.module';
@@ -10,10 +10,7 @@ import { QueueModule } from './queue/queue.module';
 import { QueuegateRedisModule } from './redis/redis.module';
 import { SeatModule } from './seat/seat.module';
 
-export interface AppModuleOptions {
-  /** where the Lua scripts are; defaults to the package's lua/ folder */
-  luaDir?: string;
-}
+export type AppModuleOptions = BootOptions;
 
 @Module({})
 export class AppModule {
@@ -24,9 +21,10 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: true,
-          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig],
+          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig, bootOptionsConfig(options)],
         }),
-        QueuegateRedisModule.forRoot({ luaDir: options.luaDir }),
+        // The Redis client (the library's module, global); each feature module imports QueuegateRedisModule.
+        QueuegateRedisModule.client(),
         HealthModule,
         FeatureFlagModule,
         EventModule,

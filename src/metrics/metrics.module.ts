@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { EventModule } from '../event/event.module';
+import { QueuegateRedisModule } from '../redis/redis.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
 @Module({
-  imports: [EventModule],
+  imports: [QueuegateRedisModule, EventModule],
   controllers: [MetricsController],
   providers: [MetricsService],
 })
