@@ -92,11 +92,13 @@ export async function spawnRedisServer(port: number, dir: string, extraArgs: str
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'no', ...extraArgs],
     { stdio: 'ignore' },
   );
-  child.once('error', () => undefined); // reported below as "exited"
+  let spawnError: Error | undefined; // e.g. ENOENT: no redis-server on PATH
+  child.once('error', (err) => (spawnError = err));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}) before answering`);
+      const why = spawnError ? spawnError.message : String(child.exitCode ?? child.signalCode);
+      throw new Error(`redis-server on port ${port} exited (${why}) before answering`);
     }
     if (await answersPing(port)) {
       const pid = await serverPid(port);
