@@ -1,5 +1,8 @@
 // Unit specs beside the code (src/**/*.spec.ts, scripts/**/*.spec.ts, web/**/*.spec.ts), end-to-end
-// suites against real redis-server processes the harness starts (test/**).
+// suites against real redis-server processes the harness starts (test/**), and two
+// slow projects `npm test` leaves out: fault injection (test/faults, npm run
+// test:faults) and the container image built and booted (test/image, npm run
+// test:image, about 7 minutes of image build).
 const { resolve } = require('node:path');
 
 const rootDir = resolve(__dirname, '..');
@@ -28,5 +31,6 @@ module.exports = {
     },
     { displayName: 'e2e', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     { displayName: 'faults', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
+    { displayName: 'image', rootDir, testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/image/**/*.image-spec.ts'] },
   ],
 };

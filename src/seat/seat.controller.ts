@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AccessRequest, AccessTokenGuard } from '../access-token/access-token.guard';
 import { AccessClaims } from '../access-token/access-token.service';
@@ -8,8 +8,8 @@ import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { IdParamPipe } from '../common/id-param.pipe';
-import { ACCESS_TOKEN_AUTH, ADMIN_AUTH } from '../common/openapi';
-import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, HoldSeatsDto, OrderDto } from './dto/hold.dto';
+import { ACCESS_TOKEN_AUTH, ADMIN_AUTH, ApiJsonBody } from '../common/openapi';
+import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, OrderDto } from './dto/hold.dto';
 import { SeatService } from './seat.service';
 
 const claims = (request: AccessRequest) => request.access as AccessClaims;
@@ -23,7 +23,7 @@ export class SeatController {
   @Post('holds')
   @HttpCode(201)
   @RouteSchema(HOLD_SCHEMA)
-  @ApiBody({ type: HoldSeatsDto })
+  @ApiJsonBody('HoldSeatsDto', HoldSeatsBody)
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)
