@@ -36,8 +36,8 @@ function eventKeys(keys: KeyBuilder, eventId: string): string[] {
     holdPrefix + holdId,
     idemPrefix + 'unused',
     keys.hold(eventId, holdId),
-    keys.idempotency(eventId, 'hold', randomId(), randomId()),
-    keys.idempotency(eventId, `confirm:${randomId()}`, randomId(), randomId()),
+    keys.idempotency(eventId, 'hold', randomId(), randomId(), randomId()),
+    keys.idempotency(eventId, `confirm:${randomId()}`, randomId(), randomId(), randomId()),
   ];
 }
 

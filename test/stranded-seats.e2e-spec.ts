@@ -211,6 +211,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['confirm', [...seat, holdKey, k.orders, idem], ['erin', '', 'ord_1', 'ref', eventId, 0, 60], 'holdId'],
       ['release', [...seat, holdKey], ['', held.body.holdId], 'userId'],
       ['release', [...seat, holdKey], ['erin'], 'holdId'],
+      ['release', [...seat, holdKey], ['erin', held.body.holdId], 'sessionId'],
+      ['confirm', [...seat, holdKey, k.orders, idem], ['erin', held.body.holdId, 'ord_1', 'ref', eventId, 0, 60, ''], 'sessionId'],
       ['sweep', seat, [0], 'limit'],
       ['sweep', seat, ['many'], 'limit'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],

@@ -89,10 +89,12 @@ export class KeyBuilder {
   /**
    * An Idempotency-Key's record, scoped to what it may replay: 'hold' (any hold
    * by this user) or 'confirm:<holdId>' (so a key reused for another hold's
-   * confirm buys that hold instead of replaying the first order).
+   * confirm buys that hold instead of replaying the first order), and to the
+   * session: holds belong to the session that made them, so a later session of
+   * the same user id (anonymous mode: anyone) replays nothing of an earlier one.
    */
-  idempotency(eventId: string, scope: 'hold' | `confirm:${string}`, userId: string, key: string): string {
-    return `${this.event(eventId).idemPrefix}${scope}:${userId}:${key}`;
+  idempotency(eventId: string, scope: 'hold' | `confirm:${string}`, userId: string, sessionId: string, key: string): string {
+    return `${this.event(eventId).idemPrefix}${scope}:${userId}:${sessionId}:${key}`;
   }
 
   /**

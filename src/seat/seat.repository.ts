@@ -24,6 +24,12 @@ export interface HoldRequest {
   idempotencyKey?: string;
 }
 
+/** Who acts on a hold: the user and session of the access token. */
+export interface HoldOwner {
+  userId: string;
+  sessionId: string;
+}
+
 /** A confirm's script reply, and whether REDIS_WAIT_REPLICAS replicas have the order it names. */
 export interface ConfirmReply {
   reply: ScriptReply;
@@ -42,7 +48,7 @@ export class SeatRepository {
 
   hold(r: HoldRequest): Promise<ScriptReply> {
     const k = this.keys.event(r.eventId);
-    const idem = r.idempotencyKey ? this.keys.idempotency(r.eventId, 'hold', r.userId, r.idempotencyKey) : k.idemPrefix + 'unused';
+    const idem = r.idempotencyKey ? this.keys.idempotency(r.eventId, 'hold', r.userId, r.sessionId, r.idempotencyKey) : k.idemPrefix + 'unused';
     return this.scripts.run(
       'hold',
       [...seatKeys(k), k.active, k.sessions, k.holdPrefix + r.holdId, idem],
@@ -53,9 +59,10 @@ export class SeatRepository {
     );
   }
 
-  release(eventId: string, userId: string, holdId: string): Promise<ScriptReply> {
+  /** `owner`: the caller's user and session (a hold answers only to the session that made it). */
+  release(eventId: string, owner: HoldOwner, holdId: string): Promise<ScriptReply> {
     const k = this.keys.event(eventId);
-    return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [userId, holdId]);
+    return this.scripts.run('release', [...seatKeys(k), k.holdPrefix + holdId], [owner.userId, holdId, owner.sessionId]);
   }
 
   /**
@@ -65,11 +72,12 @@ export class SeatRepository {
    * followed there by WAIT (see ReplicaWait). Replies without an order need
    * no wait.
    */
-  async confirm(eventId: string, userId: string, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ConfirmReply> {
+  async confirm(eventId: string, owner: HoldOwner, holdId: string, orderId: string, paymentRef: string, idempotencyKey?: string): Promise<ConfirmReply> {
     const k = this.keys.event(eventId);
-    const idem = idempotencyKey ? this.keys.idempotency(eventId, `confirm:${holdId}`, userId, idempotencyKey) : k.idemPrefix + 'unused';
+    const { userId, sessionId } = owner;
+    const idem = idempotencyKey ? this.keys.idempotency(eventId, `confirm:${holdId}`, userId, sessionId, idempotencyKey) : k.idemPrefix + 'unused';
     const keys = [...seatKeys(k), k.holdPrefix + holdId, k.orders, idem];
-    const args = [userId, holdId, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS];
+    const args = [userId, holdId, orderId, paymentRef, eventId, idempotencyKey ? 1 : 0, IDEMPOTENCY_TTL_SECONDS, sessionId];
     if (this.replicas.replicas === 0) return { reply: await this.scripts.run('confirm', keys, args), durable: true };
     return this.replicas.onMasterOf(k.meta, async (connection) => {
       const reply = await this.scripts.runOn(connection, 'confirm', keys, args);
