@@ -226,7 +226,7 @@ export function markdown(r: BenchResults): string {
       out.push('### Round trips per request (MONITOR audit)', '');
       out.push(
         `${Object.values(h.audits)[0].requests} sequential requests per kind with Redis MONITOR on: commands the service sent for that event, leaving out calls made inside scripts ` +
-          '(source "lua") and the replicas’ timers (the admit, sweep and queueHead scripts; the sweeper’s lost-record check: ZRANGE of the live-hold index, EXISTS of hold records, reclaimHold; the once-a-second event HMGET). A MULTI…EXEC block, which ioredis writes at once, counts as one round trip.',
+          '(source "lua") and the replicas’ timers (the admit, sweep and queueHead scripts; the sweeper’s lost-record check: its claim, ZSCAN of the live-hold index, EXISTS of hold records, reclaimHold; the once-a-second event HMGET). A MULTI…EXEC block, which ioredis writes at once, counts as one round trip.',
         '',
       );
       out.push('| request | round trips/req | commands sent/req | commands, per request |', '|---|---:|---:|---|');

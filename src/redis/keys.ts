@@ -33,6 +33,11 @@ export interface EventKeys {
   /** pre-queue records: hash pn -> '<sortKey>|<fingerprint>|<userId>', or '=<seq>' once admitted */
   pqrecs: string;
   holds: string;
+  /**
+   * claim of the lost-record check (lua/seat/claimRecordCheck-2.lua): a string
+   * that expires by itself, written by the sweeper only (housekeeping)
+   */
+  recordCheck: string;
   userSeats: string;
   orders: string;
   /** short-lived marker written before a WAIT for an answer replayed from Redis (ReplicaWait) */
@@ -73,6 +78,7 @@ export class KeyBuilder {
       prequeue: base + 'prequeue',
       pqrecs: base + 'pqrecs',
       holds: base + 'holds',
+      recordCheck: base + 'recordcheck',
       userSeats: base + 'userseats',
       orders: base + 'orders',
       sync: base + 'sync',

@@ -101,18 +101,48 @@ export class SeatRepository {
   }
 
   /**
-   * Looks for the records of `count` live holds from rank `offset` of the
-   * live-hold index, and returns to sale the seats of each hold whose record
-   * is gone (evicted, deleted): CONTRACT invariant 9. Reads (one ZRANGE, one
-   * pipelined EXISTS batch), then one reclaimHold script per lost record,
-   * which checks again before it writes. Returns how many holds it looked at.
+   * Claims the event's lost-record check for `periodMs`: true when this caller
+   * got it and should look for the records now (reclaimLostHolds); false when
+   * another replica (or this one) did less than `periodMs` ago, or the event is gone.
    */
-  async reclaimLostHolds(eventId: string, offset: number, count: number): Promise<{ checked: number; seatsReturned: number }> {
+  async claimRecordCheck(eventId: string, periodMs: number): Promise<boolean> {
     const k = this.keys.event(eventId);
-    const members = await this.redis.zrange(k.holds, offset, offset + count - 1);
-    if (members.length === 0) return { checked: 0, seatsReturned: 0 };
+    const r = await this.scripts.run('claimRecordCheck', [k.meta, k.recordCheck], [periodMs]);
+    return r[0] === ReplyCode.OK && numberAt('claimRecordCheck', r, 1) === 1;
+  }
+
+  /**
+   * Looks for the record of every live hold of the event and returns to sale
+   * the seats of each hold whose record is gone (evicted, deleted): CONTRACT
+   * invariant 9. The live-hold index is walked by ZSCAN, which returns every
+   * member that stays in it from the first call to the last however holds come
+   * and go meanwhile, `chunk` members a call; each chunk's records are counted
+   * by one EXISTS of all their keys (one slot), and only a chunk that comes up
+   * short is looked at key by key, then one reclaimHold script per lost
+   * record, which checks again before it writes. Every call is bounded by
+   * `chunk`, whatever the number of live holds.
+   */
+  async reclaimLostHolds(eventId: string, chunk: number): Promise<{ checked: number; seatsReturned: number }> {
+    const k = this.keys.event(eventId);
+    let checked = 0;
+    let seatsReturned = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(k.holds, cursor, 'COUNT', chunk);
+      cursor = next;
+      const members = flat.filter((_, i) => i % 2 === 0);
+      checked += members.length;
+      seatsReturned += await this.reclaimMissing(k, members);
+    } while (cursor !== '0');
+    return { checked, seatsReturned };
+  }
+
+  /** reclaimLostHolds for one chunk of live-hold members: the seats it put back on sale. */
+  private async reclaimMissing(k: EventKeys, members: string[]): Promise<number> {
+    if (members.length === 0) return 0;
     // member = '<holdId>|<userId>|<seats>' (lua/includes/holdIndex.lua)
     const holdKeys = members.map((m) => k.holdPrefix + m.slice(0, m.indexOf('|')));
+    if ((await this.redis.exists(...holdKeys)) === holdKeys.length) return 0;
     const batch = this.redis.pipeline();
     for (const key of holdKeys) batch.exists(key);
     const found = (await batch.exec()) ?? [];
@@ -124,7 +154,7 @@ export class SeatRepository {
       const r = await this.scripts.run('reclaimHold', [...seatKeys(k), holdKeys[i]], [members[i]]);
       if (r[0] === ReplyCode.OK) seatsReturned += numberAt('reclaimHold', r, 1);
     }
-    return { checked: members.length, seatsReturned };
+    return seatsReturned;
   }
 
   async page(eventId: string, q: { status: string; cursor: number; limit: number; priceLevel: string; sectionId: string }) {
