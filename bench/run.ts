@@ -26,6 +26,7 @@ import { cleanupsOnExit, profiling, startService } from './lib/service';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
 import { runShuffle, ShuffleResult } from './shuffle';
 import { BigVenueResult, runBigVenue } from './big-venue';
+import { runSweepCalls, SweepCallsResult } from './sweep-calls';
 
 const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
   let memory: MemoryAndAdmission | undefined;
   let shuffle: ShuffleResult | undefined;
   let venue: BigVenueResult | undefined;
+  let sweep: SweepCallsResult | undefined;
   let durable: DurableResults | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
@@ -112,6 +114,10 @@ async function main(): Promise<void> {
     }
     if (wanted('venue')) {
       venue = await runBigVenue(log);
+    }
+    if (wanted('sweep')) {
+      sweep = await runSweepCalls(log, cleanups);
+      await cleanUp();
     }
     if (wanted('durable')) {
       durable = await runDurableConfirm(log, cleanups);
@@ -141,8 +147,9 @@ async function main(): Promise<void> {
     memory,
     shuffle,
     venue,
+    sweep,
     durable,
-    targets: evaluateTargets(http, memory, venue, shuffle),
+    targets: evaluateTargets(http, memory, venue, shuffle, sweep),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(RESULTS_DIR, `${stamp}.json`);
