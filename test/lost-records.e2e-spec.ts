@@ -4,7 +4,7 @@ import { KeyBuilder } from '../src/redis/keys';
 import { ScriptReply } from '../src/redis/script-replies';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository } from '../src/seat/seat.repository';
-import { RECORD_CHECK, Sweeper, SWEEP_LIMIT } from '../src/seat/sweeper';
+import { RECORD_CHECK, Sweeper, SWEEP_LIMIT, SWEEP_MAX_SEATS } from '../src/seat/sweeper';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { Admitted, expectCleanAudit } from './support/flows';
 import { admitAll, counters, pool, readAccessToken, sample, sleep } from './support/seat-flows';
@@ -62,20 +62,20 @@ describe.each(TOPOLOGIES)('lost hold records at scale, three replicas on %s Redi
   const keysOf = (eventId: string) => apps[0].app.get(KeyBuilder).event(eventId);
 
   /**
-   * `holdsPerUser` one-seat holds for each user, made through the replicas in
+   * `holdsPerUser` holds of `seats` seats for each user, made through the replicas in
    * turn, which then sweep the event at once (as after a hold over HTTP);
    * answers the hold ids.
    */
-  async function holdMany(eventId: string, users: Admitted[], holdsPerUser: number): Promise<string[]> {
+  async function holdMany(eventId: string, users: Admitted[], holdsPerUser: number, seats = 1, idPrefix = 'h'): Promise<string[]> {
     const requests = users.flatMap((u) => Array.from({ length: holdsPerUser }, () => u));
     const holdIds = await pool(requests, 100, async (user, i) => {
-      const holdId = `h${String(i).padStart(15, '0')}`;
+      const holdId = `${idPrefix}${String(i).padStart(15, '0')}`;
       const r = await apps[i % REPLICAS].app.get(SeatRepository).hold({
         eventId,
         userId: user.userId,
         sessionId: readAccessToken(user.token).sid,
         holdId,
-        quantity: 1,
+        quantity: seats,
       });
       if (r[0] !== 'OK') throw new Error(`hold ${i}: ${JSON.stringify(r)}`);
       return holdId;
@@ -158,16 +158,22 @@ describe.each(TOPOLOGIES)('lost hold records at scale, three replicas on %s Redi
     expect(await client.exists(...kept.slice(0, 1000).map((id) => k.holdPrefix + id))).toBe(1000);
   }, 180_000);
 
-  it('a large batch of holds falling due together goes back over several sweep calls of at most SWEEP_LIMIT holds; counters and audit clean', async () => {
+  it('a large batch of holds falling due together goes back over several bounded sweep calls (SWEEP_LIMIT holds, about SWEEP_MAX_SEATS seats); counters and audit clean', async () => {
     const eventId = uniqueId('due-batch');
-    const due = 1500;
-    await apps[0].createEvent(eventId, { capacity: due + 10, holdTtlSeconds: 5, maxSeatsPerUser: 15, admission });
-    const users = await admitAll(apps[0], eventId, Array.from({ length: due / 15 }, (_, i) => `d${i}`));
+    // 1,500 one-seat holds (bounded by the hold count) and 200 holds of 4 seats (by the seat count).
+    const single = { users: 100, holds: 15, seats: 1 };
+    const wide = { users: 50, holds: 4, seats: 4 };
+    const holds = single.users * single.holds + wide.users * wide.holds;
+    const seats = single.users * single.holds * single.seats + wide.users * wide.holds * wide.seats;
+    await apps[0].createEvent(eventId, { capacity: seats + 10, holdTtlSeconds: 5, maxSeatsPerUser: 16, admission });
+    const singles = await admitAll(apps[0], eventId, Array.from({ length: single.users }, (_, i) => `d${i}`));
+    const wides = await admitAll(apps[0], eventId, Array.from({ length: wide.users }, (_, i) => `w${i}`));
     const sweepers = apps.map((a) => a.app.get(Sweeper));
     await Promise.all(sweepers.map((s) => s.stop()));
     try {
-      await holdMany(eventId, users, 15);
-      expect(await counters(apps[0], eventId)).toEqual({ available: 10, held: due, sold: 0 });
+      await holdMany(eventId, singles, single.holds, single.seats, 'h');
+      await holdMany(eventId, wides, wide.holds, wide.seats, 'w');
+      expect(await counters(apps[0], eventId)).toEqual({ available: 10, held: seats, sold: 0 });
       const k = keysOf(eventId);
       const lastExpiry = Number((await client.zrange(k.holds, -1, -1, 'WITHSCORES'))[1]);
       await sleep(Math.max(0, lastExpiry - (await redisNow())) + 50);
@@ -181,11 +187,13 @@ describe.each(TOPOLOGIES)('lost hold records at scale, three replicas on %s Redi
       });
       // The sweeper's own runs (each bounded by its time budget) until every due hold is back.
       for (let run = 0; run < 50 && (await counters(apps[0], eventId)).held > 0; run += 1) await sweepers[0].sweepAll();
-      console.log(`[${name}] ${due} due holds went back in ${calls.length} sweep calls: ${calls.join(' ')}`);
-      expect(await counters(apps[0], eventId)).toEqual({ available: due + 10, held: 0, sold: 0 });
-      expect(calls.reduce((a, b) => a + b, 0)).toBe(due);
+      console.log(`[${name}] ${holds} due holds (${seats} seats) went back in ${calls.length} sweep calls: ${calls.join(' ')}`);
+      expect(await counters(apps[0], eventId)).toEqual({ available: seats + 10, held: 0, sold: 0 });
+      expect(calls.reduce((a, b) => a + b, 0)).toBe(holds);
       expect(Math.max(...calls)).toBeLessThanOrEqual(SWEEP_LIMIT);
-      expect(calls.length).toBeGreaterThanOrEqual(due / SWEEP_LIMIT);
+      // No call returned more than SWEEP_MAX_SEATS plus the last hold's seats: at least this many calls.
+      const fewest = Math.ceil((single.users * single.holds) / SWEEP_LIMIT) + Math.ceil((wide.users * wide.holds * wide.seats) / (SWEEP_MAX_SEATS + wide.seats - 1));
+      expect(calls.length).toBeGreaterThanOrEqual(fewest);
       expect(await client.zcard(k.holds)).toBe(0);
       await expectCleanAudit(apps[0], eventId);
     } finally {

@@ -86,7 +86,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       expect(await client.del(`${keysOf(eventId).holdPrefix}${held.body.holdId}`)).toBe(1);
       await sleep(Date.parse(held.body.expiresAt) - Date.now() + 50);
       expect(await counters(app, eventId)).toEqual({ available: 1, held: 3, sold: 0 });
-      expect(await app.app.get(SeatRepository).sweep(eventId, 100)).toEqual({ expired: 1, live: 0 });
+      expect(await app.app.get(SeatRepository).sweep(eventId, 100, 200)).toEqual({ expired: 1, live: 0, due: 0 });
       expect(await counters(app, eventId)).toEqual({ available: 4, held: 0, sold: 0 });
       await expectCleanAudit(app, eventId);
     } finally {
@@ -215,6 +215,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['confirm', [...seat, holdKey, k.orders, idem], ['erin', held.body.holdId, 'ord_1', 'ref', eventId, 0, 60, ''], 'sessionId'],
       ['sweep', seat, [0], 'limit'],
       ['sweep', seat, ['many'], 'limit'],
+      ['sweep', seat, [10, 0], 'maxSeats'],
+      ['sweep', seat, [10], 'maxSeats'],
       ['claimRecordCheck', [k.meta, k.recordCheck], [0], 'periodMs'],
       ['claimRecordCheck', [k.meta, k.recordCheck], ['soon'], 'periodMs'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
@@ -271,8 +273,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     expect(await digest(eventId, zsetEvent)).toEqual(before);
 
     // Control: the same calls with good arguments do write (the digest would have seen it).
-    const good = await client.evalsha(scriptSha('sweep'), seat.length, ...seat, 10);
-    expect(good).toEqual(['OK', 0, 1]);
+    const good = await client.evalsha(scriptSha('sweep'), seat.length, ...seat, 10, 100);
+    expect(good).toEqual(['OK', 0, 1, 0]);
     expect((await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'newcomer' })).status).toBe(202);
     expect(await digest(eventId, zsetEvent)).not.toEqual(before);
     await expectCleanAudit(app, eventId);

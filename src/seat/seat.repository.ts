@@ -93,11 +93,16 @@ export class SeatRepository {
     });
   }
 
-  /** Expires due holds of one event: how many, and how many holds stay live; null when the event is gone. */
-  async sweep(eventId: string, limit: number): Promise<{ expired: number; live: number } | null> {
+  /**
+   * Expires due holds of one event, at most `limit` holds and about `maxSeats`
+   * seats: how many it expired, how many holds stay in the index (`live`) and
+   * how many of those are still due (`due`: sweep again); null when the event is gone.
+   */
+  async sweep(eventId: string, limit: number, maxSeats: number): Promise<{ expired: number; live: number; due: number } | null> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('sweep', seatKeys(k), [limit]);
-    return r[0] === ReplyCode.OK ? { expired: numberAt('sweep', r, 1), live: numberAt('sweep', r, 2) } : null;
+    const r = await this.scripts.run('sweep', seatKeys(k), [limit, maxSeats]);
+    if (r[0] !== ReplyCode.OK) return null;
+    return { expired: numberAt('sweep', r, 1), live: numberAt('sweep', r, 2), due: numberAt('sweep', r, 3) };
   }
 
   /**
