@@ -10,14 +10,18 @@
  *  - the sweep of holds falling due together: the same 10,000 one-seat holds,
  *    and 500 holds of 20 seats side by side (`together`, the most a user may
  *    hold) on a 100,000-seat layout, where each seat's return also moves the
- *    row's free flags and run index.
+ *    row's free flags and run index. The service is stopped first and the
+ *    sweep script called with the sweeper's limits, each call timed alone.
  */
 import Redis from 'ioredis';
 import { startRedis } from '../test/support/redis-harness';
 import { admittedUsers } from './http-scenarios';
 import { KEY_PREFIX } from './lib/config';
 import { Client, inParallel, sleep } from './lib/http';
-import { scriptShas } from './lib/redis-stats';
+import { redisCpuSeconds, scriptShas } from './lib/redis-stats';
+import { KeyBuilder } from '../src/redis/keys';
+import { seatKeys } from '../src/seat/seat.repository';
+import { SWEEP_LIMIT, SWEEP_MAX_SEATS } from '../src/seat/sweeper';
 import { Cleanup, startService } from './lib/service';
 
 const SLOWLOG_THRESHOLD_US = 100;
@@ -41,11 +45,23 @@ export interface SweepCallsResult {
   recordCheck: Record<string, LongestCall>;
   /** seats of the 20 deleted records back on sale after, ms (the service's clock, polled every 20 ms) */
   reclaimedWithinMs: number;
-  /** sweep calls while the holds fell due: one-seat holds (GA) and 20-seat holds (layout) */
-  sweep: { oneSeat: LongestCall; twentySeats: LongestCall };
-  /** every command over the threshold while due holds went back, the sweep's included */
-  longestWhileSweepingUs: number;
-  longestWhileSweeping: string;
+  /** the sweep of the due holds: one-seat holds (GA) and 20-seat holds (layout) */
+  sweep: { oneSeat: SweepCalls; twentySeats: SweepCalls };
+}
+
+/** Sweep calls with the sweeper's limits until nothing was due, each timed alone. */
+export interface SweepCalls {
+  calls: number;
+  holds: number;
+  /** longest call, µs of Redis wall clock (commandstats) */
+  longestUs: number;
+  /** longest call, µs of Redis CPU (INFO cpu) */
+  longestCpuUs: number;
+}
+
+async function evalshaStats(redis: Redis): Promise<{ usec: number; cpu: number }> {
+  const m = /^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(await redis.info('commandstats'));
+  return { usec: Number(m?.[1] ?? 0), cpu: (await redisCpuSeconds(redis)) * 1e6 };
 }
 
 type SlowEntry = [number, number, number, string[]];
@@ -129,33 +145,40 @@ export async function runSweepCalls(log: (line: string) => void, cleanups: Clean
   const recordCheck = Object.fromEntries(['claimRecordCheck', 'zscan', 'exists', 'reclaimHold'].map((n) => [n, check.get(n) ?? { us: 0, overThreshold: 0 }]));
   log(`  lost-record check: ${Object.entries(recordCheck).map(([n, c]) => `${n} ${c.us} µs`).join(', ')}; 20 deleted records' seats back in ${reclaimedWithinMs} ms`);
 
-  // The sweep: every hold falls due; the service's sweeper puts them back, SWEEP_LIMIT holds a call.
-  const now = async () => Number((await redis.time())[0]) * 1000;
-  await sleep(Math.max(0, Math.min(gaExpiry, layoutExpiry) - (await now()) - 500));
-  await redis.slowlog('RESET');
-  while ((await held(GA_EVENT)) + (await held(LAYOUT_EVENT)) > 0) {
-    if ((await now()) > Math.max(gaExpiry, layoutExpiry) + 30_000) throw new Error('due holds still held 30 s after their expiry');
-    await sleep(100);
-  }
-  const entries = await slowlog(redis);
-  const none = { us: 0, overThreshold: 0 };
-  const sweep = {
-    oneSeat: longestByName(entries, `{${GA_EVENT}}`).get('sweep') ?? none,
-    twentySeats: longestByName(entries, `{${LAYOUT_EVENT}}`).get('sweep') ?? none,
+  // The sweep: every hold falls due. The service stops first, so that each
+  // call is timed alone: the sweep script with the sweeper's own limits, called
+  // until nothing is due, Redis time per call from INFO commandstats (wall
+  // clock inside Redis) and INFO cpu (Redis CPU: unaffected by other load).
+  await service.stop();
+  const now = async () => {
+    const [sec, us] = await redis.time();
+    return Number(sec) * 1000 + Math.floor(Number(us) / 1000);
   };
-  const names = scriptShas();
-  const longest = entries.reduce<SlowEntry | undefined>((a, e) => (!a || e[2] > a[2] ? e : a), undefined);
-  const longestName = longest ? (String(longest[3][0]).toLowerCase() === 'evalsha' ? names.get(String(longest[3][1])) ?? 'evalsha' : String(longest[3][0]).toLowerCase()) : '(none)';
-  log(`  sweep of due holds: longest call ${sweep.oneSeat.us} µs (one-seat holds), ${sweep.twentySeats.us} µs (${WIDE}-seat holds, layout); longest command meanwhile ${longest?.[2] ?? 0} µs (${longestName})`);
-  return {
-    liveHolds: ONE_SEAT_HOLDS,
-    slowlogThresholdUs: SLOWLOG_THRESHOLD_US,
-    recordCheck,
-    reclaimedWithinMs,
-    sweep,
-    longestWhileSweepingUs: longest?.[2] ?? 0,
-    longestWhileSweeping: longestName,
+  await sleep(Math.max(0, Math.max(gaExpiry, layoutExpiry) - (await now()) + 100));
+  const keys = new KeyBuilder({ keyPrefix: KEY_PREFIX } as never);
+  const sweepSha = [...scriptShas()].find(([, name]) => name === 'sweep')![0];
+  const timed = async (eventId: string): Promise<SweepCalls> => {
+    const out: SweepCalls = { calls: 0, holds: 0, longestUs: 0, longestCpuUs: 0 };
+    const k = seatKeys(keys.event(eventId));
+    for (;;) {
+      const before = await evalshaStats(redis);
+      const r = (await redis.evalsha(sweepSha, k.length, ...k, SWEEP_LIMIT, SWEEP_MAX_SEATS)) as [string, number, number, number];
+      const after = await evalshaStats(redis);
+      if (r[0] !== 'OK') throw new Error(`sweep ${eventId}: ${JSON.stringify(r)}`);
+      out.calls += 1;
+      out.holds += r[1];
+      out.longestUs = Math.max(out.longestUs, after.usec - before.usec);
+      out.longestCpuUs = Math.max(out.longestCpuUs, Math.round(after.cpu - before.cpu));
+      if (r[3] === 0) return out;
+    }
   };
+  const sweep = { oneSeat: await timed(GA_EVENT), twentySeats: await timed(LAYOUT_EVENT) };
+  log(
+    `  sweep of due holds (${SWEEP_LIMIT} holds, about ${SWEEP_MAX_SEATS} seats a call): ` +
+      `${sweep.oneSeat.holds} one-seat holds in ${sweep.oneSeat.calls} calls, longest ${sweep.oneSeat.longestUs} µs (Redis CPU ${sweep.oneSeat.longestCpuUs} µs); ` +
+      `${sweep.twentySeats.holds} holds of ${WIDE} seats (layout) in ${sweep.twentySeats.calls} calls, longest ${sweep.twentySeats.longestUs} µs (Redis CPU ${sweep.twentySeats.longestCpuUs} µs)`,
+  );
+  return { liveHolds: ONE_SEAT_HOLDS, slowlogThresholdUs: SLOWLOG_THRESHOLD_US, recordCheck, reclaimedWithinMs, sweep };
 }
 
 if (require.main === module) {

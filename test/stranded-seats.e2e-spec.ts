@@ -122,6 +122,33 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     }
   });
 
+  it('claimRecordCheck: OK 1 for the first caller of a period, OK 0 for the others until it ends, EVENT_NOT_FOUND (no claim written)', async () => {
+    const eventId = uniqueId('claim');
+    await app.createEvent(eventId, { capacity: 2, admission });
+    const sweeper = app.app.get(Sweeper);
+    await sweeper.stop();
+    try {
+      const k = keysOf(eventId);
+      const scripts = app.app.get(ScriptRegistry);
+      const claim = (keys = k, periodMs = 300) => scripts.run('claimRecordCheck', [keys.meta, keys.recordCheck], [periodMs]);
+      // A claim left by this replica's last sweep may still run: wait it out.
+      await pollUntil(() => client.exists(k.recordCheck), (n) => n === 0, { timeoutMs: 2000, intervalMs: 50 });
+      expect(await claim()).toEqual(['OK', 1]);
+      expect(await claim()).toEqual(['OK', 0]);
+      expect(await claim(k, 10_000)).toEqual(['OK', 0]); // another period length does not jump the claim
+      const ttl = await client.pttl(k.recordCheck);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300);
+      await sleep(ttl + 20);
+      expect(await claim()).toEqual(['OK', 1]);
+      const ghost = keysOf(uniqueId('claim-ghost'));
+      expect(await claim(ghost)).toEqual(['EVENT_NOT_FOUND']);
+      expect(await client.exists(ghost.recordCheck)).toBe(0);
+    } finally {
+      sweeper.onApplicationBootstrap();
+    }
+  });
+
   it('the sorted-set admit path reads before it writes: an entry whose record is missing is dropped, the others admitted', async () => {
     const eventId = uniqueId('admit-broken');
     await app.createEvent(eventId, { capacity: 5, queue: 'zset', admission });
