@@ -5,7 +5,7 @@
  * command over SLOWLOG_THRESHOLD_US):
  *
  *  - the lost-record check with 10,000 live one-seat holds on a 100,000-seat
- *    event: its claim, the ZSCAN of the live-hold index and the EXISTS of a
+ *    event: its claim, the ZRANGE (by expiry) of the live-hold index and the EXISTS of a
  *    chunk of records, and reclaimHold for 20 records deleted by hand;
  *  - the sweep of holds falling due together: the same 10,000 one-seat holds,
  *    and 500 holds of 20 seats side by side (`together`, the most a user may
@@ -18,7 +18,7 @@ import { startRedis } from '../test/support/redis-harness';
 import { admittedUsers } from './http-scenarios';
 import { KEY_PREFIX } from './lib/config';
 import { Client, inParallel, sleep } from './lib/http';
-import { redisCpuSeconds, scriptShas } from './lib/redis-stats';
+import { commandStats, diffStats, redisCpuSeconds, scriptShas } from './lib/redis-stats';
 import { KeyBuilder } from '../src/redis/keys';
 import { seatKeys } from '../src/seat/seat.repository';
 import { SWEEP_LIMIT, SWEEP_MAX_SEATS } from '../src/seat/sweeper';
@@ -41,27 +41,31 @@ export interface LongestCall {
 export interface SweepCallsResult {
   liveHolds: number;
   slowlogThresholdUs: number;
-  /** the lost-record check: by command or script (claimRecordCheck, zscan, exists, reclaimHold) */
+  /** the lost-record check: by command or script (claimRecordCheck, zrange, exists, reclaimHold) */
   recordCheck: Record<string, LongestCall>;
-  /** seats of the 20 deleted records back on sale after, ms (the service's clock, polled every 20 ms) */
+  /** Redis µs per call of the check's plain commands over the whole phase (commandstats): the typical call */
+  recordCheckMeanUs: Record<string, number>;
+  /** seats of the 20 deleted records back on sale after, ms (the event's held counter, polled every 20 ms) */
   reclaimedWithinMs: number;
   /** the sweep of the due holds: one-seat holds (GA) and 20-seat holds (layout) */
   sweep: { oneSeat: SweepCalls; twentySeats: SweepCalls };
+  /** as many calls of a script that does nothing: what the machine adds to a longest call */
+  noiseFloor: SweepCalls;
 }
 
 /** Sweep calls with the sweeper's limits until nothing was due, each timed alone. */
 export interface SweepCalls {
   calls: number;
   holds: number;
-  /** longest call, µs of Redis wall clock (commandstats) */
+  /** longest and mean call, µs of Redis wall clock (commandstats) */
   longestUs: number;
-  /** longest call, µs of Redis CPU (INFO cpu) */
-  longestCpuUs: number;
+  meanUs: number;
+  /** Redis CPU per call, µs (INFO cpu over all the calls) */
+  cpuUsPerCall: number;
 }
 
-async function evalshaStats(redis: Redis): Promise<{ usec: number; cpu: number }> {
-  const m = /^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(await redis.info('commandstats'));
-  return { usec: Number(m?.[1] ?? 0), cpu: (await redisCpuSeconds(redis)) * 1e6 };
+async function evalshaUsec(redis: Redis): Promise<number> {
+  return (await commandStats(redis)).evalsha?.usec ?? 0;
 }
 
 type SlowEntry = [number, number, number, string[]];
@@ -95,7 +99,7 @@ export async function runSweepCalls(log: (line: string) => void, cleanups: Clean
   const client = new Client(service.url);
   const admission = { ratePerSecond: 100_000, maxActive: 1_000_000, sessionTtlSeconds: 3600 };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-  const held = async (eventId: string) => (await client.request('GET', `/v1/events/${eventId}`)).body.held as number;
+  const held = async (eventId: string) => Number(await redis.hget(`${KEY_PREFIX}{${eventId}}:meta`, 'held'));
 
   log(`▶ sweeper calls: ${ONE_SEAT_HOLDS.toLocaleString('en')} live one-seat holds on a ${SEATS.toLocaleString('en')}-seat event, ${WIDE_HOLDS} holds of ${WIDE} seats on a ${SEATS.toLocaleString('en')}-seat layout`);
   const levels = ['LOWER', 'MIDDLE', 'UPPER'];
@@ -130,6 +134,7 @@ export async function runSweepCalls(log: (line: string) => void, cleanups: Clean
 
   // The lost-record check, with every hold live: three seconds of passes, then 20 records deleted.
   await redis.slowlog('RESET');
+  const statsBefore = await commandStats(redis);
   await sleep(3000);
   const lost = holdIds.slice(0, 20).map((id) => `${KEY_PREFIX}{${GA_EVENT}}:hold:${id}`);
   const heldBefore = await held(GA_EVENT);
@@ -142,8 +147,13 @@ export async function runSweepCalls(log: (line: string) => void, cleanups: Clean
   const reclaimedWithinMs = Math.round(performance.now() - deletedAt);
   await sleep(1000);
   const check = longestByName(await slowlog(redis), `{${GA_EVENT}}`);
-  const recordCheck = Object.fromEntries(['claimRecordCheck', 'zscan', 'exists', 'reclaimHold'].map((n) => [n, check.get(n) ?? { us: 0, overThreshold: 0 }]));
-  log(`  lost-record check: ${Object.entries(recordCheck).map(([n, c]) => `${n} ${c.us} µs`).join(', ')}; 20 deleted records' seats back in ${reclaimedWithinMs} ms`);
+  const phase = diffStats(await commandStats(redis), statsBefore);
+  const recordCheckMeanUs = Object.fromEntries(['zrange', 'exists'].map((c) => [c, phase[c] ? Math.round(phase[c].usec / phase[c].calls) : 0]));
+  const recordCheck = Object.fromEntries(['claimRecordCheck', 'zrange', 'exists', 'reclaimHold'].map((n) => [n, check.get(n) ?? { us: 0, overThreshold: 0 }]));
+  log(
+    `  lost-record check: longest ${Object.entries(recordCheck).map(([n, c]) => `${n} ${c.us} µs`).join(', ')}; ` +
+      `mean ${Object.entries(recordCheckMeanUs).map(([n, us]) => `${n} ${us} µs`).join(', ')}; 20 deleted records' seats back in ${reclaimedWithinMs} ms`,
+  );
 
   // The sweep: every hold falls due. The service stops first, so that each
   // call is timed alone: the sweep script with the sweeper's own limits, called
@@ -157,28 +167,46 @@ export async function runSweepCalls(log: (line: string) => void, cleanups: Clean
   await sleep(Math.max(0, Math.max(gaExpiry, layoutExpiry) - (await now()) + 100));
   const keys = new KeyBuilder({ keyPrefix: KEY_PREFIX } as never);
   const sweepSha = [...scriptShas()].find(([, name]) => name === 'sweep')![0];
-  const timed = async (eventId: string): Promise<SweepCalls> => {
-    const out: SweepCalls = { calls: 0, holds: 0, longestUs: 0, longestCpuUs: 0 };
-    const k = seatKeys(keys.event(eventId));
-    for (;;) {
-      const before = await evalshaStats(redis);
-      const r = (await redis.evalsha(sweepSha, k.length, ...k, SWEEP_LIMIT, SWEEP_MAX_SEATS)) as [string, number, number, number];
-      const after = await evalshaStats(redis);
-      if (r[0] !== 'OK') throw new Error(`sweep ${eventId}: ${JSON.stringify(r)}`);
+  /** Calls `call` until it says stop, each timed alone; the CPU per call is the mean (getrusage ticks are coarser than one call). */
+  const timed = async (call: () => Promise<{ holds: number; more: boolean }>): Promise<SweepCalls> => {
+    const out: SweepCalls = { calls: 0, holds: 0, longestUs: 0, meanUs: 0, cpuUsPerCall: 0 };
+    const cpuBefore = await redisCpuSeconds(redis);
+    let usec = 0;
+    for (let more = true; more; ) {
+      const before = await evalshaUsec(redis);
+      const r = await call();
+      const us = (await evalshaUsec(redis)) - before;
+      usec += us;
       out.calls += 1;
-      out.holds += r[1];
-      out.longestUs = Math.max(out.longestUs, after.usec - before.usec);
-      out.longestCpuUs = Math.max(out.longestCpuUs, Math.round(after.cpu - before.cpu));
-      if (r[3] === 0) return out;
+      out.holds += r.holds;
+      out.longestUs = Math.max(out.longestUs, us);
+      more = r.more;
     }
+    // INFO itself costs Redis a little CPU too: two per call, left in (an upper bound).
+    out.cpuUsPerCall = Math.round((((await redisCpuSeconds(redis)) - cpuBefore) * 1e6) / out.calls);
+    out.meanUs = Math.round(usec / out.calls);
+    return out;
   };
-  const sweep = { oneSeat: await timed(GA_EVENT), twentySeats: await timed(LAYOUT_EVENT) };
-  log(
-    `  sweep of due holds (${SWEEP_LIMIT} holds, about ${SWEEP_MAX_SEATS} seats a call): ` +
-      `${sweep.oneSeat.holds} one-seat holds in ${sweep.oneSeat.calls} calls, longest ${sweep.oneSeat.longestUs} µs (Redis CPU ${sweep.oneSeat.longestCpuUs} µs); ` +
-      `${sweep.twentySeats.holds} holds of ${WIDE} seats (layout) in ${sweep.twentySeats.calls} calls, longest ${sweep.twentySeats.longestUs} µs (Redis CPU ${sweep.twentySeats.longestCpuUs} µs)`,
-  );
-  return { liveHolds: ONE_SEAT_HOLDS, slowlogThresholdUs: SLOWLOG_THRESHOLD_US, recordCheck, reclaimedWithinMs, sweep };
+  const sweepOf = (eventId: string) => {
+    const k = seatKeys(keys.event(eventId));
+    return async () => {
+      const r = (await redis.evalsha(sweepSha, k.length, ...k, SWEEP_LIMIT, SWEEP_MAX_SEATS)) as [string, number, number, number];
+      if (r[0] !== 'OK') throw new Error(`sweep ${eventId}: ${JSON.stringify(r)}`);
+      return { holds: r[1], more: r[3] > 0 };
+    };
+  };
+  const sweep = { oneSeat: await timed(sweepOf(GA_EVENT)), twentySeats: await timed(sweepOf(LAYOUT_EVENT)) };
+  // The machine's noise floor: as many calls of a script that does nothing.
+  const nothing = (await redis.script('LOAD', 'return 0')) as string;
+  let left = sweep.oneSeat.calls + sweep.twentySeats.calls;
+  const noiseFloor = await timed(async () => {
+    await redis.evalsha(nothing, 0);
+    return { holds: 0, more: (left -= 1) > 0 };
+  });
+  const line = (c: SweepCalls) => `${c.holds} holds in ${c.calls} calls, longest ${c.longestUs} µs, mean ${c.meanUs} µs, Redis CPU ${c.cpuUsPerCall} µs a call`;
+  log(`  sweep of due holds (${SWEEP_LIMIT} holds, about ${SWEEP_MAX_SEATS} seats a call): one-seat: ${line(sweep.oneSeat)}; ${WIDE}-seat, layout: ${line(sweep.twentySeats)}`);
+  log(`  noise floor (a script that does nothing, as many calls): longest ${noiseFloor.longestUs} µs, mean ${noiseFloor.meanUs} µs`);
+  return { liveHolds: ONE_SEAT_HOLDS, slowlogThresholdUs: SLOWLOG_THRESHOLD_US, recordCheck, recordCheckMeanUs, reclaimedWithinMs, sweep, noiseFloor };
 }
 
 if (require.main === module) {

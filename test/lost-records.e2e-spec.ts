@@ -158,6 +158,34 @@ describe.each(TOPOLOGIES)('lost hold records at scale, three replicas on %s Redi
     expect(await client.exists(...kept.slice(0, 1000).map((id) => k.holdPrefix + id))).toBe(1000);
   }, 180_000);
 
+  it('the walk by expiry sees every live hold, also across chunks of one score: 2,500 holds at one instant, 3 records deleted, 3 holds reclaimed', async () => {
+    const eventId = uniqueId('ties');
+    await apps[0].createEvent(eventId, { capacity: 2600, holdTtlSeconds: 600, maxSeatsPerUser: 20, admission });
+    const users = await admitAll(apps[0], eventId, Array.from({ length: 125 }, (_, i) => `t${i}`));
+    const sweepers = apps.map((a) => a.app.get(Sweeper));
+    await Promise.all(sweepers.map((s) => s.stop()));
+    try {
+      const holdIds = await holdMany(eventId, users, 20);
+      const k = keysOf(eventId);
+      const members = await client.zrange(k.holds, 0, -1);
+      const at = Number((await client.zrange(k.holds, -1, -1, 'WITHSCORES'))[1]);
+      // Every hold due at one instant: the walk's chunks (1,000) all fall within one score.
+      const batch = client.pipeline();
+      for (const m of members) batch.zadd(k.holds, 'XX', at, m);
+      await batch.exec();
+      expect(await client.zcount(k.holds, at, at)).toBe(2500);
+      const lost = [holdIds[0], holdIds[1700], holdIds[2499]];
+      expect(await client.del(...lost.map((id) => k.holdPrefix + id))).toBe(3);
+      const r = await apps[0].app.get(SeatRepository).reclaimLostHolds(eventId, RECORD_CHECK.chunk);
+      expect(r).toEqual({ checked: 2500, seatsReturned: 3 });
+      expect(await counters(apps[0], eventId)).toEqual({ available: 103, held: 2497, sold: 0 });
+      expect(await apps[0].app.get(SeatRepository).reclaimLostHolds(eventId, RECORD_CHECK.chunk)).toEqual({ checked: 2497, seatsReturned: 0 });
+      await expectCleanAudit(apps[0], eventId);
+    } finally {
+      sweepers.forEach((s) => s.onApplicationBootstrap());
+    }
+  }, 120_000);
+
   it('a large batch of holds falling due together goes back over several bounded sweep calls (SWEEP_LIMIT holds, about SWEEP_MAX_SEATS seats); counters and audit clean', async () => {
     const eventId = uniqueId('due-batch');
     // 1,500 one-seat holds (bounded by the hold count) and 200 holds of 4 seats (by the seat count).

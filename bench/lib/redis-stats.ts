@@ -117,12 +117,12 @@ export interface RoundTripAudit {
 const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead', 'claimRecordCheck', 'reclaimHold']);
 /**
  * Plain reads the replicas' timers send, not requests: the sweeper's look for
- * live holds whose record is gone (ZSCAN of the live-hold index, then EXISTS
+ * live holds whose record is gone (ZRANGE of the live-hold index, then EXISTS
  * of the records: src/seat/seat.repository.ts reclaimLostHolds) and the
  * once-a-second event look (HMGET starting with 'capacity': EventActivity).
  */
 const backgroundRead = (name: string, args: string[]): boolean =>
-  (name === 'zscan' && String(args[1]).endsWith(':holds')) ||
+  (name === 'zrange' && String(args[1]).endsWith(':holds')) ||
   (name === 'exists' && String(args[1]).includes(':hold:')) ||
   (name === 'hmget' && String(args[2]) === 'capacity');
 /** Commands without keys that the WATCH/MULTI path sends as part of a request. */

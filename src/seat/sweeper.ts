@@ -26,9 +26,9 @@ const SWEEP_BUDGET_MS = 200;
 /**
  * The lost-record check (CONTRACT invariant 9: a hold whose record is gone
  * gives its seats back within 1 s, not at its expiry). Whichever replica's
- * sweep first finds the event's claim free takes it for PERIOD_MS
+ * sweep first finds the event's claim free takes it for `periodMs`
  * (lua/seat/claimRecordCheck-2.lua) and looks for the record of every live
- * hold, CHUNK a call (SeatRepository.reclaimLostHolds). So every live hold is
+ * hold, `chunk` a call (SeatRepository.reclaimLostHolds). So every live hold is
  * looked at about every 400-500 ms (the claim's length, rounded up to a tick
  * of some replica), however many holds and however many replicas: the cost
  * is one pass over the live holds per period per event, not per replica.
