@@ -6,7 +6,7 @@
   costs one look per period however many replicas sweep it.
 
   The claim is a key of its own that expires by itself: housekeeping, written
-  a few times a second while holds are live and never by a request, so it is
+  up to four times a second while holds are live and never by a request, so it is
   kept out of the event hash (whose fields requests change and tests compare).
 
   Input:
