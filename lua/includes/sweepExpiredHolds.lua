@@ -2,7 +2,7 @@
 -- operation reclaims before its own work; the background sweeper takes the
 -- rest, every event at least once a second.
 local INLINE_SWEEP_LIMIT = 50
-local INLINE_SWEEP_SEATS = 100
+local INLINE_SWEEP_SEATS = 50
 --- @include "includes/now"
 --- @include "includes/holdIndex"
 --- @include "includes/layout"
