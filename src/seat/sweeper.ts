@@ -8,23 +8,24 @@ export const SWEEP_PERIOD_MS = 250;
 /**
  * Holds, and seats, one sweep script returns at most (it stops after the hold
  * that reaches SWEEP_MAX_SEATS): keeps each call short (the bench's "sweep"
- * step measures the longest). The cost is mostly per seat, about 18 µs on
- * this 2-core machine (a layout's row flags and run index included): 100
- * seats a call is about 2 ms, where 1,000 holds a call held Redis 6.9 ms and
- * 100 holds of 20 seats on a layout up to 45 ms. A bigger batch that falls
- * due together is taken in more calls.
+ * step measures the longest). The cost is mostly per seat, about 18-25 µs
+ * on this loaded 2-core machine (a layout's row flags and run index
+ * included): 50 seats a call is about 1 ms, where 100 seats averaged 2-2.7 ms
+ * and, now and then preempted, took 7.7 ms; 1,000 holds a call held Redis
+ * 6.9 ms and 100 holds of 20 seats on a layout up to 45 ms. A bigger batch
+ * that falls due together is taken in more calls.
  */
-export const SWEEP_LIMIT = 100;
-export const SWEEP_MAX_SEATS = 100;
+export const SWEEP_LIMIT = 50;
+export const SWEEP_MAX_SEATS = 50;
 /**
  * While more holds are due than one call takes, this many calls go at once:
  * Redis runs them one after the other (each still bounded), and the round
  * trips overlap. One at a time, 10,000 one-seat holds falling due together
  * came back up to 1.3 s after their expiresAt on a loaded machine (100
- * calls, each mostly waiting for its answer); two keep what Redis runs for
- * one connection in one go near 4 ms.
+ * calls of 100, each mostly waiting for its answer); four of 50 keep what
+ * Redis runs for one connection in one go near 4-5 ms.
  */
-const SWEEP_IN_FLIGHT = 2;
+const SWEEP_IN_FLIGHT = 4;
 /**
  * While holds are still due after a call, sweep that event again, for up to
  * this long per run. Without it a burst of holds falling due together (more
