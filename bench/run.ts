@@ -28,6 +28,7 @@ import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
 import { runShuffle, ShuffleResult } from './shuffle';
 import { BigVenueResult, runBigVenue } from './big-venue';
 import { runSeatMap, SeatMapResult, seatMapMarkdown } from './seat-map';
+import { runSweepCalls, SweepCallsResult } from './sweep-calls';
 
 const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   let memory: MemoryAndAdmission | undefined;
   let shuffle: ShuffleResult | undefined;
   let venue: BigVenueResult | undefined;
+  let sweep: SweepCallsResult | undefined;
   let durable: DurableResults | undefined;
   let seatMap: SeatMapResult | undefined;
   try {
@@ -121,6 +123,10 @@ async function main(): Promise<void> {
       writeFileSync(join(RESULTS_DIR, 'seatmap-summary.json'), JSON.stringify(seatMap, null, 2) + '\n');
       writeFileSync(join(RESULTS_DIR, 'seatmap-summary.md'), seatMapMarkdown(seatMap, started.toISOString()) + '\n');
       log('  results: bench/results/seatmap-summary.{md,json}');
+    }
+    if (wanted('sweep')) {
+      sweep = await runSweepCalls(log, cleanups);
+      await cleanUp();
     }
     if (wanted('durable')) {
       durable = await runDurableConfirm(log, cleanups);
@@ -150,9 +156,10 @@ async function main(): Promise<void> {
     memory,
     shuffle,
     venue,
+    sweep,
     durable,
     seatMap,
-    targets: evaluateTargets(http, memory, venue, shuffle),
+    targets: evaluateTargets(http, memory, venue, shuffle, sweep),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const jsonFile = join(RESULTS_DIR, `${stamp}.json`);

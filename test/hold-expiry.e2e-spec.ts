@@ -76,7 +76,7 @@ describe.each(TOPOLOGIES)('hold expiry on %s Redis', (name) => {
   });
 
   it('brings back 10,000 holds falling due at the same moment within 1 s of their expiresAt', async () => {
-    // Ten times what one sweep pass takes (1,000): an on-sale's opening second,
+    // A hundred sweep calls' worth (SWEEP_LIMIT 100): an on-sale's opening second,
     // whose holds all fall due together one hold TTL later. The holds are made
     // through the app's own SeatRepository (as the hold route does), then their
     // due time is set to one instant, in the hold hashes and the holds index

@@ -141,4 +141,32 @@ describe.each(TOPOLOGIES)('hold ownership and access tokens on %s Redis', (name)
     expectError(await hold(dave.auth), 403, 'FORBIDDEN');
     await expectCleanAudit(app, eventId);
   });
+
+  it("a hold belongs to its session: after it ends, someone joining as the same user id cannot release or confirm it (403 NOT_OWNER), and nothing changes", async () => {
+    const [erin] = await admitAll(app, eventId, ['erin']);
+    const keyed = { 'idempotency-key': 'erin-confirm-key-0001' };
+    const held = await hold(erin.auth, { quantity: 2 });
+    expect(held.status).toBe(201);
+    expect((await app.request('DELETE', `/v1/events/${eventId}/queue/${erin.ticket}`)).status).toBe(204);
+    // Anonymous mode: anyone may join as 'erin' once her place is gone.
+    const [impostor] = await admitAll(app, eventId, ['erin']);
+    expect(readAccessToken(impostor.token).sub).toBe('erin');
+    expect(readAccessToken(impostor.token).sid).not.toBe(readAccessToken(erin.token).sid);
+    await expectNoChange(async () => {
+      expectError(await release(held.body.holdId, impostor.auth), 403, 'NOT_OWNER');
+      expectError(await confirm(held.body.holdId, impostor.auth), 403, 'NOT_OWNER');
+      expectError(await confirm(held.body.holdId, impostor.auth, keyed), 403, 'NOT_OWNER');
+    });
+    // Her hold is intact: her own token (same session) still buys it, and a keyed retry replays it.
+    const order = await confirm(held.body.holdId, erin.auth, keyed);
+    expect(order.status).toBe(201);
+    expect(order.body.seatIds).toEqual(held.body.seatIds);
+    expect((await confirm(held.body.holdId, erin.auth, keyed)).body.orderId).toBe(order.body.orderId);
+    // The later session neither replays her keyed answer nor reads her order.
+    await expectNoChange(async () => {
+      expectError(await confirm(held.body.holdId, impostor.auth, keyed), 403, 'NOT_OWNER');
+      expectError(await confirm(held.body.holdId, impostor.auth), 403, 'NOT_OWNER');
+    });
+    await expectCleanAudit(app, eventId);
+  });
 });

@@ -182,8 +182,8 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
       await sweeper.sweepAll();
       expect(await counters(app, eventId)).toEqual({ available: 5, held: 0, sold: 0 });
       const seats = app.app.get(SeatRepository);
-      expect(await seats.sweep(eventId, 100)).toEqual({ expired: 0, live: 0 });
-      expect(await seats.sweep(uniqueId('r-ghost'), 100)).toBeNull();
+      expect(await seats.sweep(eventId, 100, 200)).toEqual({ expired: 0, live: 0, due: 0 });
+      expect(await seats.sweep(uniqueId('r-ghost'), 100, 200)).toBeNull();
     } finally {
       sweeper.onApplicationBootstrap();
     }

@@ -7,7 +7,7 @@ import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { TestApp, uniqueId } from './support/app-harness';
 import { expectCleanAudit } from './support/flows';
-import { BUSY_MACHINE_MARGIN_MS, pollUntil, scriptSha, ticketSeq } from './support/inspect';
+import { BUSY_MACHINE_MARGIN_MS, isHousekeepingKey, pollUntil, scriptSha, ticketSeq } from './support/inspect';
 import { admitAll, counters, expectError, sleep } from './support/seat-flows';
 import { startTopologyApp, stopTopologyApp, Topology, TOPOLOGIES } from './support/topology';
 
@@ -86,7 +86,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       expect(await client.del(`${keysOf(eventId).holdPrefix}${held.body.holdId}`)).toBe(1);
       await sleep(Date.parse(held.body.expiresAt) - Date.now() + 50);
       expect(await counters(app, eventId)).toEqual({ available: 1, held: 3, sold: 0 });
-      expect(await app.app.get(SeatRepository).sweep(eventId, 100)).toEqual({ expired: 1, live: 0 });
+      expect(await app.app.get(SeatRepository).sweep(eventId, 100, 200)).toEqual({ expired: 1, live: 0, due: 0 });
       expect(await counters(app, eventId)).toEqual({ available: 4, held: 0, sold: 0 });
       await expectCleanAudit(app, eventId);
     } finally {
@@ -117,6 +117,33 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       expect(await reclaim()).toEqual(['OK', 0]); // no longer live: nothing twice
       expect(await reclaim(keysOf(uniqueId('reclaim-ghost')))).toEqual(['EVENT_NOT_FOUND']);
       await expectCleanAudit(app, eventId);
+    } finally {
+      sweeper.onApplicationBootstrap();
+    }
+  });
+
+  it('claimRecordCheck: OK 1 for the first caller of a period, OK 0 for the others until it ends, EVENT_NOT_FOUND (no claim written)', async () => {
+    const eventId = uniqueId('claim');
+    await app.createEvent(eventId, { capacity: 2, admission });
+    const sweeper = app.app.get(Sweeper);
+    await sweeper.stop();
+    try {
+      const k = keysOf(eventId);
+      const scripts = app.app.get(ScriptRegistry);
+      const claim = (keys = k, periodMs = 300) => scripts.run('claimRecordCheck', [keys.meta, keys.recordCheck], [periodMs]);
+      // A claim left by this replica's last sweep may still run: wait it out.
+      await pollUntil(() => client.exists(k.recordCheck), (n) => n === 0, { timeoutMs: 2000, intervalMs: 50 });
+      expect(await claim()).toEqual(['OK', 1]);
+      expect(await claim()).toEqual(['OK', 0]);
+      expect(await claim(k, 10_000)).toEqual(['OK', 0]); // another period length does not jump the claim
+      const ttl = await client.pttl(k.recordCheck);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300);
+      await sleep(ttl + 20);
+      expect(await claim()).toEqual(['OK', 1]);
+      const ghost = keysOf(uniqueId('claim-ghost'));
+      expect(await claim(ghost)).toEqual(['EVENT_NOT_FOUND']);
+      expect(await client.exists(ghost.recordCheck)).toBe(0);
     } finally {
       sweeper.onApplicationBootstrap();
     }
@@ -211,8 +238,14 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['confirm', [...seat, holdKey, k.orders, idem], ['erin', '', 'ord_1', 'ref', eventId, 0, 60], 'holdId'],
       ['release', [...seat, holdKey], ['', held.body.holdId], 'userId'],
       ['release', [...seat, holdKey], ['erin'], 'holdId'],
+      ['release', [...seat, holdKey], ['erin', held.body.holdId], 'sessionId'],
+      ['confirm', [...seat, holdKey, k.orders, idem], ['erin', held.body.holdId, 'ord_1', 'ref', eventId, 0, 60, ''], 'sessionId'],
       ['sweep', seat, [0], 'limit'],
       ['sweep', seat, ['many'], 'limit'],
+      ['sweep', seat, [10, 0], 'maxSeats'],
+      ['sweep', seat, [10], 'maxSeats'],
+      ['claimRecordCheck', [k.meta, k.recordCheck], [0], 'periodMs'],
+      ['claimRecordCheck', [k.meta, k.recordCheck], ['soon'], 'periodMs'],
       ['reclaimHold', [...seat, holdKey], ['not-a-member'], 'member'],
       ['reclaimHold', [...seat, k.holdPrefix + 'other'], [member], 'hold key'],
       ['join', joinKeys(k), ['', fingerprint], 'userId'],
@@ -269,8 +302,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     expect(await digest(eventId, zsetEvent)).toEqual(before);
 
     // Control: the same calls with good arguments do write (the digest would have seen it).
-    const good = await client.evalsha(scriptSha('sweep'), seat.length, ...seat, 10);
-    expect(good).toEqual(['OK', 0, 1]);
+    const good = await client.evalsha(scriptSha('sweep'), seat.length, ...seat, 10, 100);
+    expect(good).toEqual(['OK', 0, 1, 0]);
     expect((await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'newcomer' })).status).toBe(202);
     expect(await digest(eventId, zsetEvent)).not.toEqual(before);
     await expectCleanAudit(app, eventId);
@@ -279,7 +312,8 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
   /**
    * Every key of the given events on every master, with a digest of its value
    * (DUMP, TTL left out): a diff names what changed. Other events of this
-   * suite are left out: the admitter and sweeper may still tick them.
+   * suite are left out: the admitter and sweeper may still tick them; so are
+   * housekeeping keys (isHousekeepingKey).
    */
   async function digest(...eventIds: string[]): Promise<Record<string, string>> {
     const masters = await topology.masters();
@@ -287,7 +321,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       const all: Record<string, string> = {};
       for (const m of masters) {
         const keys = (await Promise.all(eventIds.map((id) => m.keys(`*{${id}}*`)))).flat();
-        for (const key of keys) all[key] = createHash('sha256').update((await m.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex');
+        for (const key of keys.filter((name) => !isHousekeepingKey(name))) all[key] = createHash('sha256').update((await m.dumpBuffer(key)) ?? Buffer.alloc(0)).digest('hex');
       }
       return all;
     } finally {

@@ -109,15 +109,16 @@ export interface RoundTripAudit {
 
 /**
  * Scripts the service runs on timers, not per request (queueHead: a replica's
- * snapshot refresh, per event, not per read; reclaimHold: only the sweeper's
- * lost-record check sends it, e.g. for a hold released between its look and
- * the EXISTS, which the script then finds not live and leaves alone).
+ * snapshot refresh, per event, not per read; claimRecordCheck: the sweeper's
+ * claim of the lost-record check; reclaimHold: only that check sends it, e.g.
+ * for a hold released between its look and the EXISTS, which the script then
+ * finds not live and leaves alone).
  */
-const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead', 'reclaimHold']);
+const BACKGROUND_SCRIPTS = new Set(['admit', 'sweep', 'queueHead', 'claimRecordCheck', 'reclaimHold']);
 /**
  * Plain reads the replicas' timers send, not requests: the sweeper's look for
  * live holds whose record is gone (ZRANGE of the live-hold index, then EXISTS
- * of each record: src/seat/seat.repository.ts reclaimLostHolds) and the
+ * of the records: src/seat/seat.repository.ts reclaimLostHolds) and the
  * once-a-second event look (HMGET starting with 'capacity': EventActivity).
  */
 const backgroundRead = (name: string, args: string[]): boolean =>

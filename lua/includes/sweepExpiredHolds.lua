@@ -1,6 +1,8 @@
--- How many expired holds a seat operation reclaims before its own work; the
--- background sweeper takes the rest, every event at least once a second.
+-- How many expired holds, and about how many of their seats, a seat
+-- operation reclaims before its own work; the background sweeper takes the
+-- rest, every event at least once a second.
 local INLINE_SWEEP_LIMIT = 50
+local INLINE_SWEEP_SEATS = 50
 --- @include "includes/now"
 --- @include "includes/holdIndex"
 --- @include "includes/layout"
@@ -13,11 +15,15 @@ local INLINE_SWEEP_LIMIT = 50
   releaseHoldSeats(k, holdId, userId, seatList): puts the seats still held
     by this hold back on sale, fixes the counters and the user's count, and
     drops the hold from the index. Returns how many seats came back.
-  sweepExpiredHolds(k, now, limit): does that for at most `limit` holds whose
-    expiresAt has passed. Returns how many holds it expired.
+  sweepExpiredHolds(k, now, limit, maxSeats): does that for at most `limit`
+    holds whose expiresAt has passed, stopping after the hold that brings the
+    seats returned to `maxSeats` or more (a hold is never split; a seat's
+    return costs far more than a hold's, up to 20 seats a hold, and more on a
+    layout). Returns how many holds it expired.
   reclaimDueHolds(k): what a seat operation does before its own work (once
     the event is known to exist): sweepExpiredHolds at the Redis time for at
-    most INLINE_SWEEP_LIMIT holds. Returns that time (ms, see includes/now).
+    most INLINE_SWEEP_LIMIT holds and INLINE_SWEEP_SEATS seats. Returns that
+    time (ms, see includes/now).
 
   The hold's record (its own hash) is left alone: it carries a TTL from the
   moment it is made, and a late confirm tells an expired hold by its absence
@@ -43,15 +49,19 @@ local function releaseHoldSeats(k, holdId, userId, seatList)
   return count
 end
 
-local function sweepExpiredHolds(k, now, limit)
+local function sweepExpiredHolds(k, now, limit, maxSeats)
   local due = redis.call('ZRANGEBYSCORE', k.holds, '-inf', now, 'LIMIT', 0, limit)
-  for _, member in ipairs(due) do
+  local seats = 0
+  for i, member in ipairs(due) do
     local holdId, userId, seatList = parseHoldMember(member)
     if holdId then
-      releaseHoldSeats(k, holdId, userId, seatList)
+      seats = seats + releaseHoldSeats(k, holdId, userId, seatList)
     else
       -- Names no seats (not written by this version): nothing to return.
       redis.call('ZREM', k.holds, member)
+    end
+    if seats >= maxSeats then
+      return i
     end
   end
   return #due
@@ -59,6 +69,6 @@ end
 
 local function reclaimDueHolds(k)
   local now = nowMs()
-  sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT)
+  sweepExpiredHolds(k, now, INLINE_SWEEP_LIMIT, INLINE_SWEEP_SEATS)
   return now
 end

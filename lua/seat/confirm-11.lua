@@ -18,6 +18,7 @@
     ARGV[5] eventId     written into the order
     ARGV[6] useIdem     '1' when the request carries an Idempotency-Key, else '0'
     ARGV[7] idemTtl     seconds the idempotency record lives (>= 1)
+    ARGV[8] sessionId   from the access token: the hold's session must be it
 
   Output (amount and currency are '' for seats without a price, i.e. events
   made without a layout):
@@ -26,7 +27,7 @@
     { 'REPLAYED', orderId, 'seat1,seat2', 'confirmed', amount, currency }    the hold was already confirmed
     { 'HOLD_NOT_FOUND' }
     { 'HOLD_EXPIRED' }     past its expiresAt, or already swept (no longer in the holds index)
-    { 'NOT_OWNER' }
+    { 'NOT_OWNER' }        another user's hold, or another session's (see includes/holdRecord)
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
     error reply 'INVARIANT ...' when a seat of the hold is not held by it (nothing written)
@@ -44,6 +45,7 @@ local userId, holdId, orderId = argId('userId', ARGV[1]), argId('holdId', ARGV[2
 local paymentRef, eventId = ARGV[4] or '', argId('eventId', ARGV[5])
 local useIdem = argOneOf('useIdem', ARGV[6], { '0', '1' }) == '1'
 local idemTtl = argInt('idemTtl', ARGV[7], 1)
+local sessionId = argId('sessionId', ARGV[8])
 
 local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
@@ -57,7 +59,7 @@ if previous then
   return { 'REPLAYED', previous[1], previous[2], 'idempotent', previous[3] or '', previous[4] or '' }
 end
 
-local hold, refused = callersHold(holdKey, userId, 'expiresAt', 'orderId', 'amount', 'currency')
+local hold, refused = callersHold(holdKey, userId, sessionId, 'expiresAt', 'orderId', 'amount', 'currency')
 if not hold then
   return { refused }
 end

@@ -7,11 +7,12 @@
 
     ARGV[1] userId      from the access token
     ARGV[2] holdId
+    ARGV[3] sessionId   from the access token: the hold's session must be it
 
   Output:
     { 'OK', seatsReleased }
     { 'HOLD_NOT_FOUND' }   unknown, expired, released or confirmed
-    { 'NOT_OWNER' }        another user's hold; nothing changes
+    { 'NOT_OWNER' }        another user's hold, or another session's; nothing changes
     { 'EVENT_NOT_FOUND' }
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
@@ -23,7 +24,7 @@ local holdKey = KEYS[9]
 --- @include "includes/sweepExpiredHolds"
 --- @include "includes/holdRecord"
 
-local userId, holdId = argId('userId', ARGV[1]), argId('holdId', ARGV[2])
+local userId, holdId, sessionId = argId('userId', ARGV[1]), argId('holdId', ARGV[2]), argId('sessionId', ARGV[3])
 
 local k = seatKeys()
 if rcall('EXISTS', k.meta) == 0 then
@@ -31,7 +32,7 @@ if rcall('EXISTS', k.meta) == 0 then
 end
 reclaimDueHolds(k)
 
-local hold, refused = callersHold(holdKey, userId)
+local hold, refused = callersHold(holdKey, userId, sessionId)
 if not hold then
   return { refused }
 end

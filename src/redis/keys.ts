@@ -33,6 +33,11 @@ export interface EventKeys {
   /** pre-queue records: hash pn -> '<sortKey>|<fingerprint>|<userId>', or '=<seq>' once admitted */
   pqrecs: string;
   holds: string;
+  /**
+   * claim of the lost-record check (lua/seat/claimRecordCheck-2.lua): a string
+   * that expires by itself, written by the sweeper only (housekeeping)
+   */
+  recordCheck: string;
   userSeats: string;
   orders: string;
   /** short-lived marker written before a WAIT for an answer replayed from Redis (ReplicaWait) */
@@ -73,6 +78,7 @@ export class KeyBuilder {
       prequeue: base + 'prequeue',
       pqrecs: base + 'pqrecs',
       holds: base + 'holds',
+      recordCheck: base + 'recordcheck',
       userSeats: base + 'userseats',
       orders: base + 'orders',
       sync: base + 'sync',
@@ -89,10 +95,12 @@ export class KeyBuilder {
   /**
    * An Idempotency-Key's record, scoped to what it may replay: 'hold' (any hold
    * by this user) or 'confirm:<holdId>' (so a key reused for another hold's
-   * confirm buys that hold instead of replaying the first order).
+   * confirm buys that hold instead of replaying the first order), and to the
+   * session: holds belong to the session that made them, so a later session of
+   * the same user id (anonymous mode: anyone) replays nothing of an earlier one.
    */
-  idempotency(eventId: string, scope: 'hold' | `confirm:${string}`, userId: string, key: string): string {
-    return `${this.event(eventId).idemPrefix}${scope}:${userId}:${key}`;
+  idempotency(eventId: string, scope: 'hold' | `confirm:${string}`, userId: string, sessionId: string, key: string): string {
+    return `${this.event(eventId).idemPrefix}${scope}:${userId}:${sessionId}:${key}`;
   }
 
   /**

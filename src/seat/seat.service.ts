@@ -96,13 +96,13 @@ export class SeatService {
   }
 
   async release(access: AccessClaims, holdId: string): Promise<void> {
-    const r = await this.seats.release(access.eventId, access.userId, checkHoldId(holdId));
+    const r = await this.seats.release(access.eventId, access, checkHoldId(holdId));
     if (r[0] === ReplyCode.OK) return;
     throw holdError('release', access.eventId, r);
   }
 
   async confirm(access: AccessClaims, holdId: string, paymentRef = '', idempotencyKey?: string): Promise<ConfirmResult> {
-    const { reply: r, durable } = await this.seats.confirm(access.eventId, access.userId, checkHoldId(holdId), `ord_${newId()}`, paymentRef, checkIdempotencyKey(idempotencyKey));
+    const { reply: r, durable } = await this.seats.confirm(access.eventId, access, checkHoldId(holdId), `ord_${newId()}`, paymentRef, checkIdempotencyKey(idempotencyKey));
     if (r[0] === ReplyCode.OK || r[0] === ReplyCode.REPLAYED) {
       if (!durable) throw notYetDurable(this.replicas.replicas, this.replicas.timeoutMs);
       // An Idempotency-Key replay repeats the first answer (201); confirming an
@@ -164,7 +164,7 @@ function holdError(script: string, eventId: string, r: ScriptReply): Error {
     case ReplyCode.HOLD_EXPIRED:
       return new DomainError('HOLD_EXPIRED', 'The hold expired; its seats went back on sale.');
     case ReplyCode.NOT_OWNER:
-      return new DomainError('NOT_OWNER', 'This hold belongs to another user.');
+      return new DomainError('NOT_OWNER', 'This hold belongs to another user, or to an earlier session (join again and hold anew).');
     case ReplyCode.EVENT_NOT_FOUND:
       return eventNotFound(eventId);
     default:

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { isHousekeepingKey } from './inspect';
 
 /**
  * A digest of every key and value in the database, to show a refused request
@@ -8,12 +9,13 @@ import type Redis from 'ioredis';
  * With `eventId`, the keys of other events are left out (keys without a hash
  * tag, the registry and flags, stay in): their admitter and sweeper ticks may
  * write at any moment (a token bucket, the observed-rate window every 5 s),
- * which says nothing about the request under test.
+ * which says nothing about the request under test. Housekeeping keys (the
+ * sweeper's claims, see isHousekeepingKey) are left out for the same reason.
  */
 export async function keyspaceDigest(redis: Redis, eventId?: string): Promise<string> {
   const { createHash } = await import('node:crypto');
   const ownOrGlobal = (key: string) => eventId === undefined || !key.includes('{') || key.includes(`{${eventId}}`);
-  const keys = (await redis.keys('*')).filter(ownOrGlobal).sort();
+  const keys = (await redis.keys('*')).filter((key) => ownOrGlobal(key) && !isHousekeepingKey(key)).sort();
   const hash = createHash('sha256');
   for (const key of keys) {
     const value = await redis.dumpBuffer(key);
