@@ -8,6 +8,7 @@ import { eventStatus, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
 import { JoinOptions, JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
+import { nonceBytes } from './ticket';
 
 /** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
 const LEFT_KEEP = 100_000;
@@ -99,7 +100,8 @@ export class QueueWatchRepository implements QueueStore {
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
-      const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+      const nonce = await storedNonce(redis, k, existing);
+      const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch, nonce };
       // Same rules as join-11.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
       const answer = (stored: string | undefined, position: number | null): JoinResult =>
         fingerprint !== '' && stored === fingerprint
@@ -139,10 +141,11 @@ export class QueueWatchRepository implements QueueStore {
       tx.hset(k.meta, 'lastScore', score).zadd(k.zqueue, score, String(next)).hset(k.zwait, String(next), `${fingerprint}|${userId}`);
       position = (await redis.zcard(k.zqueue)) + 1;
     }
-    tx.hset(k.users, userId, next);
+    tx.hset(k.users, userId, next).setrange(k.nonces, 4 * next, nonceBytes(options.nonce));
     const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
-    return { kind: 'joined', seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    const place = { seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    return { kind: 'joined', ...place, nonce: options.nonce };
   }
 
 
@@ -150,7 +153,7 @@ export class QueueWatchRepository implements QueueStore {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
     const [queue, head, createdAt] = await redis.hmget(k.meta, 'queue', 'head', 'createdAt');
     if (!queue) return { kind: 'no-event' };
-    if (createdAt !== String(ticket.epoch)) return { kind: 'no-ticket' };
+    if (createdAt !== String(ticket.epoch) || (await storedNonce(redis, k, ticket.seq)) !== ticket.nonce) return { kind: 'no-ticket' };
     const now = await nowMs(redis);
     const tx = redis.multi();
     let userId: string | undefined;
@@ -222,6 +225,12 @@ async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq
   }
   const record = await redis.hget(k.zwait, seq);
   return record === null ? undefined : splitRecord(record)[0];
+}
+
+/** The join nonce stored for a sequence (lua/includes/nonces.lua), 0 when none. */
+async function storedNonce(redis: Redis, k: EventKeys, seq: string): Promise<number> {
+  const bytes = await redis.getrangeBuffer(k.nonces, 4 * Number(seq), 4 * Number(seq) + 3);
+  return bytes.length < 4 ? 0 : bytes.readUInt32BE(0);
 }
 
 function splitRecord(record: string): [string, string] {
