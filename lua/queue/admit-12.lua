@@ -133,7 +133,7 @@ end
 -- No seat to sell: admit nobody. Seats held may come back, so wait (the
 -- bucket is left alone, as when paused).
 if m[9] == '0' then
-  return { 'OK', 0, ended }
+  return { 'OK', 0, ended, head, tonumber(m[17]) }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.

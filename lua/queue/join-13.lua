@@ -64,6 +64,8 @@
     ARGV[8] challengeBits the difficulty it was issued with (0..32; 0 without a challenge)
     ARGV[9] challengeExpiresAtMs (0 without a challenge)
     ARGV[10] nonce: this join's random nonce, 1 .. 2^32 - 1 (stored only if it takes a new place)
+    ARGV[11] challengeEpoch the createdAt (ms) of the event the challenge was issued for (0 without one):
+            a challenge of an earlier event of this id fails
 
   Output:
     { 'OK', seq, position, etaRatePerSecond, queue, createdAtMs, nonce, 0 }   position -1: none (queueMethod random)
@@ -77,7 +79,7 @@
     { 'DUPLICATE', position }   position 0: already admitted; -1: no position (pre-queue, random)
     { 'NEED_SORT_KEY' }         pre-queue join without a sort key for this event: nothing written
     { 'CHALLENGE_REQUIRED' }    the event asks for a challenge and none came
-    { 'CHALLENGE_FAILED' }      expired, already used, or easier than the event now asks
+    { 'CHALLENGE_FAILED' }      expired, already used, issued for an earlier event of this id, or easier than the event now asks
     { 'QUEUE_NOT_OPEN', queueOpensAtMs }
     { 'SOLD_OUT' }
     { 'CLOSED' }
@@ -113,6 +115,7 @@ local challengeId = ARGV[7] == '' and '' or argId('challengeId', ARGV[7])
 local challengeBits = argInt('challengeBits', ARGV[8], 0, 32)
 local challengeExpiresAt = argInt('challengeExpiresAtMs', ARGV[9], 0)
 local nonce = argNonce('nonce', ARGV[10])
+local challengeEpoch = argInt('challengeEpoch', ARGV[11] or '0', 0)
 
 -- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
 local function storedFingerprint(record)
@@ -230,7 +233,8 @@ if powBits > 0 then
   if challengeId == '' then
     return { 'CHALLENGE_REQUIRED' }
   end
-  if challengeBits < powBits or challengeExpiresAt <= now or rcall('ZSCORE', powUsedKey, challengeId) then
+  if challengeBits < powBits or challengeExpiresAt <= now or challengeEpoch ~= createdAt
+    or rcall('ZSCORE', powUsedKey, challengeId) then
     return { 'CHALLENGE_FAILED' }
   end
   -- Expired ids can go: an expired challenge is refused above anyway. At

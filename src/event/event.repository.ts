@@ -126,7 +126,7 @@ export class EventRepository {
     s: EventSettings & { endsAt: number },
     schedule: EventSchedule,
     plan: SeatPlan,
-  ): Promise<number | null> {
+  ): Promise<number | null | 'deleted'> {
     const k = this.keys.event(eventId);
     const token = randomToken(16);
     const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
@@ -142,7 +142,14 @@ export class EventRepository {
       }
       const seats: (string | number)[] = [];
       for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
-      await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+      try {
+        await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+      } catch (err) {
+        if (!/^CREATION_LOST/.test((err as Error).message)) throw err;
+        // The claim is gone: a DELETE of this id removed what was loaded (deleted), or
+        // the claim ran out and another creation holds the id now (exists).
+        return (await this.redis.exists(k.meta, k.creating)) > 0 ? null : 'deleted';
+      }
     }
     const reply = await this.scripts.run(
       'createEvent',

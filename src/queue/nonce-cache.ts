@@ -14,6 +14,8 @@ export class NonceCache {
   private bytes = Buffer.alloc(0);
   private checkAt = 0;
   private checkValue = 0;
+  /** counts clear(): a read asked for before the last one is not applied */
+  private generation = 0;
 
   /** one past the last number held */
   get end(): number {
@@ -21,16 +23,18 @@ export class NonceCache {
   }
 
   /** What to ask queueHead for next: the check point and the first number not held (0: let it choose). */
-  cursor(): { check: number; from: number } {
-    return { check: this.checkAt, from: this.start === 0 ? 0 : this.end };
+  cursor(): { check: number; from: number; generation: number } {
+    return { check: this.checkAt, from: this.start === 0 ? 0 : this.end, generation: this.generation };
   }
 
   /**
    * Adds a piece read from Redis. Returns false when the check point no
    * longer holds the nonce read there (Redis lost writes): the copy is then
-   * emptied and read again from scratch.
+   * emptied and read again from scratch. A read asked for before the copy
+   * was last emptied (`generation` of its cursor) is dropped.
    */
-  apply(read: NonceRead): boolean {
+  apply(read: NonceRead, generation: number): boolean {
+    if (generation !== this.generation) return true;
     if (this.checkAt > 0 && (read.check.length < 4 || read.check.readUInt32BE(0) !== this.checkValue)) {
       this.clear();
       return false;
@@ -69,6 +73,7 @@ export class NonceCache {
   }
 
   clear(): void {
+    this.generation += 1;
     this.start = 0;
     this.bytes = Buffer.alloc(0);
     this.checkAt = 0;

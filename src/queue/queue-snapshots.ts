@@ -99,6 +99,8 @@ interface Entry {
   pnonces: NonceCache;
   /** nonces of joins made through this replica, until a refresh has read them */
   recent: Map<number, number>;
+  /** the same by pre-queue number */
+  recentP: Map<number, number>;
   /** the highest head seen (refreshes and script replies) */
   headFloor: number;
 }
@@ -195,10 +197,34 @@ export class QueueSnapshots extends RecurringJob {
     if (entry?.snapshot && entry.snapshot.epoch === epoch && seq > entry.snapshot.head) entry.taken.add(seq);
   }
 
-  /** A join through this replica took sequence seq with this nonce: its ticket is known here before the next refresh reads it. */
-  noteJoined(eventId: string, epoch: number, seq: number, nonce: number): void {
+  /**
+   * A join through this replica took sequence ('s') or pre-queue number
+   * ('p') n with this nonce: its ticket is known here before the next
+   * refresh reads it. If this replica read another nonce for n, Redis lost
+   * the join that had it: what was read goes at once (the next refresh reads
+   * again), so the lost ticket is refused now, not a refresh later.
+   */
+  noteJoined(eventId: string, epoch: number, kind: 's' | 'p', n: number, nonce: number): void {
     const entry = this.entries.get(eventId);
-    if (entry?.snapshot && entry.snapshot.epoch === epoch && entry.recent.size < 100_000) entry.recent.set(seq, nonce);
+    if (!entry?.snapshot || entry.snapshot.epoch !== epoch) return;
+    const read = (kind === 's' ? entry.nonces : entry.pnonces).get(n);
+    if (read !== undefined && read !== nonce) this.forget(entry);
+    const recent = kind === 's' ? entry.recent : entry.recentP;
+    if (recent.size < 100_000) recent.set(n, nonce);
+  }
+
+  /** Redis lost writes this replica had read: everything learned from them goes, and the next refresh reads again from the head. */
+  private forget(entry: Entry): void {
+    entry.left.clear();
+    entry.taken.clear();
+    entry.leftPrequeue.clear();
+    entry.recent.clear();
+    entry.recentP.clear();
+    entry.seenLeftVersion = 0;
+    entry.headFloor = 0;
+    entry.nonces.clear();
+    entry.pnonces.clear();
+    if (entry.snapshot) entry.snapshot = { ...entry.snapshot, leftComplete: false };
   }
 
   protected async runOnce(): Promise<void> {
@@ -221,7 +247,7 @@ export class QueueSnapshots extends RecurringJob {
     if (!entry) {
       entry = {
         askedAt: performance.now(), watchers: 0, waiters: new Set(), seenLeftVersion: 0, left: new Set(), taken: new Set(), leftPrequeue: new Set(),
-        nonces: new NonceCache(), pnonces: new NonceCache(), recent: new Map(), headFloor: 0,
+        nonces: new NonceCache(), pnonces: new NonceCache(), recent: new Map(), recentP: new Map(), headFloor: 0,
       };
       this.entries.set(eventId, entry);
     }
@@ -256,24 +282,16 @@ export class QueueSnapshots extends RecurringJob {
     // Redis lost writes this replica had read (a nonce it read is gone or
     // another now), or the event was deleted and created again: what it
     // learned from them goes, and it reads again.
-    const seqKept = entry.nonces.apply(h.nonces);
-    const pnKept = entry.pnonces.apply(h.pnonces);
+    const seqKept = entry.nonces.apply(h.nonces, seqCursor.generation);
+    const pnKept = entry.pnonces.apply(h.pnonces, pnCursor.generation);
     const lost = !seqKept || !pnKept || (previous !== undefined && previous.epoch === h.epoch && h.seq < previous.seq);
-    if (lost || (previous && previous.epoch !== h.epoch)) {
-      entry.left.clear();
-      entry.taken.clear();
-      entry.leftPrequeue.clear();
-      entry.recent.clear();
-      entry.seenLeftVersion = 0;
-      entry.headFloor = 0;
-      // Read again from the head on the next refresh; until then reads ask Redis.
-      entry.nonces.clear();
-      entry.pnonces.clear();
-    }
+    // Read again from the head on the next refresh; until then reads ask Redis.
+    if (lost || (previous && previous.epoch !== h.epoch)) this.forget(entry);
     if (h.leftVersion < entry.seenLeftVersion) entry.seenLeftVersion = 0;
     const head = Math.max(h.head, entry.headFloor);
     entry.headFloor = head;
     for (const seq of entry.recent.keys()) if (seq < entry.nonces.end || seq <= head) entry.recent.delete(seq);
+    for (const pn of entry.recentP.keys()) if (pn < entry.pnonces.end) entry.recentP.delete(pn);
     entry.nonces.dropBelow(head + 1);
     for (const [member, version] of h.leaves) {
       // '<seq>' left, 'a<seq>' taken by a random draw, 'p<pn>' left the pre-queue before the seal.
@@ -321,7 +339,7 @@ export class QueueSnapshots extends RecurringJob {
       left: entry.left,
       taken: entry.taken,
       nonces: { get: (n) => entry.nonces.get(n) ?? entry.recent.get(n) },
-      pnonces: entry.pnonces,
+      pnonces: { get: (n) => entry.pnonces.get(n) ?? entry.recentP.get(n) },
       leftPrequeue: entry.leftPrequeue,
       queueMethod: h.queueMethod,
       salesStartAt: h.salesStartAt,

@@ -152,6 +152,7 @@ export const joinArgs = (o: JoinOptions): (string | number)[] => [
   o.challenge?.bits ?? 0,
   o.challenge?.expiresAtMs ?? 0,
   o.nonce,
+  o.challenge?.epoch ?? 0,
 ];
 
 /** The waiting queue through Lua: one EVALSHA per call. */

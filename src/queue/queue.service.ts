@@ -173,7 +173,9 @@ export class QueueService implements BeforeApplicationShutdown {
     } else if (r.kind === 'joined' || r.kind === 'existing') {
       if (r.position === 0) this.snapshots.noteAdmitted(eventId, r.epoch, r.seq);
       else if (r.position !== null && (r.queue === 'streams' || r.pn !== undefined)) this.snapshots.noteHead(eventId, r.epoch, r.seq - r.position);
-      if (r.pn === undefined && r.position !== 0) this.snapshots.noteJoined(eventId, r.epoch, r.seq, r.nonce);
+      if (r.pn === undefined && r.position !== 0) this.snapshots.noteJoined(eventId, r.epoch, 's', r.seq, r.nonce);
+    } else if (r.kind === 'prequeue') {
+      this.snapshots.noteJoined(eventId, r.epoch, 'p', r.pn, r.nonce);
     }
   }
 

@@ -126,8 +126,13 @@ export class QueueWatchRepository implements QueueStore {
     if (bits > 0) {
       const c = options.challenge;
       if (!c) return { kind: 'challenge-required' };
-      if (c.bits < bits || c.expiresAtMs <= now || (await redis.zscore(k.powUsed, c.id)) !== null) return { kind: 'challenge-failed' };
-      tx.zremrangebyscore(k.powUsed, '-inf', now).zadd(k.powUsed, c.expiresAtMs, c.id);
+      if (c.bits < bits || c.expiresAtMs <= now || c.epoch !== epoch || (await redis.zscore(k.powUsed, c.id)) !== null) {
+        return { kind: 'challenge-failed' };
+      }
+      // At most 100 expired ids per join, as join-13.lua (the set is ordered by expiry).
+      const expired = await redis.zcount(k.powUsed, '-inf', now);
+      if (expired > 0) tx.zremrangebyrank(k.powUsed, 0, Math.min(expired, 100) - 1);
+      tx.zadd(k.powUsed, c.expiresAtMs, c.id);
     }
     const next = Number(seq) + 1;
     let position: number;
