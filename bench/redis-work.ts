@@ -12,6 +12,7 @@ import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
 import { createEventDirect } from './lib/create-event';
+import { timedEvalsha } from './lib/redis-stats';
 
 export interface RedisWork {
   /** Redis CPU µs per call (INFO cpu: the script, the commands inside it, and reading and answering the call) */
@@ -23,6 +24,8 @@ export interface RedisWork {
   waitingUsers: number;
   bytesPerWaitingUser: number;
   byKey: Record<string, number>;
+  /** joins right after 200,000 used challenge ids expired together: the longest single call (µs), and ids left */
+  challengeBurst: { expiredIds: number; joins: number; longestJoinMicros: number; idsLeft: number };
 }
 
 async function evalshaStats(redis: Redis): Promise<{ calls: number; usec: number; cpu: number }> {
@@ -102,6 +105,27 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     await perCall('queueHead catching up on 2,000 leaves at once', 200, (p) => p.evalsha(sha('queueHead'), head.length, ...head, 0, 10_000, users, users + 1, 0, 1, 16_384));
     await perCall('queueHead of a new replica (16,384 nonces from the head)', 200, (p) => p.evalsha(sha('queueHead'), head.length, ...head, 0, 1, 0, 0, 0, 1, 16_384));
 
+    // Join after a challenge burst: 200,000 used challenge ids expired together (issue 18 item 7).
+    // Each join removes at most 100 of them, so no single join pays for the burst.
+    log('  redis work: joins after a burst of 200,000 expired challenge ids…');
+    const [ts] = await redis.time();
+    const nowMs = Number(ts) * 1000;
+    const EXPIRED = 200_000;
+    for (let from = 0; from < EXPIRED; from += 10_000) {
+      const members = Array.from({ length: 10_000 }, (_, i) => [nowMs - 60_000 + (from + i) / 1000, `spent-${from + i}`]).flat();
+      await redis.zadd(k.powUsed, ...members);
+    }
+    await redis.hset(k.meta, 'powBits', 1, 'paused', 1);
+    let longestJoinMicros = 0;
+    const BURST_JOINS = 50;
+    for (let i = 0; i < BURST_JOINS; i += 1) {
+      const [usec, r] = await timedEvalsha(redis, () =>
+        redis.evalsha(sha('join'), j.length, ...j, `after-burst-${i}`, '', '', '', 100, '0', `fresh-${i}`, 1, nowMs + 600_000, i + 1, epoch!));
+      if ((r as unknown[])[0] !== 'OK') throw new Error(`join after the burst: ${JSON.stringify(r)}`);
+      longestJoinMicros = Math.max(longestJoinMicros, usec);
+    }
+    const challengeBurst = { expiredIds: EXPIRED, joins: BURST_JOINS, longestJoinMicros, idsLeft: await redis.zcard(k.powUsed) };
+
     return {
       cpuMicrosPerCall: cpuPerCall,
       microsPerCall: wallPerCall,
@@ -109,6 +133,7 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
       waitingUsers: users,
       bytesPerWaitingUser: Math.round(((memAfter - memBefore) / users) * 10) / 10,
       byKey,
+      challengeBurst,
     };
   } finally {
     redis.disconnect();

@@ -32,6 +32,7 @@ import { shuffleSortKey } from '../src/queue/ticket';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
 import { createEventDirect } from './lib/create-event';
+import { timedEvalsha } from './lib/redis-stats';
 
 /** Durations of one kind of call, from SLOWLOG (µs). */
 export interface Spread {
@@ -72,19 +73,6 @@ async function drainSlowlog(redis: Redis): Promise<[number, string][]> {
   const entries = (await redis.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
   await redis.call('SLOWLOG', 'RESET');
   return entries.map((e) => [Number(e[2]), String(e[3][0]).toLowerCase()]);
-}
-
-/**
- * Redis time of one script call (µs) from the commandstats delta, with the
- * slowlog off: SLOWLOG would also log, and charge to the script, every
- * command the script calls.
- */
-async function timedEvalsha(redis: Redis, call: () => Promise<unknown>): Promise<[number, unknown]> {
-  await redis.config('RESETSTAT');
-  const reply = await call();
-  const usec = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(await redis.info('commandstats'))?.[1];
-  if (usec === undefined) throw new Error('no evalsha in INFO commandstats');
-  return [Number(usec), reply];
 }
 
 function spread(durations: number[]): Spread {
