@@ -26,7 +26,7 @@
   mark, not the clock: Redis time may step back) nobody enters it again.
   With queueMethod 'passthrough' a join is admitted at once while nobody
   waits, active < maxActive and the token bucket has a whole admission
-  (so the rate limit holds as in admit-10.lua); otherwise it waits in line.
+  (so the rate limit holds as in admit-12.lua); otherwise it waits in line.
 
   With JOIN_IDENTITY=jwt the user is a verified person, so a repeated join
   (another tab, another device) is answered with that person's existing
@@ -46,7 +46,7 @@
     KEYS[5]  zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[6]  active    sorted set seq -> session end (ms)
     KEYS[7]  sessions  hash seq -> '<fingerprint>|<userId>' of admitted users
-    KEYS[8]  left      sorted set of announced leaves (not written here; admit-10 uses it)
+    KEYS[8]  left      sorted set of announced leaves (not written here; admit-12 uses it)
     KEYS[9]  prequeue  sorted set '<sortKey>:<pn>', score 0 (the shuffle's order)
     KEYS[10] pqrecs    hash pn -> '<sortKey>|<fingerprint>|<userId>' | '=<seq>'
     KEYS[11] nonces    string: the join nonce of each sequence, 4 bytes at offset 4·seq
