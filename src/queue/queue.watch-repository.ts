@@ -10,19 +10,19 @@ import { TransactionPool } from '../redis/transaction-pool';
 import { JoinOptions, JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
 import { nonceBytes } from './ticket';
 
-/** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
+/** leaves kept in `left` (as LEFT_KEEP in leave-9.lua) */
 const LEFT_KEEP = 100_000;
 
 /**
  * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
  * path when the `luaAtomic` flag is off. Same keys and same effects as
- * lua/queue/join and leave-8; every join changes meta.seq and every admission
+ * lua/queue/join and leave-9; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
- * race-free. It refuses joins by the event's status as join-11.lua does, and
+ * race-free. It refuses joins by the event's status as join-13.lua does, and
  * covers fifo and random events without a pre-queue; a pre-queue join, or a
  * join that passthrough might admit at once, answers 'use-scripts' (the
- * service runs join-11.lua for it), so the seal and the token bucket stay in
+ * service runs join-13.lua for it), so the seal and the token bucket stay in
  * one place.
  *
  * Bounded like one Redis command (CONTRACT §2): a call has
@@ -102,7 +102,7 @@ export class QueueWatchRepository implements QueueStore {
     if (existing) {
       const nonce = await storedNonce(redis, k, existing);
       const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch, nonce };
-      // Same rules as join-11.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
+      // Same rules as join-13.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
       const answer = (stored: string | undefined, position: number | null): JoinResult =>
         fingerprint !== '' && stored === fingerprint
           ? { kind: 'joined', position, ...place }
@@ -173,7 +173,7 @@ export class QueueWatchRepository implements QueueStore {
       const [entry] = await redis.xrange(k.stream, `${ticket.seq}-0`, `${ticket.seq}-0`);
       // entry = [id, ['u', userId [, 'k', fingerprint]]]
       if (!entry || Number(ticket.seq) <= Number(head)) return { kind: 'no-ticket' };
-      // The same announcement as leave-8.lua: replicas' snapshots learn of it.
+      // The same announcement as leave-9.lua: replicas' snapshots learn of it.
       const version = Number((await redis.hget(k.meta, 'leftVersion')) ?? 0) + 1;
       tx.xdel(k.stream, `${ticket.seq}-0`).hset(k.meta, 'leftVersion', version).zadd(k.left, version, ticket.seq);
       if (version > LEFT_KEEP) tx.zremrangebyscore(k.left, '-inf', version - LEFT_KEEP);
@@ -222,7 +222,7 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-11.lua). */
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-13.lua). */
 async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);
