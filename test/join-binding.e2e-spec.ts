@@ -279,3 +279,46 @@ describe('no answer goes back in time (invariant 12)', () => {
     expect(admissions).toBeGreaterThan(10);
   }, 60_000);
 });
+
+describe('a DELETE during a chunked create (issue 18 item 8)', () => {
+  let redis: Server;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    app = await startApp({ REDIS_URL: redis.url });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await redis?.cleanup();
+  });
+
+  it('the create answers 409 EVENT_DELETED (not 500), nothing of it is left, and creating it again works', async () => {
+    let interrupted = false;
+    for (let attempt = 0; attempt < 3 && !interrupted; attempt += 1) {
+      const eventId = uniqueId('deleted-while-created');
+      const creating = app.admin('POST', '/v1/events', { eventId, capacity: 100_000 });
+      let deleted = false;
+      let done = false;
+      void creating.then(() => (done = true));
+      // The DELETE answers 404 until the first chunk of seats is in, then removes what is there.
+      while (!done && !deleted) {
+        const r = await app.admin('DELETE', `/v1/events/${eventId}`);
+        deleted = r.status === 204;
+        if (!deleted) await sleep(5);
+      }
+      const created = await creating;
+      if (created.status === 201) {
+        // The DELETE came after the create finished: a plain delete, try again.
+        continue;
+      }
+      interrupted = true;
+      expectError(created, 409, 'EVENT_DELETED');
+      expectError(await app.request('GET', `/v1/events/${eventId}`), 404, 'EVENT_NOT_FOUND');
+      const again = await app.admin('POST', '/v1/events', { eventId, capacity: 10 });
+      expect(again.status).toBe(201);
+      expect(again.body).toMatchObject({ eventId, capacity: 10, available: 10 });
+    }
+    expect(interrupted).toBe(true);
+  }, 120_000);
+});
