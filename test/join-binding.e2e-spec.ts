@@ -213,7 +213,7 @@ describe('a new replica catches up without answering 404 (issue 18 item 2)', () 
   }, 180_000);
 });
 
-describe('no answer goes back in time (invariant 12)', () => {
+describe('no answer goes back in time (invariant 12), and smaller holes', () => {
   let redis: Server;
   let app: TestApp;
 
@@ -278,22 +278,8 @@ describe('no answer goes back in time (invariant 12)', () => {
     // The admitter ran meanwhile: the watched tickets moved, and many had their turn.
     expect(admissions).toBeGreaterThan(10);
   }, 60_000);
-});
 
-describe('a DELETE during a chunked create (issue 18 item 8)', () => {
-  let redis: Server;
-  let app: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    app = await startApp({ REDIS_URL: redis.url });
-  }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await redis?.cleanup();
-  });
-
-  it('the create answers 409 EVENT_DELETED (not 500), nothing of it is left, and creating it again works', async () => {
+  it('a DELETE during a chunked create (issue 18 item 8): the create answers 409 EVENT_DELETED (not 500), nothing of it is left, and creating it again works', async () => {
     let interrupted = false;
     for (let attempt = 0; attempt < 3 && !interrupted; attempt += 1) {
       const eventId = uniqueId('deleted-while-created');
