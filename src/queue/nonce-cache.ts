@@ -11,7 +11,9 @@ import { NonceRead } from './queue.repository';
 export class NonceCache {
   /** the number the first 4 bytes belong to; 0: nothing read yet */
   private start = 0;
+  /** the nonces held: the first `length` bytes (room to grow behind them, so appending does not copy each time) */
   private bytes = Buffer.alloc(0);
+  private length = 0;
   private checkAt = 0;
   private checkValue = 0;
   /** counts clear(): a read asked for before the last one is not applied */
@@ -19,7 +21,7 @@ export class NonceCache {
 
   /** one past the last number held */
   get end(): number {
-    return this.start + this.bytes.length / 4;
+    return this.start + this.length / 4;
   }
 
   /** What to ask queueHead for next: the check point and the first number not held (0: let it choose). */
@@ -43,10 +45,15 @@ export class NonceCache {
     if (this.start === 0 || read.from !== this.end) {
       // The first piece (or one that does not follow on: start again from it).
       this.start = read.from;
-      this.bytes = Buffer.from(whole);
-    } else if (whole.length > 0) {
-      this.bytes = Buffer.concat([this.bytes, whole]);
+      this.length = 0;
     }
+    if (this.length + whole.length > this.bytes.length) {
+      const grown = Buffer.alloc(Math.max(2 * this.bytes.length, this.length + whole.length));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    whole.copy(this.bytes, this.length);
+    this.length += whole.length;
     for (let i = whole.length - 4; i >= 0; i -= 4) {
       const value = whole.readUInt32BE(i);
       if (value !== 0) {
@@ -68,7 +75,8 @@ export class NonceCache {
   dropBelow(n: number): void {
     const drop = Math.min(n, this.end) - this.start;
     if (this.start === 0 || drop < 16_384 || drop * 2 < this.end - this.start) return;
-    this.bytes = Buffer.from(this.bytes.subarray(drop * 4));
+    this.bytes = Buffer.from(this.bytes.subarray(drop * 4, this.length));
+    this.length -= drop * 4;
     this.start += drop;
   }
 
@@ -76,6 +84,7 @@ export class NonceCache {
     this.generation += 1;
     this.start = 0;
     this.bytes = Buffer.alloc(0);
+    this.length = 0;
     this.checkAt = 0;
     this.checkValue = 0;
   }
