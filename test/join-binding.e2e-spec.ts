@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { EventActivity } from '../src/event/event-activity';
 import { Admitter } from '../src/queue/admitter';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
+import { QueueRepository } from '../src/queue/queue.repository';
 import { Sweeper } from '../src/seat/sweeper';
 import { countStatuses, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectError, pollUntil, sleep, ticketSeq } from './support/inspect';
@@ -193,23 +194,60 @@ describe('a new replica catches up without answering 404 (issue 18 item 2)', () 
       await read(fresh, eventId, sealed.map((s) => s.ticket));
       const snapshots = fresh.app.get(QueueSnapshots);
       await fresh.app.get(EventActivity).stop();
-      while (snapshots.inFlight > 0) await sleep(5);
-      const calls = async () => {
-        const stats = await control.info('commandstats');
-        return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      /** Redis's script count and this replica's refresh count, sampled while no refresh is under way. */
+      const quietSample = async () => {
+        for (;;) {
+          while (snapshots.inFlight > 0) await sleep(5);
+          const refreshes = snapshots.refreshes;
+          const scripts = Number(/cmdstat_evalsha:calls=(\d+)/.exec(await control.info('commandstats'))?.[1] ?? 0);
+          if (snapshots.inFlight === 0 && snapshots.refreshes === refreshes) return { scripts, refreshes };
+        }
       };
-      const refreshesBefore = snapshots.refreshes;
-      const before = await calls();
+      const before = await quietSample();
       for (let round = 0; round < 3; round += 1) {
         const again = await read(fresh, eventId, sealed.map((s) => s.ticket));
         again.forEach((r, i) => expect(r.body).toEqual({ status: 'waiting', position: sealed[i].position, etaSeconds: expect.any(Number) }));
       }
-      while (snapshots.inFlight > 0) await sleep(5);
+      const after = await quietSample();
       // Every script run in the window was a snapshot refresh: none was a ticket read.
-      expect((await calls()) - before).toBe(snapshots.refreshes - refreshesBefore);
+      expect(after.scripts - before.scripts).toBe(after.refreshes - before.refreshes);
     } finally {
       control.disconnect();
     }
+  }, 180_000);
+
+  it('a new replica reads the leaves from near the queue head: 1,050 leaves of places whose turn passed are not read again', async () => {
+    const first = await startApp({ REDIS_URL: redis.url });
+    apps.push(first);
+    await first.app.get(Admitter).stop();
+    const eventId = uniqueId('marks');
+    // maxActive 1,000: admission stops with sequence 2,050, so the last 100 still wait.
+    await first.createEvent(eventId, { capacity: 100, admission: { ratePerSecond: 10_000, maxActive: 1000, sessionTtlSeconds: 600 } });
+    await first.admin('PATCH', `/v1/events/${eventId}`, { paused: true });
+    const gone = await joinAll(first, eventId, Array.from({ length: 1050 }, (_, i) => `gone-${i}`));
+    for (let i = 0; i < gone.length; i += 250) {
+      const left = await Promise.all(gone.slice(i, i + 250).map((g) => first.request('DELETE', ticketPath(eventId, g.body.ticket))));
+      expect(countStatuses(left)).toEqual({ 204: left.length });
+    }
+    // Sequence 2,048 joins after those 1,050 leaves: its mark says so.
+    const stay = await joinAll(first, eventId, Array.from({ length: 1100 }, (_, i) => `stay-${i}`));
+    await first.admin('PATCH', `/v1/events/${eventId}`, { paused: false });
+    await admitByHand(first, eventId, 1000);
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+
+    const fresh = await startApp({ REDIS_URL: redis.url });
+    apps.push(fresh);
+    await fresh.app.get(Admitter).stop();
+    const heads = jest.spyOn(fresh.app.get(QueueRepository), 'queueHead');
+    const last = stay[stay.length - 1].body.ticket as string;
+    const answer = await fresh.request('GET', ticketPath(eventId, last));
+    expect(answer.body).toMatchObject({ status: 'waiting', position: expect.any(Number) });
+    const firstRead = await heads.mock.results[0].value;
+    // No leave was read (all 1,050 are of places whose turn passed), and the snapshot knows it has them all.
+    expect(firstRead.leaves).toHaveLength(0);
+    expect(firstRead.leftVersion).toBe(1050);
+    expect((await fresh.app.get(QueueSnapshots).get(eventId))!.leftComplete).toBe(true);
   }, 180_000);
 });
 

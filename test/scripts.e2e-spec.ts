@@ -90,12 +90,12 @@ describe('a broken lua/ folder fails the boot', () => {
 
   it('a syntax error: the boot rejects with a ScriptLoadError naming the file', async () => {
     const dir = copyOfLua();
-    appendFileSync(join(dir, 'queue', 'join-13.lua'), '\nlocal x = = 1\n');
+    appendFileSync(join(dir, 'queue', 'join-14.lua'), '\nlocal x = = 1\n');
 
     const boot = startApp({ REDIS_URL: redis.url }, { luaDir: dir });
 
     await expect(boot).rejects.toThrow(ScriptLoadError);
-    await expect(boot).rejects.toThrow(/lua\/queue\/join-13\.lua does not compile/);
+    await expect(boot).rejects.toThrow(/lua\/queue\/join-14\.lua does not compile/);
   });
 
   it('a syntax error in an include: the message names the script that includes it', async () => {

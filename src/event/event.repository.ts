@@ -281,7 +281,7 @@ export class EventRepository {
    */
   async removeKeys(eventId: string): Promise<void> {
     const k = this.keys.event(eventId);
-    await this.redis.unlink(k.seats, k.avail, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.holds, k.userSeats, k.orders, k.nonces, k.pnonces);
+    await this.redis.unlink(k.seats, k.avail, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.holds, k.userSeats, k.orders, k.nonces, k.pnonces, k.leftmarks);
     const prefix = k.meta.slice(0, -'meta'.length);
     const pattern = prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
     const masters = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];

@@ -105,7 +105,7 @@ export interface NonceRead {
   bytes: Buffer;
 }
 
-/** Where a replica reads the nonce strings from (queueHead-6.lua ARGV[3..7]). */
+/** Where a replica reads the nonce strings from (queueHead-7.lua ARGV[3..7]). */
 export interface NonceCursor {
   /** a sequence whose nonce was read, to see Redis lost it (0: none) */
   check: number;
@@ -136,14 +136,14 @@ export const leaveKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue,
 export const queueKeys = (k: EventKeys) => [
   k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.prequeue, k.pqrecs, k.nonces, k.pnonces,
 ];
-/** The keys of join-13.lua. */
-export const joinKeys = (k: EventKeys) => [...queueKeys(k), k.powUsed];
+/** The keys of join-14.lua. */
+export const joinKeys = (k: EventKeys) => [...queueKeys(k), k.powUsed, k.leftmarks];
 /** The keys of ticketStatus-7.lua. */
 export const statusKeys = (k: EventKeys) => [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.nonces];
 /** The keys of prequeueTicket-6.lua. */
 export const prequeueTicketKeys = (k: EventKeys) => [k.meta, k.users, k.left, k.prequeue, k.pqrecs, k.pnonces];
-/** The keys of queueHead-6.lua. */
-export const headKeys = (k: EventKeys) => [k.meta, k.stream, k.zqueue, k.left, k.nonces, k.pnonces];
+/** The keys of queueHead-7.lua. */
+export const headKeys = (k: EventKeys) => [k.meta, k.stream, k.zqueue, k.left, k.nonces, k.pnonces, k.leftmarks];
 
 /** The join script's ARGV after userId, fingerprint, sort key, its epoch and tickMs. */
 export const joinArgs = (o: JoinOptions): (string | number)[] => [

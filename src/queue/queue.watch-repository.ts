@@ -19,10 +19,10 @@ const LEFT_KEEP = 100_000;
  * lua/queue/join and leave-9; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
- * race-free. It refuses joins by the event's status as join-13.lua does, and
+ * race-free. It refuses joins by the event's status as join-14.lua does, and
  * covers fifo and random events without a pre-queue; a pre-queue join, or a
  * join that passthrough might admit at once, answers 'use-scripts' (the
- * service runs join-13.lua for it), so the seal and the token bucket stay in
+ * service runs join-14.lua for it), so the seal and the token bucket stay in
  * one place.
  *
  * Bounded like one Redis command (CONTRACT §2): a call has
@@ -102,7 +102,7 @@ export class QueueWatchRepository implements QueueStore {
     if (existing) {
       const nonce = await storedNonce(redis, k, existing);
       const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch, nonce };
-      // Same rules as join-13.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
+      // Same rules as join-14.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
       const answer = (stored: string | undefined, position: number | null): JoinResult =>
         fingerprint !== '' && stored === fingerprint
           ? { kind: 'joined', position, ...place }
@@ -129,7 +129,7 @@ export class QueueWatchRepository implements QueueStore {
       if (c.bits < bits || c.expiresAtMs <= now || c.epoch !== epoch || (await redis.zscore(k.powUsed, c.id)) !== null) {
         return { kind: 'challenge-failed' };
       }
-      // At most 100 expired ids per join, as join-13.lua (the set is ordered by expiry).
+      // At most 100 expired ids per join, as join-14.lua (the set is ordered by expiry).
       const expired = await redis.zcount(k.powUsed, '-inf', now);
       if (expired > 0) tx.zremrangebyrank(k.powUsed, 0, Math.min(expired, 100) - 1);
       tx.zadd(k.powUsed, c.expiresAtMs, c.id);
@@ -222,7 +222,7 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-13.lua). */
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-14.lua). */
 async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);

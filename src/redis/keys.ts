@@ -47,6 +47,8 @@ export interface EventKeys {
   nonces: string;
   /** string: each pre-queue number's join nonce, 4 bytes at offset 4·pn */
   pnonces: string;
+  /** sorted set: every 1024th sequence -> the leftVersion when it joined (where a new replica starts reading leaves) */
+  leftmarks: string;
 }
 
 @Injectable()
@@ -85,6 +87,7 @@ export class KeyBuilder {
       powUsed: base + 'powused',
       nonces: base + 'nonces',
       pnonces: base + 'pnonces',
+      leftmarks: base + 'leftmarks',
     };
   }
 

@@ -52,6 +52,8 @@
     KEYS[11] nonces    string: the join nonce of each sequence, 4 bytes at offset 4·seq
     KEYS[12] pnonces   string: the join nonce of each pre-queue number, 4 bytes at offset 4·pn
     KEYS[13] powUsed   sorted set challengeId -> its expiry (ms): challenges already used
+    KEYS[14] leftmarks sorted set: every LEFT_MARK_EVERY-th sequence (score) -> the leftVersion when it
+                       joined (member); a new replica starts reading leaves there (queueHead)
 
     ARGV[1] userId
     ARGV[2] Idempotency-Key fingerprint (base64url), or '' for a join without a key
@@ -91,6 +93,7 @@ local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
 local prequeueKey, pqrecsKey, noncesKey, pnoncesKey, powUsedKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local leftmarksKey, LEFT_MARK_EVERY = KEYS[14], 1024
 -- Most expired challenge ids one join removes: a burst of challenges expires together.
 local POW_PRUNE = 100
 
@@ -288,6 +291,10 @@ if f.queueMethod == 'passthrough' and status == 'open' then
 end
 
 local seq = rcall('HINCRBY', metaKey, 'seq', 1)
+if seq % LEFT_MARK_EVERY == 0 then
+  -- Every leave announced so far concerns a sequence below this one.
+  rcall('ZADD', leftmarksKey, seq, rcall('HGET', metaKey, 'leftVersion') or '0')
+end
 local position
 if queueKind == 'streams' then
   -- Only the user id: the ticket verifies itself. A keyed join adds its fingerprint.

@@ -19,8 +19,12 @@
     KEYS[4] left      sorted set seq, score = leftVersion of its leave
     KEYS[5] nonces    string: join nonces by sequence (4 bytes at offset 4·seq)
     KEYS[6] pnonces   string: join nonces by pre-queue number
+    KEYS[7] leftmarks sorted set: sequence -> the leftVersion when it joined (join-14.lua)
 
-    ARGV[1] the last leftVersion the caller has seen
+    ARGV[1] the last leftVersion the caller has seen; 0 (a new replica): the leaves start
+            at the mark of the last sequence at or below head + 1, near the queue head, not
+            at the first leave: every leave announced before that sequence joined concerns
+            a sequence that had its turn
     ARGV[2] most leaves to return (the rest come with the next call)
     ARGV[3] nonce check point: a sequence whose nonce the caller read (0: none)
     ARGV[4] the first sequence whose nonce the caller wants (0: from head + 1)
@@ -87,6 +91,12 @@ reply[#reply + 1] = bytes
 reply[#reply + 1] = pnonceFrom
 reply[#reply + 1] = pcheck
 reply[#reply + 1] = pbytes
+if seenLeft == 0 then
+  local mark = rcall('ZREVRANGEBYSCORE', KEYS[7], tonumber(m[3]) + 1, '-inf', 'LIMIT', 0, 1)[1]
+  if mark then
+    seenLeft = tonumber(mark)
+  end
+end
 if leftVersion > seenLeft then
   local leaves = rcall('ZRANGEBYSCORE', leftKey, '(' .. seenLeft, '+inf', 'WITHSCORES', 'LIMIT', 0, maxLeft)
   for _, v in ipairs(leaves) do
