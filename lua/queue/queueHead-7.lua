@@ -91,7 +91,7 @@ reply[#reply + 1] = bytes
 reply[#reply + 1] = pnonceFrom
 reply[#reply + 1] = pcheck
 reply[#reply + 1] = pbytes
-if seenLeft == 0 then
+if seenLeft == 0 and leftVersion > 0 then
   local mark = rcall('ZREVRANGEBYSCORE', KEYS[7], tonumber(m[3]) + 1, '-inf', 'LIMIT', 0, 1)[1]
   if mark then
     seenLeft = tonumber(mark)
