@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { QueueItModule } from './compat/queue-it/queue-it.module';
 import { appConfig, authConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
@@ -32,6 +33,7 @@ export class AppModule {
         EventModule,
         QueueModule,
         SeatModule,
+        QueueItModule,
         MetricsModule,
         LoggingModule,
       ],

@@ -69,6 +69,17 @@ export const joinConfig = registerAs('join', () => {
   };
 });
 
+/**
+ * Queue-it connector compatibility (docs/queue-it.md): on when both values
+ * are set (the schema refuses one without the other).
+ */
+export const queueItConfig = registerAs('queueIt', () => {
+  const e = env();
+  return e.QUEUE_IT_CUSTOMER_ID && e.QUEUE_IT_SECRET_KEY
+    ? { enabled: true as const, customerId: e.QUEUE_IT_CUSTOMER_ID, secretKey: e.QUEUE_IT_SECRET_KEY }
+    : { enabled: false as const };
+});
+
 export const flagDefaultsConfig = registerAs('flagDefaults', () => {
   const e = env();
   const fromEnv = (name: string) => process.env[name] !== undefined && process.env[name] !== '';

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toBool = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
@@ -46,6 +46,11 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(0) @Max(1000000) JOIN_RATE_PER_MINUTE = 0;
   /** Proxies in front of the service: the client is the n-th address from the right of X-Forwarded-For (0: the socket peer). */
   @Transform(toInt) @IsInt() @Min(0) @Max(10) TRUST_PROXY_HOPS = 0;
+  /** Queue-it connector compatibility (docs/queue-it.md): the customer id the connector sends as `c`; set with QUEUE_IT_SECRET_KEY. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'QUEUE_IT_CUSTOMER_ID must be letters, digits, ".", "_" or "-" (at most 64)' })
+  QUEUE_IT_CUSTOMER_ID?: string;
+  /** The secret the connector checks queueittoken's HMAC-SHA256 with; set with QUEUE_IT_CUSTOMER_ID. */
+  @IsOptional() @IsString() @MinLength(32) QUEUE_IT_SECRET_KEY?: string;
 }
 
 export class ConfigError extends Error {}
@@ -94,6 +99,10 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
       const problem = publicKeyProblem(env.JOIN_JWT_PUBLIC_KEY);
       if (problem) problems.push(problem);
     }
+  }
+  // One without the other would either sign with no key or answer a customer it cannot sign for.
+  if (!env.QUEUE_IT_CUSTOMER_ID !== !env.QUEUE_IT_SECRET_KEY) {
+    problems.push('QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY must be set together (Queue-it connector compatibility)');
   }
   if (problems.length > 0) {
     throw new ConfigError(`queuegate cannot start, the configuration is invalid:\n  - ${problems.join('\n  - ')}`);
