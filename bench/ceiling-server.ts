@@ -17,7 +17,7 @@ import type { redisConfig } from '../src/config/configuration';
 import { ID_PATTERN } from '../src/common/identifiers';
 import { JoinQueueBody } from '../src/queue/dto/join-queue.dto';
 import { joinKeys } from '../src/queue/queue.repository';
-import { formatTicket, ticketKey } from '../src/queue/ticket';
+import { formatTicket, newNonce, ticketKey } from '../src/queue/ticket';
 import { KeyBuilder } from '../src/redis/keys';
 import { nodeOptions } from '../src/redis/redis-options';
 import { loadLuaScripts } from '../src/redis/lua-loader';
@@ -74,11 +74,12 @@ async function main(): Promise<void> {
       const { userId } = request.body;
       // Anonymous joins only (the service's default): the body names the user.
       if (!userId) return reply.code(400).send({ statusCode: 400, code: 'VALIDATION', message: 'userId is required' });
-      const r = await runJoin(...joinKeys(keys.event(eventId)), userId, '', '', '', '100', '0', '', '0', '0');
+      const nonce = newNonce();
+      const r = await runJoin(...joinKeys(keys.event(eventId)), userId, '', '', '', '100', '0', '', '0', '0', String(nonce));
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({
-          ticket: formatTicket(ticketSigningKey, eventId, Number(r[5]), Number(r[1])),
+          ticket: formatTicket(ticketSigningKey, eventId, Number(r[5]), { kind: 's', n: Number(r[1]), nonce }),
           status: 'waiting',
           position,
           etaSeconds: Math.ceil(position / Math.max(Number(r[3]), 1e-9)),

@@ -111,7 +111,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
             const to = Math.min(count, from + PIPELINE);
             next = to;
             const p = redis.pipeline();
-            for (let i = from; i < to; i += 1) p.evalsha(joinSha, k.length, ...k, `user-${i}`, '', '', '', 100, '0', '', 0, 0);
+            for (let i = from; i < to; i += 1) p.evalsha(joinSha, k.length, ...k, `user-${i}`, '', '', '', 100, '0', '', 0, 0, i + 1);
             const replies = (await p.exec()) ?? [];
             for (const [err, reply] of replies) {
               if (err) throw err;
@@ -138,7 +138,7 @@ export async function runMemoryAndAdmission(log: (line: string) => void): Promis
       const after = await usedMemory(redis);
       const k = keys.event(eventId);
       const perKey: Record<string, number> = {};
-      for (const [name, key] of Object.entries({ stream: k.stream, zqueue: k.zqueue, zwait: k.zwait, users: k.users })) {
+      for (const [name, key] of Object.entries({ stream: k.stream, zqueue: k.zqueue, zwait: k.zwait, users: k.users, nonces: k.nonces })) {
         const bytes = (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
         if (bytes) perKey[name] = Math.round((bytes / big) * 10) / 10;
       }

@@ -50,7 +50,7 @@ describe('key builder: one slot per event', () => {
     for (let i = 0; i < 1000; i += 1) {
       const eventId = randomId();
       const all = eventKeys(keys, eventId);
-      expect(all.length).toBe(27);
+      expect(all.length).toBe(30);
       const slots = new Set(all.map(calculateSlot));
       if (slots.size !== 1) throw new Error(`event ${eventId}: keys on ${slots.size} slots: ${all.join(' ')}`);
       // The slot is the tag's slot: the event id alone decides where it lives.

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { ConfigType } from '@nestjs/config';
 import { RecurringJob } from '../common/recurring-job';
 import { appConfig } from '../config/configuration';
@@ -6,6 +7,7 @@ import { EventActivity } from '../event/event-activity';
 import { KeyBuilder } from '../redis/keys';
 import { numberAt, ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { QueueSnapshots } from './queue-snapshots';
 import { queueKeys } from './queue.repository';
 
 /**
@@ -32,6 +34,7 @@ export class Admitter extends RecurringJob {
     private readonly activity: EventActivity,
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
+    private readonly snapshots: QueueSnapshots,
     @Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>,
   ) {
     super('Admitter', config.admitTickMs);
@@ -53,12 +56,14 @@ export class Admitter extends RecurringJob {
     const deadline = performance.now() + this.config.admitTickMs;
     let total = 0;
     while (performance.now() < deadline) {
-      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH]);
+      // Fresh randomness for queueMethod random's draws: nobody outside the service can predict them.
+      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH, randomBytes(16).toString('hex')]);
       if (r[0] === ReplyCode.EVENT_NOT_FOUND) {
         this.activity.gone(eventId);
         break;
       }
       const count = r[0] === ReplyCode.OK ? numberAt('admit', r, 1) : 0;
+      if (r[0] === ReplyCode.OK) this.snapshots.noteHead(eventId, numberAt('admit', r, 4), numberAt('admit', r, 3));
       total += count;
       if (count < ADMIT_MAX_BATCH) break;
     }

@@ -48,6 +48,12 @@ export interface EventKeys {
   idemPrefix: string;
   /** sorted set of used join challenges: challengeId -> expiry (ms) */
   powUsed: string;
+  /** string: each arrival sequence's join nonce, 4 bytes at offset 4·seq (lua/includes/nonces.lua) */
+  nonces: string;
+  /** string: each pre-queue number's join nonce, 4 bytes at offset 4·pn */
+  pnonces: string;
+  /** sorted set: every 1024th sequence -> the leftVersion when it joined (where a new replica starts reading leaves) */
+  leftmarks: string;
 }
 
 @Injectable()
@@ -85,6 +91,9 @@ export class KeyBuilder {
       holdPrefix: base + 'hold:',
       idemPrefix: base + 'idem:',
       powUsed: base + 'powused',
+      nonces: base + 'nonces',
+      pnonces: base + 'pnonces',
+      leftmarks: base + 'leftmarks',
     };
   }
 
