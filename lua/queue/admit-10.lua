@@ -55,9 +55,14 @@
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
     ARGV[2] maxBatch  most users admitted by one call (1..1000; the service
                       uses 100, ADMIT_MAX_BATCH, so one call stays near a millisecond)
+    ARGV[3] manual    optional; 0 or absent: an admission tick (admits nobody while
+                      admissionMode is 'manual'); n >= 1: admit the next min(n, maxBatch)
+                      now (POST .../admissions), whatever admissionMode, paused, the
+                      bucket and maxActive say; the bucket is left alone
 
   Output:
-    { 'OK', admitted, endedSessions }
+    { 'OK', admitted, endedSessions, head, waiting }   head: last sequence admitted
+                                       (or passed over); waiting: those still in line
     { 'PAUSED', endedSessions }
     { 'NOT_STARTED', endedSessions }   before salesStartAt (or queueOpensAt): nobody is admitted
     { 'CLOSED', endedSessions }        endsAt passed or queueMethod reject: nobody is admitted
@@ -82,12 +87,13 @@ local RANDOM_TRIES, LEFT_KEEP = 16, 100000
 
 -- maxBatch bounds one call's time (about 5 µs per admitted user).
 local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 1000)
+local manual = argInt('manual', ARGV[3] or '0', 0)
 -- Most entries written by one HSET/ZADD: unpack stays far below Lua's stack limit (8000).
 local WRITE_CHUNK = 500
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt', 'available', 'held', 'admWin', 'admHist', 'admFirst',
-  'seq', 'drained', 'sessionsUntil')
+  'seq', 'drained', 'sessionsUntil', 'admissionMode')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -111,13 +117,17 @@ elseif status == 'closed' then
   return { 'CLOSED', ended }
 elseif status == 'scheduled' or status == 'prequeue' then
   return { 'NOT_STARTED', ended }
-elseif status == 'paused' then
+elseif status == 'paused' and manual == 0 then
   return { 'PAUSED', ended }
+end
+-- A manual event admits only when asked (POST .../admissions): its tick just ends sessions.
+if manual == 0 and m[17] == 'manual' then
+  return { 'OK', 0, ended, head, 0 }
 end
 -- No seat to sell: admit nobody. Seats held may come back, so wait (the
 -- bucket is left alone, as when paused).
 if m[9] == '0' then
-  return { 'OK', 0, ended }
+  return { 'OK', 0, ended, head, 0 }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -132,6 +142,7 @@ local wasFull = tokens >= cap
 tokens = math.min(cap, tokens + math.max(0, now - tokensAt) * rate / 1000)
 
 local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey), maxBatch)
+if manual > 0 then want = math.min(manual, maxBatch) end
 local admitted = 0
 local sessionEnd = now + sessionTtlMs
 
@@ -300,7 +311,7 @@ if want > admitted and (not base or taken >= count) then
 end
 
 flushAdmissions()
-if admitted > 0 or not wasFull then
+if manual == 0 and (admitted > 0 or not wasFull) then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
 end
 if admitted > 0 and sessionEnd > tonumber(m[16] or '0') then
@@ -309,8 +320,9 @@ end
 -- Nobody waits any more (those ahead were admitted or left, the pre-queue
 -- too): record up to which sequence, so the replicas stop ticking until a
 -- join raises seq (or fills the pre-queue: pqWaiting).
-if waitingCount(queueKind, streamKey, zqueueKey, rcall('HGET', metaKey, 'pqWaiting')) == 0 and m[15] ~= m[14] then
+local stillWaiting = waitingCount(queueKind, streamKey, zqueueKey, rcall('HGET', metaKey, 'pqWaiting'))
+if stillWaiting == 0 and m[15] ~= m[14] then
   rcall('HSET', metaKey, 'drained', m[14])
 end
 observeAdmissions(metaKey, admitted, now, { admWin = m[11], admHist = m[12], admFirst = m[13] })
-return { 'OK', admitted, ended }
+return { 'OK', admitted, ended, tonumber(rcall('HGET', metaKey, 'head')), stillWaiting }

@@ -59,6 +59,7 @@ export class EventService {
         queueOpensAt,
         salesStartAt,
         queueMethod: dto.queueMethod ?? 'fifo',
+        admissionMode: dto.admission?.mode ?? 'auto',
         seed: seed ? seed.toString('hex') : '',
         commitment: seed ? createHash('sha256').update(seed).digest('hex') : '',
       },
@@ -97,6 +98,7 @@ export class EventService {
       powBits: dto.challenge?.difficultyBits,
       endsAt: instant('endsAt', dto.endsAt),
       queueMethod: dto.queueMethod,
+      admissionMode: dto.admission?.mode,
     });
     if (revision === null) throw eventNotFound(eventId);
     // A replica that stopped looking at a closed event looks again (it may have reopened).
@@ -156,7 +158,7 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,
-      admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
+      admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds, mode: s.admissionMode },
       paused: s.paused,
       challenge: { difficultyBits: s.powBits },
       endsAt: isoOrNull(s.endsAt),

@@ -3,6 +3,7 @@ import { AccessTokenModule } from '../access-token/access-token.module';
 import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
 import { JoinModule } from '../join/join.module';
+import { AdmissionsController } from './admissions.controller';
 import { Admitter } from './admitter';
 import { QueueSnapshots } from './queue-snapshots';
 import { QueueController } from './queue.controller';
@@ -12,7 +13,7 @@ import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
   imports: [FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
-  controllers: [QueueController],
+  controllers: [QueueController, AdmissionsController],
   providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
   exports: [QueueService, Admitter, QueueSnapshots],
 })
