@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { appConfig, authConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
+import { appConfig, authConfig, awsVwrConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
+import { AwsVwrModule } from './compat/aws-vwr/aws-vwr.module';
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
 import { HealthModule } from './health/health.module';
@@ -24,7 +25,7 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: true,
-          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig],
+          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig, awsVwrConfig],
         }),
         QueuegateRedisModule.forRoot({ luaDir: options.luaDir }),
         HealthModule,
@@ -34,6 +35,7 @@ export class AppModule {
         SeatModule,
         MetricsModule,
         LoggingModule,
+        AwsVwrModule,
       ],
     };
   }
