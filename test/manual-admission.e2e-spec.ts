@@ -43,11 +43,15 @@ describe('manual admission on single Redis', () => {
     expect(await activeSeqs(eventId)).toEqual([]);
     const view = await app.request('GET', `/v1/events/${eventId}`);
     expect({ waiting: view.body.waiting, active: view.body.active }).toEqual({ waiting: 5, active: 0 });
+    // Told honestly: a place, no ETA from a rate nobody admits at; the queue head says why.
+    const ticket = (await app.request('POST', `/v1/events/${eventId}/queue`, { userId: 'sixth' })).body.ticket;
+    expect((await app.request('GET', `/v1/events/${eventId}/queue/${ticket}`)).body).toEqual({ status: 'waiting', position: 6 });
+    expect((await app.request('GET', `/v1/events/${eventId}/queue`)).body.admissionMode).toBe('manual');
 
     const patched = await app.admin('PATCH', `/v1/events/${eventId}`, { admission: { mode: 'auto' } });
     expect(patched.body.config.admission.mode).toBe('auto');
     await app.admitNow(eventId);
-    expect((await activeSeqs(eventId)).length).toBe(5);
+    expect((await activeSeqs(eventId)).length).toBe(6);
     expect((await app.admin('PATCH', `/v1/events/${eventId}`, { admission: { mode: 'sometimes' } })).status).toBe(400);
   });
 

@@ -16,7 +16,8 @@
     { 'OK', queue, createdAtMs, head, seq, waiting, available, held, paused,
       ratePerSecond, observedRate ('' before the first admission),
       leftVersion, nowMs, queueMethod, queueOpensAt, salesStartAt, endsAt,
-      pqSealed (0|1), pqBase, pqCount, member1, version1, member2, version2, ... }
+      pqSealed (0|1), pqBase, pqCount, admissionMode ('auto' | 'manual'),
+      member1, version1, member2, version2, ... }
       the leaves after ARGV[1], oldest first: member '<seq>' (left), 'a<seq>'
       (taken by a random draw) or 'p<pn>' (left the pre-queue before the seal)
     { 'EVENT_NOT_FOUND' }
@@ -33,7 +34,7 @@ local seenLeft, maxLeft = argInt('seenLeftVersion', ARGV[1], 0), argInt('maxLeav
 
 local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'available', 'held', 'paused',
   'ratePerSecond', 'observedRate', 'leftVersion', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt',
-  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting')
+  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting', 'admissionMode')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -43,7 +44,7 @@ local leftVersion = tonumber(m[10] or '0')
 local reply = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), waiting, tonumber(m[5]),
   tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs(),
   m[11] or 'fifo', tonumber(m[12] or '0'), tonumber(m[13] or '0'), tonumber(m[14] or '0'),
-  m[15] == '1' and 1 or 0, tonumber(m[16] or '0'), tonumber(m[17] or '0') }
+  m[15] == '1' and 1 or 0, tonumber(m[16] or '0'), tonumber(m[17] or '0'), m[19] == 'manual' and 'manual' or 'auto' }
 if leftVersion > seenLeft then
   local leaves = rcall('ZRANGEBYSCORE', leftKey, '(' .. seenLeft, '+inf', 'WITHSCORES', 'LIMIT', 0, maxLeft)
   for _, v in ipairs(leaves) do

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RecurringJob } from '../common/recurring-job';
-import { eventStatus, EventStatus, QueueMethod } from '../event/event-status';
+import { AdmissionMode, eventStatus, EventStatus, QueueMethod } from '../event/event-status';
 import { QueueRepository } from './queue.repository';
 
 /** How often a replica re-reads the head of each event it serves: frames go out within a second of a change. */
@@ -19,6 +19,8 @@ export interface QueueHeadView {
   waiting: number;
   admittedThrough: number;
   observedRatePerSecond: number | null;
+  /** manual: people are let in by the organiser (POST .../admissions), so no ETA follows from a rate */
+  admissionMode: AdmissionMode;
   updatedAt: string;
 }
 
@@ -226,7 +228,8 @@ export class QueueSnapshots extends RecurringJob {
       previous.view.status === status &&
       previous.view.waiting === h.waiting &&
       previous.view.admittedThrough === h.head &&
-      previous.view.observedRatePerSecond === h.observedRate;
+      previous.view.observedRatePerSecond === h.observedRate &&
+      previous.view.admissionMode === h.admissionMode;
     let view: QueueHeadView, viewJson: string, etag: string;
     if (same) {
       ({ view, viewJson, etag } = previous);
@@ -236,6 +239,7 @@ export class QueueSnapshots extends RecurringJob {
         waiting: h.waiting,
         admittedThrough: h.head,
         observedRatePerSecond: h.observedRate,
+        admissionMode: h.admissionMode,
         updatedAt: new Date(h.nowMs).toISOString(),
       };
       viewJson = JSON.stringify(view);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { QueueMethod } from '../event/event-status';
+import { AdmissionMode, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
@@ -77,6 +77,7 @@ export interface QueueHead {
   endsAt: number;
   /** the pre-queue's reserved sequences pqBase+1 .. pqEnd once sealed at salesStartAt; null before */
   prequeue: { base: number; end: number } | null;
+  admissionMode: AdmissionMode;
   /** [member, leftVersion] of the leaves after the version asked for, oldest first: '<seq>', 'a<seq>' or 'p<pn>' */
   leaves: [string, number][];
 }
@@ -251,7 +252,7 @@ export class QueueRepository implements QueueStore {
     if (r[0] !== ReplyCode.OK) return null;
     const n = (i: number) => numberAt('queueHead', r, i);
     const leaves: [string, number][] = [];
-    for (let i = 20; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
+    for (let i = 21; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
     const sealed = n(17) === 1;
     const observed = stringAt('queueHead', r, 10);
     return {
@@ -272,6 +273,7 @@ export class QueueRepository implements QueueStore {
       salesStartAt: n(15),
       endsAt: n(16),
       prequeue: sealed ? { base: n(18), end: n(18) + n(19) } : null,
+      admissionMode: stringAt('queueHead', r, 20) === 'manual' ? 'manual' : 'auto',
       leaves,
     };
   }
