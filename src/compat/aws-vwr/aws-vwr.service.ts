@@ -150,8 +150,9 @@ export class AwsVwrService {
       answer = await this.queue.status(id, formatTicket(this.ticketKey, id, s.epoch, place.seq));
     } catch (err) {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') {
-        // Its turn came and its session is over (ended or ran out); else it left, or never was.
-        if (place.seq <= s.head) throw new VwrRefusal(410, 'Session for this request ID has ended');
+        // Its turn came (the head passed it, or a random draw took it) and its
+        // session is over (ended or ran out); else it left, or never was.
+        if (place.seq <= s.head || s.taken.has(place.seq)) throw new VwrRefusal(410, 'Session for this request ID has ended');
         throw INVALID_ID();
       }
       throw err;
@@ -209,7 +210,7 @@ export class AwsVwrService {
     const s = await this.snapshot(id);
     const place = await this.place(id, s, requestId);
     const notFound = new VwrRefusal(404, 'No active session for this request ID');
-    if (place.kind === 'unnumbered' || place.seq > s.head) throw notFound;
+    if (place.kind === 'unnumbered') throw notFound;
     const ticket = formatTicket(this.ticketKey, id, s.epoch, place.seq);
     const answer = await this.queue.status(id, ticket).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') return null;
