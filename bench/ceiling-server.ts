@@ -15,7 +15,7 @@ import type fastifyType from 'fastify';
 import Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
 import { joinKeys } from '../src/queue/queue.repository';
-import { formatTicket, ticketKey } from '../src/queue/ticket';
+import { formatTicket, newNonce, ticketKey } from '../src/queue/ticket';
 import { KeyBuilder } from '../src/redis/keys';
 import { nodeOptions } from '../src/redis/redis-options';
 import { loadLuaScripts } from '../src/redis/lua-loader';
@@ -70,11 +70,12 @@ async function main(): Promise<void> {
     },
     async (request, reply) => {
       const { eventId } = request.params;
-      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '', '', '100', '0', '', '0', '0');
+      const nonce = newNonce();
+      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '', '', '100', '0', '', '0', '0', String(nonce));
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({
-          ticket: formatTicket(ticketSigningKey, eventId, Number(r[5]), Number(r[1])),
+          ticket: formatTicket(ticketSigningKey, eventId, Number(r[5]), { kind: 's', n: Number(r[1]), nonce }),
           status: 'waiting',
           position,
           etaSeconds: Math.ceil(position / Math.max(Number(r[3]), 1e-9)),

@@ -6,12 +6,13 @@
  * waiting (Streams backend, user ids 'user-0'…). Called by bench/waiting.ts.
  */
 import Redis from 'ioredis';
-import { joinKeys, leaveKeys, queueKeys } from '../src/queue/queue.repository';
+import { headKeys, joinKeys, leaveKeys, queueKeys, statusKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
 import { createEventDirect } from './lib/create-event';
+import { timedEvalsha } from './lib/redis-stats';
 
 export interface RedisWork {
   /** Redis CPU µs per call (INFO cpu: the script, the commands inside it, and reading and answering the call) */
@@ -23,6 +24,8 @@ export interface RedisWork {
   waitingUsers: number;
   bytesPerWaitingUser: number;
   byKey: Record<string, number>;
+  /** joins right after 200,000 used challenge ids expired together: the longest single call (µs), and ids left */
+  challengeBurst: { expiredIds: number; joins: number; longestJoinMicros: number; idsLeft: number };
 }
 
 async function evalshaStats(redis: Redis): Promise<{ calls: number; usec: number; cpu: number }> {
@@ -68,17 +71,20 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     await redis.config('RESETSTAT');
     const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     log(`  redis work: ${users.toLocaleString('en-US')} joins…`);
-    await perCall('join', users, (p, i) => p.evalsha(sha('join'), j.length, ...j, `user-${i}`, '', '', '', 100, '0', '', 0, 0));
+    // user-i takes sequence i + 1; its nonce is i + 1 here (the service draws a random one).
+    await perCall('join', users, (p, i) => p.evalsha(sha('join'), j.length, ...j, `user-${i}`, '', '', '', 100, '0', '', 0, 0, i + 1));
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     const byKey: Record<string, number> = {};
-    for (const [name, key] of Object.entries({ stream: k.stream, users: k.users })) {
+    for (const [name, key] of Object.entries({ stream: k.stream, users: k.users, nonces: k.nonces })) {
       byKey[name] = Math.round((Number(await redis.memory('USAGE', key, 'SAMPLES', 0)) / users) * 10) / 10;
     }
-    await perCall('join (duplicate)', 10_000, (p, i) => p.evalsha(sha('join'), j.length, ...j, `user-${i}`, '', '', '', 100, '0', '', 0, 0));
-    await perCall('queueHead (a replica snapshot refresh)', 10_000, (p) => p.evalsha(sha('queueHead'), 4, k.meta, k.stream, k.zqueue, k.left, 0, 10_000));
+    await perCall('join (duplicate)', 10_000, (p, i) => p.evalsha(sha('join'), j.length, ...j, `user-${i}`, '', '', '', 100, '0', '', 0, 0, 1));
+    const head = headKeys(k);
+    await perCall('queueHead (a replica snapshot refresh)', 10_000, (p) => p.evalsha(sha('queueHead'), head.length, ...head, 0, 10_000, users, users + 1, 0, 1, 16_384));
     const epoch = await redis.hget(k.meta, 'createdAt');
+    const status = statusKeys(k);
     await perCall('ticketStatus of a waiting ticket (sorted set, or a replica catching up)', 10_000, (p, i) =>
-      p.evalsha(sha('ticketStatus'), 6, k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, users - i, epoch!));
+      p.evalsha(sha('ticketStatus'), status.length, ...status, users - i, epoch!, users - i));
 
     // Admission: batches of 1,000 from the front of the million (the bucket set to hold exactly the batch).
     await redis.hset(k.meta, 'paused', 0, 'ratePerSecond', 10_000);
@@ -87,15 +93,38 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
     for (let i = 0; i < ADMIT_CALLS; i += 1) {
       const now = await redis.time();
       await redis.hset(k.meta, 'tokens', 1000, 'tokensAt', Number(now[0]) * 1000 + Math.floor(Number(now[1]) / 1000));
-      const r = (await redis.evalsha(sha('admit'), q.length, ...q, 100, 1000)) as unknown[];
+      const r = (await redis.evalsha(sha('admit'), q.length, ...q, 100, 1000, '')) as unknown[];
       if (r[0] !== 'OK' || Number(r[1]) !== 1000) throw new Error(`admit: ${JSON.stringify(r)}`);
     }
     const after = await evalshaStats(redis);
     const admitMicrosPerUser = r2((after.cpu - before.cpu) / (ADMIT_CALLS * 1000));
     await perCall('ticketStatus of an admitted ticket (the read after the turn came)', 10_000, (p, i) =>
-      p.evalsha(sha('ticketStatus'), 6, k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, i + 1, epoch!));
-    await perCall('leave (announced to the replicas)', 2000, (p, i) => p.evalsha(sha('leave'), 8, ...leaveKeys(k), 20_000 + i, epoch!));
-    await perCall('queueHead catching up on 2,000 leaves at once', 200, (p) => p.evalsha(sha('queueHead'), 4, k.meta, k.stream, k.zqueue, k.left, 0, 10_000));
+      p.evalsha(sha('ticketStatus'), status.length, ...status, i + 1, epoch!, i + 1));
+    const leave = leaveKeys(k);
+    await perCall('leave (announced to the replicas)', 2000, (p, i) => p.evalsha(sha('leave'), leave.length, ...leave, 20_000 + i, epoch!, 20_000 + i));
+    await perCall('queueHead catching up on 2,000 leaves at once', 200, (p) => p.evalsha(sha('queueHead'), head.length, ...head, 0, 10_000, users, users + 1, 0, 1, 16_384));
+    await perCall('queueHead of a new replica (16,384 nonces from the head)', 200, (p) => p.evalsha(sha('queueHead'), head.length, ...head, 0, 1, 0, 0, 0, 1, 16_384));
+
+    // Join after a challenge burst: 200,000 used challenge ids expired together (issue 18 item 7).
+    // Each join removes at most 100 of them, so no single join pays for the burst.
+    log('  redis work: joins after a burst of 200,000 expired challenge ids…');
+    const [ts] = await redis.time();
+    const nowMs = Number(ts) * 1000;
+    const EXPIRED = 200_000;
+    for (let from = 0; from < EXPIRED; from += 10_000) {
+      const members = Array.from({ length: 10_000 }, (_, i) => [nowMs - 60_000 + (from + i) / 1000, `spent-${from + i}`]).flat();
+      await redis.zadd(k.powUsed, ...members);
+    }
+    await redis.hset(k.meta, 'powBits', 1, 'paused', 1);
+    let longestJoinMicros = 0;
+    const BURST_JOINS = 50;
+    for (let i = 0; i < BURST_JOINS; i += 1) {
+      const [usec, r] = await timedEvalsha(redis, () =>
+        redis.evalsha(sha('join'), j.length, ...j, `after-burst-${i}`, '', '', '', 100, '0', `fresh-${i}`, 1, nowMs + 600_000, i + 1, epoch!));
+      if ((r as unknown[])[0] !== 'OK') throw new Error(`join after the burst: ${JSON.stringify(r)}`);
+      longestJoinMicros = Math.max(longestJoinMicros, usec);
+    }
+    const challengeBurst = { expiredIds: EXPIRED, joins: BURST_JOINS, longestJoinMicros, idsLeft: await redis.zcard(k.powUsed) };
 
     return {
       cpuMicrosPerCall: cpuPerCall,
@@ -104,6 +133,7 @@ export async function measureRedisWork(users: number, log: (line: string) => voi
       waitingUsers: users,
       bytesPerWaitingUser: Math.round(((memAfter - memBefore) / users) * 10) / 10,
       byKey,
+      challengeBurst,
     };
   } finally {
     redis.disconnect();

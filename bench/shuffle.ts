@@ -27,11 +27,12 @@ import type Redis from 'ioredis';
 import { loadLuaScripts } from '../src/redis/lua-loader';
 import { KeyBuilder } from '../src/redis/keys';
 import { ADMIT_MAX_BATCH } from '../src/queue/admitter';
-import { joinKeys, queueKeys } from '../src/queue/queue.repository';
+import { joinKeys, prequeueTicketKeys, queueKeys } from '../src/queue/queue.repository';
 import { shuffleSortKey } from '../src/queue/ticket';
 import { startRedis } from '../test/support/redis-harness';
 import { KEY_PREFIX, LUA_DIR } from './lib/config';
 import { createEventDirect } from './lib/create-event';
+import { timedEvalsha } from './lib/redis-stats';
 
 /** Durations of one kind of call, from SLOWLOG (µs). */
 export interface Spread {
@@ -74,19 +75,6 @@ async function drainSlowlog(redis: Redis): Promise<[number, string][]> {
   return entries.map((e) => [Number(e[2]), String(e[3][0]).toLowerCase()]);
 }
 
-/**
- * Redis time of one script call (µs) from the commandstats delta, with the
- * slowlog off: SLOWLOG would also log, and charge to the script, every
- * command the script calls.
- */
-async function timedEvalsha(redis: Redis, call: () => Promise<unknown>): Promise<[number, unknown]> {
-  await redis.config('RESETSTAT');
-  const reply = await call();
-  const usec = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(await redis.info('commandstats'))?.[1];
-  if (usec === undefined) throw new Error('no evalsha in INFO commandstats');
-  return [Number(usec), reply];
-}
-
 function spread(durations: number[]): Spread {
   const sorted = [...durations].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -104,6 +92,8 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     const k = keys.event(eventId);
     const q = queueKeys(k);
     const j = joinKeys(k);
+    // pre-queue number pn is joined with nonce pn here (the service draws a random one)
+    const pq = prequeueTicketKeys(k);
     const seed = randomBytes(32);
     const [s, us] = await redis.time();
     const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
@@ -137,7 +127,7 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
       const p = redis.pipeline();
       for (let i = from; i < Math.min(users, from + PIPELINE); i += 1) {
         const userId = `fan-${i}`;
-        p.evalsha(sha.get('join')!, j.length, ...j, userId, '', shuffleSortKey(seed, eventId, userId), epoch, 100, '0', '', 0, 0);
+        p.evalsha(sha.get('join')!, j.length, ...j, userId, '', shuffleSortKey(seed, eventId, userId), epoch, 100, '0', '', 0, 0, i + 1);
       }
       for (const [err, reply] of (await p.exec()) ?? []) {
         if (err || (reply as unknown[])[0] !== 'PREQUEUE') throw err ?? new Error(`join: ${JSON.stringify(reply)}`);
@@ -152,7 +142,7 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     // seals the pre-queue (here a 'p' ticket's first read, which also looks up its place).
     await redis.hset(k.meta, 'salesStartAt', now);
     await drainSlowlog(redis);
-    const sealReply = (await redis.evalsha(sha.get('prequeueTicket')!, 5, k.meta, k.users, k.left, k.prequeue, k.pqrecs, 'status', 'p', 1, epoch)) as unknown[];
+    const sealReply = (await redis.evalsha(sha.get('prequeueTicket')!, pq.length, ...pq, 'status', 1, epoch, 1)) as unknown[];
     const sealEntries = await drainSlowlog(redis);
     const sealMicros = sealEntries.find((e) => e[1] === 'evalsha')?.[0] ?? 0;
     keep(sealEntries, []);
@@ -165,7 +155,7 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
       const p = redis.pipeline();
       for (let i = from; i < Math.min(lookups, from + PIPELINE); i += 1) {
         const pn = 1 + Math.floor(Math.random() * users);
-        p.evalsha(sha.get('prequeueTicket')!, 5, k.meta, k.users, k.left, k.prequeue, k.pqrecs, 'status', 'p', pn, epoch);
+        p.evalsha(sha.get('prequeueTicket')!, pq.length, ...pq, 'status', pn, epoch, pn);
       }
       await p.exec();
       keep(await drainSlowlog(redis), lookupTimes);
@@ -204,7 +194,7 @@ export async function runShuffle(users: number, log: (line: string) => void): Pr
     const later = Math.min(users, 200_000);
     for (let from = 0; from < later; from += PIPELINE) {
       const p = redis.pipeline();
-      for (let i = from; i < Math.min(later, from + PIPELINE); i += 1) p.evalsha(sha.get('join')!, j.length, ...j, `late-${i}`, '', '', '', 100, '0', '', 0, 0);
+      for (let i = from; i < Math.min(later, from + PIPELINE); i += 1) p.evalsha(sha.get('join')!, j.length, ...j, `late-${i}`, '', '', '', 100, '0', '', 0, 0, i + 1);
       await p.exec();
     }
     const streamDrains: number[] = [];

@@ -280,6 +280,12 @@ function markdown(r: any): string {
     '|---|---:|---:|',
     ...Object.entries(r.redisWork.cpuMicrosPerCall).map(([n, us]) => `| ${n} | ${us} | ${r.redisWork.microsPerCall[n]} |`),
     `| admit, per admitted user (batches of 1,000 from a queue of ~${r.redisWork.waitingUsers.toLocaleString('en-US')}) | ${r.redisWork.admitMicrosPerUser} | |`,
+    ...(r.redisWork.challengeBurst
+      ? [
+          `| longest single join after a burst of ${r.redisWork.challengeBurst.expiredIds.toLocaleString('en-US')} expired challenge ids ` +
+            `(${r.redisWork.challengeBurst.joins} joins, each removes ≤ 100; ${r.redisWork.challengeBurst.idsLeft.toLocaleString('en-US')} left; target ≤ 5,000) | | ${r.redisWork.challengeBurst.longestJoinMicros} |`,
+        ]
+      : []),
     '',
     `Redis memory per waiting user at ${r.redisWork.waitingUsers.toLocaleString('en-US')} waiting (Streams): **${r.redisWork.bytesPerWaitingUser} B** (by key: ${Object.entries(r.redisWork.byKey).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
   ].join('\n');

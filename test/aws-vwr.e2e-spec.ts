@@ -8,6 +8,7 @@ import { QueueSnapshots } from '../src/queue/queue-snapshots';
 import { countStatuses, startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil, sleep } from './support/inspect';
 import { keyspaceDigest } from './support/keyspace';
+import { startRedis } from './support/redis-harness';
 import { startTopology, Topology } from './support/topology';
 
 const ISSUER = 'https://waitingroom.example.test';
@@ -217,9 +218,11 @@ describe('AWS Virtual Waiting Room compatibility on single Redis', () => {
     admitter.onApplicationBootstrap();
     const refreshes = after.refreshes - before.refreshes;
     const spent = Object.fromEntries([...after.calls].map(([c, n]) => [c, n - (before.calls.get(c) ?? 0)]).filter(([, n]) => n !== 0));
-    // Only snapshot refreshes ran (queueHead: EVALSHA with HMGET, XLEN, TIME inside), and INFO itself.
-    const { evalsha = 0, hmget = 0, xlen = 0, time = 0, info = 0, hgetall = 0, ...rest } = spent;
+    // Only snapshot refreshes ran (queueHead: EVALSHA with HMGET, XLEN, TIME and the nonce strings' GETRANGEs
+    // inside), and INFO itself: none of the 1,000 polls.
+    const { evalsha = 0, hmget = 0, xlen = 0, time = 0, getrange = 0, info = 0, hgetall = 0, ...rest } = spent;
     expect({ evalsha, hmget, xlen, time }).toEqual({ evalsha: refreshes, hmget: refreshes, xlen: refreshes, time: refreshes });
+    expect(getrange).toBeLessThanOrEqual(4 * refreshes);
     expect(rest).toEqual({});
     expect(info + hgetall).toBeGreaterThan(0);
   });
@@ -367,5 +370,69 @@ describe('AWS Virtual Waiting Room compatibility on single Redis', () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/challenge/);
     expect(await keyspaceDigest(redis, eventId)).toBe(before);
+  });
+});
+
+/**
+ * Invariant 11 for request ids: after Redis loses recent writes, an id handed
+ * out for a lost assign_queue_num is refused (400), never answering with the
+ * place (or the tokens) of the later join that reuses its number.
+ */
+describe('AWS request ids of lost joins (SAVE, assigns, DEBUG RELOAD NOSAVE)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let app: TestApp;
+  let control: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedis(['--appendonly', 'no', '--enable-debug-command', 'yes']);
+    control = redis.client();
+    app = await startApp({ REDIS_URL: redis.url, AWS_VWR_COMPAT: 'true', AWS_VWR_ISSUER: ISSUER, AWS_VWR_ACCESS_KEYS: `${KEY_ID}:${SECRET}` });
+  }, 60_000);
+  afterAll(async () => {
+    control?.disconnect();
+    await app?.close();
+    await redis?.cleanup();
+  });
+
+  const assign = async (eventId: string, n: number) => {
+    const answers = await Promise.all(Array.from({ length: n }, () => app.request('POST', `${PUB}/assign_queue_num`, { event_id: eventId })));
+    expect(countStatuses(answers)).toEqual({ 200: n });
+    return answers.map((r) => r.body.api_request_id as string);
+  };
+  const queueNum = (eventId: string, id: string) => app.request('GET', `${PUB}/queue_num?event_id=${eventId}&request_id=${id}`);
+
+  it('the lost ids read 400 while the later joiners\' ids read the same numbers; once admitted only the later ids get tokens', async () => {
+    const eventId = uniqueId('vwr-lost');
+    await app.createEvent(eventId, { capacity: 100, admission: { mode: 'manual' } });
+    await assign(eventId, 3);
+    await control.call('SAVE');
+    const lost = await assign(eventId, 10);
+    const lostNumbers = (await Promise.all(lost.map((id) => queueNum(eventId, id)))).map((r) => r.body.queue_number as number);
+    await sleep(700); // a refresh reads their nonces
+    await control.call('DEBUG', 'RELOAD', 'NOSAVE');
+    const later = await assign(eventId, 10);
+    const laterNumbers = (await Promise.all(later.map((id) => queueNum(eventId, id)))).map((r) => r.body.queue_number as number);
+    expect(new Set(laterNumbers)).toEqual(new Set(lostNumbers));
+
+    // Once this replica has read the new nonces, every lost id is refused; the later ones keep their numbers.
+    await pollUntil(() => Promise.all(lost.map((id) => queueNum(eventId, id))), (rs) => rs.every((r) => r.status === 400), { timeoutMs: 5000, intervalMs: 100 });
+    expect(countStatuses(await Promise.all(later.map((id) => queueNum(eventId, id))))).toEqual({ 200: 10 });
+
+    const headers = await (async () => {
+      const body = JSON.stringify({ event_id: eventId, increment_by: 13 });
+      const signer = new SignatureV4({ credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, region: 'us-east-1', service: 'execute-api', sha256: Sha256 });
+      const host = new URL(app.url).host;
+      const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: `${PRIV}/increment_serving_counter`, query: {}, headers: { host, 'content-type': 'application/json' }, body });
+      const { host: _h, ...rest } = signed.headers as Record<string, string>;
+      return { body, headers: rest };
+    })();
+    const inc = await app.request('POST', `${PRIV}/increment_serving_counter`, headers.body, headers.headers);
+    expect({ status: inc.status, body: inc.body }).toEqual({ status: 200, body: { serving_num: 13 } });
+
+    const lostTokens = await Promise.all(lost.map((id) => app.request('POST', `${PUB}/generate_token`, { event_id: eventId, request_id: id })));
+    expect(lostTokens.map((r) => ({ status: r.status, body: r.body }))).toEqual(lost.map(() => ({ status: 400, body: { error: 'Invalid request ID' } })));
+    const laterTokens = await Promise.all(later.map((id) => app.request('POST', `${PUB}/generate_token`, { event_id: eventId, request_id: id })));
+    expect(countStatuses(laterTokens)).toEqual({ 200: 10 });
+    laterTokens.forEach((r, i) => expect(decodeJwt(r.body.access_token).sub).toBe(later[i]));
   });
 });

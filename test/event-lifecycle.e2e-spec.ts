@@ -281,7 +281,7 @@ describe.each(TOPOLOGIES)('event lifecycle on %s Redis', (name) => {
     const scripts = a().app.get(ScriptRegistry);
     const k = joinKeys(keysOf(eventId));
     for (let i = 0; i < WAITING; i += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, j) => scripts.run('join', k, [`big${i + j}`, 'A'.repeat(22), '', '', 100, ...joinArgs({ answerExisting: false })])));
+      await Promise.all(Array.from({ length: 500 }, (_, j) => scripts.run('join', k, [`big${i + j}`, 'A'.repeat(22), '', '', 100, ...joinArgs({ answerExisting: false, nonce: j + 1 })])));
     }
     expect(await eventView(a(), eventId)).toMatchObject({ waiting: WAITING, available: 10_000 });
 

@@ -44,7 +44,7 @@ describe.each(TOPOLOGIES)('event registry on %s Redis', (name) => {
           expect(r.status).toBe(202);
         } else {
           // straight into Redis: only the registry tells the replicas
-          const r = await apps[i % 2].app.get(QueueRepository).join(eventId, `u${u}`, '', { sortKey: '', epoch: '' }, 100, { answerExisting: false });
+          const r = await apps[i % 2].app.get(QueueRepository).join(eventId, `u${u}`, '', { sortKey: '', epoch: '' }, 100, { answerExisting: false, nonce: 7 });
           expect(r.kind).toBe('joined');
         }
       }
@@ -89,7 +89,7 @@ describe.each(TOPOLOGIES)('event registry on %s Redis', (name) => {
       await c.sadd(keys.legacyEventRegistry, eventId);
     });
     // Joined straight into Redis: only the registry can lead a replica to it.
-    const r = await apps[0].app.get(QueueRepository).join(eventId, 'old-timer', '', { sortKey: '', epoch: '' }, 100, { answerExisting: false });
+    const r = await apps[0].app.get(QueueRepository).join(eventId, 'old-timer', '', { sortKey: '', epoch: '' }, 100, { answerExisting: false, nonce: 7 });
     expect(r.kind).toBe('joined');
     await pollUntil(() => eventView(apps[1], eventId), (v) => v.active === 1 && v.waiting === 0, { timeoutMs: 10_000, intervalMs: 100 });
     expect(await withClient(topology, (c) => c.zscore(keys.eventRegistry, eventId))).toBe('0');

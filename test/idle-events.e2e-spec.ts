@@ -108,10 +108,10 @@ describe.each(TOPOLOGIES)('idle events on %s Redis', (name) => {
 
   it('a join no replica saw (straight into Redis) is found by the once-a-second look and admitted', async () => {
     const eventId = ids[EVENTS / 2 + 1];
-    const r = await apps[0].app.get(QueueRepository).join(eventId, 'direct', '', { sortKey: '', epoch: '' }, 100, { answerExisting: false });
+    const r = await apps[0].app.get(QueueRepository).join(eventId, 'direct', '', { sortKey: '', epoch: '' }, 100, { answerExisting: false, nonce: 7 });
     if (r.kind !== 'joined') throw new Error(`join: ${r.kind}`);
     const started = performance.now();
-    await waitForAdmissionWithoutTicks(apps[1], eventId, formatTicket(ticketKey(ACCESS_TOKEN_SECRET), eventId, r.epoch, r.seq));
+    await waitForAdmissionWithoutTicks(apps[1], eventId, formatTicket(ticketKey(ACCESS_TOKEN_SECRET), eventId, r.epoch, { kind: 's', n: r.seq, nonce: r.nonce }));
     console.log(`[${name}] join unseen by the replicas admitted after ${Math.round(performance.now() - started)} ms`);
   });
 

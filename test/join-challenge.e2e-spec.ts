@@ -67,10 +67,10 @@ describe.each(TOPOLOGIES)('join challenges on %s Redis', (name) => {
     const other = await challengeOf(otherId);
     const key = challengeKey(ACCESS_TOKEN_SECRET);
     // Signed with the service's key, so only its expiry is wrong (checked against Redis time in the join script).
-    const expired = issueChallenge(key, eventId, BITS, Date.now() - 301_000).challenge;
-    const [bits, expiresAt, id, mac] = challenge.split('.');
-    const forgedEasier = `1.${expiresAt}.${id}.${mac}`;
-    const forgedMac = `${bits}.${expiresAt}.${id}.${'A'.repeat(22)}`;
+    const [bits, expiresAt, epoch, id, mac] = challenge.split('.');
+    const expired = issueChallenge(key, eventId, Number(epoch), BITS, Date.now() - 301_000).challenge;
+    const forgedEasier = `1.${expiresAt}.${epoch}.${id}.${mac}`;
+    const forgedMac = `${bits}.${expiresAt}.${epoch}.${id}.${'A'.repeat(22)}`;
 
     const before = await refusalDigest(topology, app, eventId);
     expectError(await join(eventId, { userId: 'fan-1' }), 403, 'CHALLENGE_REQUIRED');
@@ -139,7 +139,7 @@ describe.each(TOPOLOGIES)('join challenges on %s Redis', (name) => {
       const before = await refusalDigest(topology, app, eventId);
       expectError(await join(eventId, { userId: 'fan-1' }), 403, 'CHALLENGE_REQUIRED');
       const c = await challengeOf(eventId);
-      const expired = issueChallenge(challengeKey(ACCESS_TOKEN_SECRET), eventId, BITS, Date.now() - 301_000).challenge;
+      const expired = issueChallenge(challengeKey(ACCESS_TOKEN_SECRET), eventId, Number(c.challenge.split('.')[2]), BITS, Date.now() - 301_000).challenge;
       expectError(await join(eventId, { userId: 'fan-1', challenge: expired, nonce: solve(expired, BITS) }), 403, 'CHALLENGE_FAILED');
       expect(await refusalDigest(topology, app, eventId)).toBe(before);
       const proof = { challenge: c.challenge, nonce: solve(c.challenge, BITS) };
@@ -158,5 +158,41 @@ describe.each(TOPOLOGIES)('join challenges on %s Redis', (name) => {
     await app.createEvent(plain, { capacity: 5 });
     expect((await app.request('GET', `/v1/events/${plain}`)).body.config.challenge).toEqual({ difficultyBits: 0 });
     expect((await join(plain, { userId: 'fan-1' })).status).toBe(202);
+  });
+  it('a challenge of an event deleted and created again is 403 CHALLENGE_FAILED (its createdAt is in the MAC)', async () => {
+    const eventId = uniqueId('pow-again');
+    await pausedEvent(app, eventId, { capacity: 5, challenge: { difficultyBits: BITS } });
+    const old = await challengeOf(eventId);
+    const proof = { challenge: old.challenge, nonce: solve(old.challenge, BITS) };
+    expect((await app.admin('DELETE', `/v1/events/${eventId}`)).status).toBe(204);
+    const create = () => app.admin('POST', '/v1/events', { eventId, capacity: 5, challenge: { difficultyBits: BITS } });
+    let created = await create();
+    for (let i = 0; created.status === 409 && i < 50; i += 1) {
+      await new Promise((r) => setTimeout(r, 100)); // the delete's key removal still under way
+      created = await create();
+    }
+    expect(created.status).toBe(201);
+    expectError(await join(eventId, { userId: 'fan-1', ...proof }), 403, 'CHALLENGE_FAILED');
+    const fresh = await challengeOf(eventId);
+    expect((await join(eventId, { userId: 'fan-1', challenge: fresh.challenge, nonce: solve(fresh.challenge, BITS) })).status).toBe(202);
+  });
+
+  it('a join removes at most 100 expired challenge ids (a burst expiring together goes over the next joins)', async () => {
+    const eventId = uniqueId('pow-burst');
+    await pausedEvent(app, eventId, { capacity: 5, challenge: { difficultyBits: BITS } });
+    const k = keysOfEvent(app, eventId);
+    const client = topology.client();
+    try {
+      const expiredAt = Date.now() - 60_000;
+      await client.zadd(k.powUsed, ...Array.from({ length: 250 }, (_, i) => [expiredAt + i, `burst-${i}`]).flat());
+      for (const [i, left] of [[1, 150], [2, 50], [3, 0]]) {
+        const c = await challengeOf(eventId);
+        expect((await join(eventId, { userId: `fan-${i}`, challenge: c.challenge, nonce: solve(c.challenge, BITS) })).status).toBe(202);
+        // the expired ids left, plus this join's and the earlier joins' own (unexpired) ids
+        expect(await client.zcard(k.powUsed)).toBe(left + i);
+      }
+    } finally {
+      client.disconnect();
+    }
   });
 });

@@ -196,7 +196,7 @@ describe.each(TOPOLOGIES)('waiting queue on %s Redis', (name) => {
 
     it('EVENT_NOT_FOUND: join, get, patch, ticket look-up and leave of an unknown event are 404 and create nothing', async () => {
       const eventId = uniqueId('ghost');
-      const ticket = `s1.${'A'.repeat(22)}`;
+      const ticket = `s1.${'A'.repeat(27)}`;
       const answers = {
         join: await join(eventId, 'u1'),
         get: await app.request('GET', `/v1/events/${eventId}`),

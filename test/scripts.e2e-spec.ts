@@ -90,20 +90,20 @@ describe('a broken lua/ folder fails the boot', () => {
 
   it('a syntax error: the boot rejects with a ScriptLoadError naming the file', async () => {
     const dir = copyOfLua();
-    appendFileSync(join(dir, 'queue', 'join-11.lua'), '\nlocal x = = 1\n');
+    appendFileSync(join(dir, 'queue', 'join-13.lua'), '\nlocal x = = 1\n');
 
     const boot = startApp({ REDIS_URL: redis.url }, { luaDir: dir });
 
     await expect(boot).rejects.toThrow(ScriptLoadError);
-    await expect(boot).rejects.toThrow(/lua\/queue\/join-11\.lua does not compile/);
+    await expect(boot).rejects.toThrow(/lua\/queue\/join-13\.lua does not compile/);
   });
 
   it('a syntax error in an include: the message names the script that includes it', async () => {
     const dir = copyOfLua();
     appendFileSync(join(dir, 'includes', 'findTicket.lua'), '\nlocal function (\n');
 
-    // leave-8.lua is the first script, in file order, to include findTicket.
-    await expect(startApp({ REDIS_URL: redis.url }, { luaDir: dir })).rejects.toThrow(/lua\/queue\/leave-8\.lua does not compile/);
+    // leave-9.lua is the first script, in file order, to include findTicket.
+    await expect(startApp({ REDIS_URL: redis.url }, { luaDir: dir })).rejects.toThrow(/lua\/queue\/leave-9\.lua does not compile/);
   });
 
   it('an empty folder: the boot rejects and says where it looked', async () => {

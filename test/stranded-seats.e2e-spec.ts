@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
-import { joinArgs, joinKeys, leaveKeys, queueKeys } from '../src/queue/queue.repository';
+import { headKeys, joinArgs, joinKeys, leaveKeys, prequeueTicketKeys, queueKeys, statusKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { SeatRepository, seatKeys } from '../src/seat/seat.repository';
@@ -162,7 +162,7 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
     await client.hdel(k.meta, 'lastScore', 'tokensAt');
     const before = await digest(eventId);
     await expect(
-      client.evalsha(scriptSha('join'), joinKeys(k).length, ...joinKeys(k), 'again', 'C'.repeat(22), '', '', 100, ...joinArgs({ answerExisting: false })),
+      client.evalsha(scriptSha('join'), joinKeys(k).length, ...joinKeys(k), 'again', 'C'.repeat(22), '', '', 100, ...joinArgs({ answerExisting: false, nonce: 7 })),
     ).rejects.toThrow(/^INVARIANT /);
     await expect(client.evalsha(scriptSha('admit'), queueKeys(k).length, ...queueKeys(k), 100, 10)).rejects.toThrow(/^INVARIANT /);
     expect(await digest(eventId)).toEqual(before);
@@ -221,21 +221,28 @@ describe.each(TOPOLOGIES)('no stranded seat, and scripts that check their argume
       ['join', joinKeys(k), ['newcomer', fingerprint, 'ABC', epoch, 100], 'sortKey'],
       ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 0], 'tickMs'],
       ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 100, 'yes', '', 0, 0], 'answerExisting'],
-      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['peek', 'p', 1, epoch], 'op'],
-      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'q', 1, epoch], 'kind'],
-      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 0, epoch], 'number'],
-      ['prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], ['leave', 'p', 1, 'then'], 'epoch'],
-      ['leave', leaveKeys(k), ['x1', epoch], 'seq'],
-      ['leave', leaveKeys(k), ['0', epoch], 'seq'],
-      ['leave', leaveKeys(k), [session, ''], 'epoch'],
-      ['leave', leaveKeys(k), [session, 'soon'], 'epoch'],
-      ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], ['-1', epoch], 'seq'],
-      ['ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [session, 'x'], 'epoch'],
-      ['queueHead', [k.meta, k.stream, k.zqueue, k.left], ['x', 10], 'seenLeftVersion'],
-      ['queueHead', [k.meta, k.stream, k.zqueue, k.left], [0, 0], 'maxLeaves'],
+      ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 100, '0', '', 0, 0, 0], 'nonce'],
+      ['join', joinKeys(k), ['newcomer', fingerprint, '', '', 100, '0', '', 0, 0, 2 ** 32], 'nonce'],
+      ['prequeueTicket', prequeueTicketKeys(k), ['peek', 1, epoch, 7], 'op'],
+      ['prequeueTicket', prequeueTicketKeys(k), ['leave', 0, epoch, 7], 'pn'],
+      ['prequeueTicket', prequeueTicketKeys(k), ['leave', 1, 'then', 7], 'epoch'],
+      ['prequeueTicket', prequeueTicketKeys(k), ['leave', 1, epoch, 'x'], 'nonce'],
+      ['leave', leaveKeys(k), ['x1', epoch, 7], 'seq'],
+      ['leave', leaveKeys(k), ['0', epoch, 7], 'seq'],
+      ['leave', leaveKeys(k), [session, '', 7], 'epoch'],
+      ['leave', leaveKeys(k), [session, 'soon', 7], 'epoch'],
+      ['leave', leaveKeys(k), [session, epoch, 0], 'nonce'],
+      ['ticketStatus', statusKeys(k), ['-1', epoch, 7], 'seq'],
+      ['ticketStatus', statusKeys(k), [session, 'x', 7], 'epoch'],
+      ['ticketStatus', statusKeys(k), [session, epoch, ''], 'nonce'],
+      ['queueHead', headKeys(k), ['x', 10, 0, 0, 0, 1, 100], 'seenLeftVersion'],
+      ['queueHead', headKeys(k), [0, 0, 0, 0, 0, 1, 100], 'maxLeaves'],
+      ['queueHead', headKeys(k), [0, 10, 0, 0, 0, 0, 100], 'pnonceFrom'],
+      ['queueHead', headKeys(k), [0, 10, 0, 0, 0, 1, 0], 'maxNonces'],
       ['admit', queueKeys(z), [0, 10], 'tickMs'],
       ['admit', queueKeys(z), [100, 'lots'], 'maxBatch'],
       ['admit', queueKeys(z), [100, 1001], 'maxBatch'],
+      ['admit', queueKeys(z), [100, 10, 'not-hex'], 'randomSeed'],
       ['hold', [...seat, k.active, k.sessions, k.holdPrefix + 'h1', idem], ['erin', session, 'h1', 'together', 0, 0, 60, '', ''], 'quantity'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex, k.rows], ['reserved', 0, 10, '', ''], 'status'],
       ['seatPage', [k.meta, k.seats, k.avail, k.seatIndex, k.rows], ['', -1, 10, '', ''], 'cursor'],

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Admitter } from '../src/queue/admitter';
 import { EventActivity } from '../src/event/event-activity';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
-import { leaveKeys, queueKeys } from '../src/queue/queue.repository';
+import { headKeys, leaveKeys, queueKeys, statusKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { Sweeper } from '../src/seat/sweeper';
@@ -129,8 +129,10 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     // Every script run in the window was a snapshot refresh (queueHead: HMGET, XLEN, TIME inside,
     // which commandstats counts too): none was a ticket read…
     expect(spent.evalsha ?? 0).toBe(refreshes);
-    const { evalsha, hmget, xlen, time, ...rest } = spent;
+    const { evalsha, hmget, xlen, time, getrange, ...rest } = spent;
     expect({ hmget, xlen, time }).toEqual({ hmget: refreshes, xlen: refreshes, time: refreshes });
+    // Each refresh checks the nonces it read are still there, and reads new ones (one GETRANGE each, at most two per string).
+    expect(getrange ?? 0).toBeLessThanOrEqual(4 * refreshes);
     // …and refreshes follow the clock (two a second per event served), not the 5,000 reads.
     expect(refreshes).toBeLessThanOrEqual(Math.ceil(seconds * 2 + 2) * (snapshots() as unknown as { entries: Map<string, unknown> }).entries.size);
     // Nothing else touched Redis but the background (flags, INFO itself, cluster slot refresh).
@@ -194,9 +196,9 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     const flip = (c: string) => (c === 'A' ? 'B' : 'A');
     const bad = [
       `s${seq}.${flip(mac[0])}${mac.slice(1)}`, // one character of the MAC
-      `s${seq}.${mac.slice(0, 21)}${mac[21] === 'A' ? 'B' : 'A'}`, // the last character (its unused bits too)
+      `s${seq}.${mac.slice(0, 26)}${mac[26] === 'A' ? 'B' : 'A'}`, // the last character (its unused bits too)
       `s${seq + 1}.${mac}`, // the next place, with this MAC
-      `s${seq}.${'A'.repeat(22)}`,
+      `s${seq}.${'A'.repeat(27)}`,
     ];
     for (const ticket of bad) {
       expectError(await app.request('GET', ticketPath(one, ticket)), 404, 'TICKET_NOT_FOUND');
@@ -210,12 +212,15 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
 
     // The scripts refuse a ticket signed for an earlier creation of the event (a deleted and re-created id).
     const k = app.app.get(KeyBuilder).event(one);
-    const epoch = Number(await app.app.get(ScriptRegistry).run('queueHead', [k.meta, k.stream, k.zqueue, k.left], [0, 10]).then((r) => r[2]));
+    const epoch = Number(await app.app.get(ScriptRegistry).run('queueHead', headKeys(k), [0, 10, 0, 0, 0, 1, 1]).then((r) => r[2]));
     const scripts = app.app.get(ScriptRegistry);
-    const statusKeys = [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions];
-    expect((await scripts.run('ticketStatus', statusKeys, [seq, epoch - 1]))[0]).toBe('TICKET_NOT_FOUND');
-    expect((await scripts.run('leave', leaveKeys(k), [seq, epoch - 1]))[0]).toBe('TICKET_NOT_FOUND');
-    expect((await scripts.run('ticketStatus', statusKeys, [seq, epoch]))[0]).toBe('WAITING');
+    const nonce = Buffer.from(mac, 'base64url').readUInt32BE(0);
+    expect((await scripts.run('ticketStatus', statusKeys(k), [seq, epoch - 1, nonce]))[0]).toBe('TICKET_NOT_FOUND');
+    expect((await scripts.run('leave', leaveKeys(k), [seq, epoch - 1, nonce]))[0]).toBe('TICKET_NOT_FOUND');
+    // …and one whose nonce is not the one its join stored (invariant 11)
+    expect((await scripts.run('ticketStatus', statusKeys(k), [seq, epoch, (nonce ^ 1) >>> 0]))[0]).toBe('TICKET_NOT_FOUND');
+    expect((await scripts.run('leave', leaveKeys(k), [seq, epoch, (nonce ^ 1) >>> 0]))[0]).toBe('TICKET_NOT_FOUND');
+    expect((await scripts.run('ticketStatus', statusKeys(k), [seq, epoch, nonce]))[0]).toBe('WAITING');
   });
 
   it('2,000 open SSE streams cost Redis what one does; each gets the admitted frame of its own ticket', async () => {

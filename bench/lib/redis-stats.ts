@@ -209,3 +209,16 @@ export async function auditRoundTrips(
     breakdown: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, per(v)])),
   };
 }
+
+/**
+ * Redis time of one script call (µs) from the commandstats delta, with the
+ * slowlog off: SLOWLOG would also log, and charge to the script, every
+ * command the script calls. Resets INFO's stats.
+ */
+export async function timedEvalsha(redis: Redis, call: () => Promise<unknown>): Promise<[number, unknown]> {
+  await redis.config('RESETSTAT');
+  const reply = await call();
+  const usec = /cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(await redis.info('commandstats'))?.[1];
+  if (usec === undefined) throw new Error('no evalsha in INFO commandstats');
+  return [Number(usec), reply];
+}

@@ -11,7 +11,7 @@
               ratePerSecond, maxActive, sessionTtlSeconds, paused (0|1),
               powBits (join challenge difficulty, 0..32),
               endsAt (Redis time in ms, 0 for no end),
-              queueMethod (switching moves nobody: see admit-10.lua),
+              queueMethod (switching moves nobody: see admit-12.lua),
               admissionMode ('auto' | 'manual')
               (names and ranges checked by the service)
 

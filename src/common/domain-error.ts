@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   HOLD_NOT_FOUND: 404,
   FLAG_NOT_FOUND: 404,
   EVENT_EXISTS: 409,
+  /** a DELETE of the event came while it was being created: nothing of it is left, create it again */
+  EVENT_DELETED: 409,
   EVENT_ACTIVE: 409,
   DUPLICATE: 409,
   SEAT_UNAVAILABLE: 409,

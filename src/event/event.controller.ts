@@ -22,7 +22,7 @@ export class EventController {
   @ApiBearerAuth(ADMIN_AUTH)
   @ApiOperation({ summary: 'Create an event with its seat inventory (admin)' })
   @ApiResponse({ status: 201, type: EventView })
-  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
+  @ErrorResponses('VALIDATION', 'UNAUTHORIZED', 'EVENT_EXISTS', 'EVENT_DELETED', 'PAYLOAD_TOO_LARGE', 'UNAVAILABLE')
   create(@Body() dto: CreateEventDto): Promise<EventView> {
     return this.events.create(dto);
   }

@@ -130,7 +130,7 @@ export class EventRepository {
     s: EventSettings & { endsAt: number },
     schedule: EventSchedule,
     plan: SeatPlan,
-  ): Promise<number | null> {
+  ): Promise<number | null | 'deleted'> {
     const k = this.keys.event(eventId);
     const token = randomToken(16);
     const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
@@ -146,7 +146,14 @@ export class EventRepository {
       }
       const seats: (string | number)[] = [];
       for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
-      await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+      try {
+        await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+      } catch (err) {
+        if (!/^CREATION_LOST/.test((err as Error).message)) throw err;
+        // The claim is gone: a DELETE of this id removed what was loaded (deleted), or
+        // the claim ran out and another creation holds the id now (exists).
+        return (await this.redis.exists(k.meta, k.creating)) > 0 ? null : 'deleted';
+      }
     }
     const reply = await this.scripts.run(
       'createEvent',
@@ -282,7 +289,7 @@ export class EventRepository {
    */
   async removeKeys(eventId: string): Promise<void> {
     const k = this.keys.event(eventId);
-    await this.redis.unlink(k.seats, k.avail, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.holds, k.userSeats, k.orders);
+    await this.redis.unlink(k.seats, k.avail, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.holds, k.userSeats, k.orders, k.nonces, k.pnonces);
     const prefix = k.meta.slice(0, -'meta'.length);
     const pattern = prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
     const masters = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];

@@ -65,6 +65,9 @@ export class EventService {
       },
       plan,
     );
+    if (createdAt === 'deleted') {
+      throw new DomainError('EVENT_DELETED', `event ${dto.eventId} was deleted while it was being created; nothing of it is left, create it again`);
+    }
     if (createdAt === null) {
       // A first create whose script ran but whose registration did not (Redis
       // went away in between) left its event unlisted: its retry lists it.

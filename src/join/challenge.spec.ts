@@ -6,6 +6,7 @@ import { clientAddress } from './join-rate';
 
 const key = challengeKey('unit-test-secret-0123456789abcdef0123456789');
 const NOW = 1_800_000_000_000;
+const EPOCH = 1_799_000_000_000;
 
 /** A nonce that solves `challenge` at `bits`, found the way the page finds it. */
 const solve = (challenge: string, bits: number) => search(challenge, bits, 0, 1 << 24) as string;
@@ -21,26 +22,29 @@ describe('join challenges', () => {
   });
 
   it('a challenge solved as the page solves it verifies for its event only', () => {
-    const { challenge, expiresAtMs } = issueChallenge(key, 'ev-1', 10, NOW);
+    const { challenge, expiresAtMs } = issueChallenge(key, 'ev-1', EPOCH, 10, NOW);
     expect(expiresAtMs).toBe(NOW + 300_000);
     const nonce = solve(challenge, 10);
     expect(workBits(challenge, nonce)).toBeGreaterThanOrEqual(10);
-    expect(verifyChallenge(key, 'ev-1', challenge, nonce)).toMatchObject({ bits: 10, expiresAtMs });
+    expect(verifyChallenge(key, 'ev-1', challenge, nonce)).toMatchObject({ bits: 10, expiresAtMs, epoch: EPOCH });
     expect(verifyChallenge(key, 'ev-2', challenge, nonce)).toBeNull();
     expect(verifyChallenge(challengeKey('another-secret-0123456789abcdef01234567'), 'ev-1', challenge, nonce)).toBeNull();
   });
 
   it('refuses a wrong nonce, an altered difficulty or expiry, and garbage', () => {
-    const { challenge } = issueChallenge(key, 'ev-1', 10, NOW);
+    const { challenge } = issueChallenge(key, 'ev-1', EPOCH, 10, NOW);
     let wrong = 0;
     while (workBits(challenge, String(wrong)) >= 10) wrong += 1;
     expect(verifyChallenge(key, 'ev-1', challenge, String(wrong))).toBeNull();
-    const [, expires, id, mac] = challenge.split('.');
-    const easier = `0.${expires}.${id}.${mac}`;
+    const [, expires, epoch, id, mac] = challenge.split('.');
+    const easier = `0.${expires}.${epoch}.${id}.${mac}`;
     expect(verifyChallenge(key, 'ev-1', easier, '0')).toBeNull();
-    const later = `10.${Number(expires) + 1}.${id}.${mac}`;
+    const later = `10.${Number(expires) + 1}.${epoch}.${id}.${mac}`;
     expect(verifyChallenge(key, 'ev-1', later, solve(later, 10))).toBeNull();
-    for (const junk of ['', 'x', '10.1.2.3', challenge + '.x']) expect(verifyChallenge(key, 'ev-1', junk, '0')).toBeNull();
+    // another creation of the event (deleted and created again under the same id)
+    const recreated = `10.${expires}.${Number(epoch) + 1}.${id}.${mac}`;
+    expect(verifyChallenge(key, 'ev-1', recreated, solve(recreated, 10))).toBeNull();
+    for (const junk of ['', 'x', '10.1.2.3', '10.1.2.3.4', challenge + '.x']) expect(verifyChallenge(key, 'ev-1', junk, '0')).toBeNull();
   });
 });
 

@@ -26,7 +26,8 @@ export class JoinChallenges {
     const r = await this.scripts.run('challengeParams', [this.keys.event(eventId).meta]);
     if (r[0] !== ReplyCode.OK) throw eventNotFound(eventId);
     const difficultyBits = numberAt('challengeParams', r, 1);
-    const { challenge, expiresAtMs } = issueChallenge(this.key, eventId, difficultyBits, numberAt('challengeParams', r, 2));
+    const epoch = numberAt('challengeParams', r, 3);
+    const { challenge, expiresAtMs } = issueChallenge(this.key, eventId, epoch, difficultyBits, numberAt('challengeParams', r, 2));
     return { challenge, difficultyBits, expiresAt: new Date(expiresAtMs).toISOString() };
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { ConfigType } from '@nestjs/config';
 import { DomainError, eventNotFound } from '../common/domain-error';
 import { RecurringJob } from '../common/recurring-job';
@@ -7,6 +8,7 @@ import { EventActivity } from '../event/event-activity';
 import { KeyBuilder } from '../redis/keys';
 import { numberAt, ReplyCode } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { QueueSnapshots } from './queue-snapshots';
 import { queueKeys } from './queue.repository';
 
 /**
@@ -42,6 +44,7 @@ export class Admitter extends RecurringJob {
     private readonly activity: EventActivity,
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
+    private readonly snapshots: QueueSnapshots,
     @Inject(appConfig.KEY) private readonly config: ConfigType<typeof appConfig>,
   ) {
     super('Admitter', config.admitTickMs);
@@ -63,12 +66,14 @@ export class Admitter extends RecurringJob {
     const deadline = performance.now() + this.config.admitTickMs;
     let total = 0;
     while (performance.now() < deadline) {
-      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH]);
+      // Fresh randomness for queueMethod random's draws: nobody outside the service can predict them.
+      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH, randomBytes(16).toString('hex')]);
       if (r[0] === ReplyCode.EVENT_NOT_FOUND) {
         this.activity.gone(eventId);
         break;
       }
       const count = r[0] === ReplyCode.OK ? numberAt('admit', r, 1) : 0;
+      if (r[0] === ReplyCode.OK) this.snapshots.noteHead(eventId, numberAt('admit', r, 4), numberAt('admit', r, 3));
       total += count;
       if (count < ADMIT_MAX_BATCH) break;
     }
@@ -90,7 +95,7 @@ export class Admitter extends RecurringJob {
     let admitted = 0;
     let admittedThrough = 0;
     while (admitted < count) {
-      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH, count - admitted]);
+      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH, randomBytes(16).toString('hex'), count - admitted]);
       if (r[0] === ReplyCode.EVENT_NOT_FOUND) throw eventNotFound(eventId);
       // Sold out or closed half-way: those admitted so far are the answer.
       if (r[0] === ReplyCode.SOLD_OUT && admitted === 0) {
@@ -103,7 +108,8 @@ export class Admitter extends RecurringJob {
       if (r[0] !== ReplyCode.OK) break;
       const n = numberAt('admit', r, 1);
       const head = numberAt('admit', r, 3);
-      const stillWaiting = numberAt('admit', r, 4);
+      const stillWaiting = numberAt('admit', r, 5);
+      this.snapshots.noteHead(eventId, numberAt('admit', r, 4), head);
       admitted += n;
       // Nobody left in line, or a call that neither admitted nor passed over
       // anyone (no seat on sale right now): more calls would change nothing.

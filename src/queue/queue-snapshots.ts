@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RecurringJob } from '../common/recurring-job';
 import { AdmissionMode, eventStatus, EventStatus, QueueMethod } from '../event/event-status';
+import { NonceCache } from './nonce-cache';
 import { QueueRepository } from './queue.repository';
 
 /** How often a replica re-reads the head of each event it serves: frames go out within a second of a change. */
@@ -12,6 +13,8 @@ export const SNAPSHOT_MAX_AGE_MS = 1000;
 export const SNAPSHOT_IDLE_MS = 5000;
 /** Most leaves one refresh reads (a few ms of Redis at most); a replica further behind catches up over the next refreshes. */
 export const SNAPSHOT_MAX_LEAVES = 1000;
+/** Most join nonces of each kind one refresh reads (4 bytes each: 64 KB, well under a millisecond of Redis). */
+export const SNAPSHOT_MAX_NONCES = 16_384;
 
 /** The public queue head (GET /v1/events/:eventId/queue), the same for every caller. */
 export interface QueueHeadView {
@@ -33,15 +36,25 @@ export interface QueueSnapshot {
   queue: 'streams' | 'zset';
   /** the event's createdAt (ms): tickets are signed for it */
   epoch: number;
-  /** last sequence admitted: a ticket at or below it had its turn */
+  /**
+   * last sequence admitted: a ticket at or below it had its turn. Never
+   * lower than a head this replica saw before (in a refresh or a script's
+   * reply), so its answers never go back in time (invariant 12).
+   */
   head: number;
+  /** the last sequence handed out when read */
+  seq: number;
   status: EventStatus;
   /** the rate etaSeconds divides by: observed over the last minute, else configured */
   etaRate: number;
   /** Streams sequences above head that left (from the event's `left` announcements) */
   left: ReadonlySet<number>;
-  /** sequences above head a random draw admitted ('a<seq>' announcements): their next read asks Redis */
+  /** sequences above head whose turn came (a random draw's 'a<seq>' announcement, or a script said so): their next read asks Redis */
   taken: ReadonlySet<number>;
+  /** join nonces by sequence this replica has read (lua/includes/nonces.lua) */
+  nonces: NonceReader;
+  /** join nonces by pre-queue number */
+  pnonces: NonceReader;
   /** pre-queue numbers that left before the seal ('p<pn>' announcements) */
   leftPrequeue: ReadonlySet<number>;
   queueMethod: QueueMethod;
@@ -69,6 +82,11 @@ export const redisNow = (s: QueueSnapshot): number => s.nowMs + (performance.now
 /** salesStartAt reached (Redis time): the pre-queue's order is fixed, its tickets have a place. */
 export const salesStarted = (s: QueueSnapshot): boolean => s.salesStartAt === 0 || redisNow(s) >= s.salesStartAt;
 
+/** A nonce look-up: the stored nonce (0: none written), undefined when this replica has not read it. */
+export interface NonceReader {
+  get(n: number): number | undefined;
+}
+
 interface Entry {
   snapshot?: QueueSnapshot;
   refreshing?: Promise<QueueSnapshot | null>;
@@ -79,6 +97,14 @@ interface Entry {
   left: Set<number>;
   taken: Set<number>;
   leftPrequeue: Set<number>;
+  nonces: NonceCache;
+  pnonces: NonceCache;
+  /** nonces of joins made through this replica, until a refresh has read them */
+  recent: Map<number, number>;
+  /** the same by pre-queue number */
+  recentP: Map<number, number>;
+  /** the highest head seen (refreshes and script replies) */
+  headFloor: number;
 }
 
 /**
@@ -154,6 +180,55 @@ export class QueueSnapshots extends RecurringJob {
     this.entries.get(eventId)?.leftPrequeue.add(pn);
   }
 
+  /**
+   * A script's reply showed the queue's head at `head` (a join's position,
+   * a status read, an admission): this replica's answers start from there
+   * at once, so none of them says less than a reply it gave already.
+   */
+  noteHead(eventId: string, epoch: number, head: number): void {
+    const entry = this.entries.get(eventId);
+    const s = entry?.snapshot;
+    if (!entry || !s || s.epoch !== epoch || head <= s.head) return;
+    entry.headFloor = head;
+    entry.snapshot = { ...s, head };
+  }
+
+  /** A script said this sequence's turn came (admitted): its reads ask Redis from now on, never answer waiting. */
+  noteAdmitted(eventId: string, epoch: number, seq: number): void {
+    const entry = this.entries.get(eventId);
+    if (entry?.snapshot && entry.snapshot.epoch === epoch && seq > entry.snapshot.head) entry.taken.add(seq);
+  }
+
+  /**
+   * A join through this replica took sequence ('s') or pre-queue number
+   * ('p') n with this nonce: its ticket is known here before the next
+   * refresh reads it. If this replica read another nonce for n, Redis lost
+   * the join that had it: what was read goes at once (the next refresh reads
+   * again), so the lost ticket is refused now, not a refresh later.
+   */
+  noteJoined(eventId: string, epoch: number, kind: 's' | 'p', n: number, nonce: number): void {
+    const entry = this.entries.get(eventId);
+    if (!entry?.snapshot || entry.snapshot.epoch !== epoch) return;
+    const read = (kind === 's' ? entry.nonces : entry.pnonces).get(n);
+    if (read !== undefined && read !== nonce) this.forget(entry);
+    const recent = kind === 's' ? entry.recent : entry.recentP;
+    if (recent.size < 100_000) recent.set(n, nonce);
+  }
+
+  /** Redis lost writes this replica had read: everything learned from them goes, and the next refresh reads again from the head. */
+  private forget(entry: Entry): void {
+    entry.left.clear();
+    entry.taken.clear();
+    entry.leftPrequeue.clear();
+    entry.recent.clear();
+    entry.recentP.clear();
+    entry.seenLeftVersion = 0;
+    entry.headFloor = 0;
+    entry.nonces.clear();
+    entry.pnonces.clear();
+    if (entry.snapshot) entry.snapshot = { ...entry.snapshot, leftComplete: false };
+  }
+
   protected async runOnce(): Promise<void> {
     const now = performance.now();
     const due: Promise<unknown>[] = [];
@@ -174,6 +249,7 @@ export class QueueSnapshots extends RecurringJob {
     if (!entry) {
       entry = {
         askedAt: performance.now(), watchers: 0, waiters: new Set(), seenLeftVersion: 0, left: new Set(), taken: new Set(), leftPrequeue: new Set(),
+        nonces: new NonceCache(), pnonces: new NonceCache(), recent: new Map(), recentP: new Map(), headFloor: 0,
       };
       this.entries.set(eventId, entry);
     }
@@ -191,7 +267,13 @@ export class QueueSnapshots extends RecurringJob {
     // The age counts from before the call: whatever it returns is newer than that.
     const started = performance.now();
     this.inFlight += 1;
-    const h = await this.repo.queueHead(eventId, entry.seenLeftVersion, SNAPSHOT_MAX_LEAVES).finally(() => (this.inFlight -= 1));
+    const seqCursor = entry.nonces.cursor();
+    const pnCursor = entry.pnonces.cursor();
+    const h = await this.repo
+      .queueHead(eventId, entry.seenLeftVersion, SNAPSHOT_MAX_LEAVES, {
+        check: seqCursor.check, from: seqCursor.from, pcheck: pnCursor.check, pfrom: pnCursor.from || 1, max: SNAPSHOT_MAX_NONCES,
+      })
+      .finally(() => (this.inFlight -= 1));
     if (!h) {
       // Gone (or never created): forget what was known, tell open streams.
       this.entries.delete(eventId);
@@ -199,26 +281,32 @@ export class QueueSnapshots extends RecurringJob {
       return null;
     }
     const previous = entry.snapshot;
-    if (previous && previous.epoch !== h.epoch) {
-      // The event was deleted and created again: its leaves are new ones.
-      entry.left.clear();
-      entry.taken.clear();
-      entry.leftPrequeue.clear();
-      entry.seenLeftVersion = 0;
-    }
+    // Redis lost writes this replica had read (a nonce it read is gone or
+    // another now), or the event was deleted and created again: what it
+    // learned from them goes, and it reads again.
+    const seqKept = entry.nonces.apply(h.nonces, seqCursor.generation);
+    const pnKept = entry.pnonces.apply(h.pnonces, pnCursor.generation);
+    const lost = !seqKept || !pnKept || (previous !== undefined && previous.epoch === h.epoch && h.seq < previous.seq);
+    // Read again from the head on the next refresh; until then reads ask Redis.
+    if (lost || (previous && previous.epoch !== h.epoch)) this.forget(entry);
     if (h.leftVersion < entry.seenLeftVersion) entry.seenLeftVersion = 0;
+    const head = Math.max(h.head, entry.headFloor);
+    entry.headFloor = head;
+    for (const seq of entry.recent.keys()) if (seq < entry.nonces.end || seq <= head) entry.recent.delete(seq);
+    for (const pn of entry.recentP.keys()) if (pn < entry.pnonces.end) entry.recentP.delete(pn);
+    entry.nonces.dropBelow(head + 1);
     for (const [member, version] of h.leaves) {
       // '<seq>' left, 'a<seq>' taken by a random draw, 'p<pn>' left the pre-queue before the seal.
       if (member.startsWith('p')) entry.leftPrequeue.add(Number(member.slice(1)));
       else if (member.startsWith('a')) {
-        if (Number(member.slice(1)) > h.head) entry.taken.add(Number(member.slice(1)));
-      } else if (Number(member) > h.head) entry.left.add(Number(member));
+        if (Number(member.slice(1)) > head) entry.taken.add(Number(member.slice(1)));
+      } else if (Number(member) > head) entry.left.add(Number(member));
       entry.seenLeftVersion = version;
     }
     if (h.leaves.length < SNAPSHOT_MAX_LEAVES) entry.seenLeftVersion = h.leftVersion;
-    if (!previous || previous.head !== h.head) {
-      for (const seq of entry.left) if (seq <= h.head) entry.left.delete(seq);
-      for (const seq of entry.taken) if (seq <= h.head) entry.taken.delete(seq);
+    if (!previous || previous.head !== head) {
+      for (const seq of entry.left) if (seq <= head) entry.left.delete(seq);
+      for (const seq of entry.taken) if (seq <= head) entry.taken.delete(seq);
     }
 
     const status = eventStatus(h);
@@ -227,7 +315,7 @@ export class QueueSnapshots extends RecurringJob {
       previous.epoch === h.epoch &&
       previous.view.status === status &&
       previous.view.waiting === h.waiting &&
-      previous.view.admittedThrough === h.head &&
+      previous.view.admittedThrough === head &&
       previous.view.observedRatePerSecond === h.observedRate &&
       previous.view.admissionMode === h.admissionMode;
     let view: QueueHeadView, viewJson: string, etag: string;
@@ -237,7 +325,7 @@ export class QueueSnapshots extends RecurringJob {
       view = {
         status,
         waiting: h.waiting,
-        admittedThrough: h.head,
+        admittedThrough: head,
         observedRatePerSecond: h.observedRate,
         admissionMode: h.admissionMode,
         updatedAt: new Date(h.nowMs).toISOString(),
@@ -248,11 +336,14 @@ export class QueueSnapshots extends RecurringJob {
     const snapshot: QueueSnapshot = {
       queue: h.queue,
       epoch: h.epoch,
-      head: h.head,
+      head,
+      seq: h.seq,
       status,
       etaRate: h.observedRate ?? h.ratePerSecond,
       left: entry.left,
       taken: entry.taken,
+      nonces: { get: (n) => entry.nonces.get(n) ?? entry.recent.get(n) },
+      pnonces: { get: (n) => entry.pnonces.get(n) ?? entry.recentP.get(n) },
       leftPrequeue: entry.leftPrequeue,
       queueMethod: h.queueMethod,
       salesStartAt: h.salesStartAt,

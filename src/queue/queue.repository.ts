@@ -6,14 +6,25 @@ import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { VerifiedChallenge } from '../join/challenge';
 
+/** A place's sequence and the nonce stored for it; pn: a sealed pre-queue entry's number (its nonce is that number's). */
+interface Place {
+  seq: number;
+  position: number | null;
+  ratePerSecond: number;
+  queue: 'streams' | 'zset';
+  epoch: number;
+  nonce: number;
+  pn?: number;
+}
+
 /** position null: none to tell (queueMethod random) */
 export type JoinResult =
-  | { kind: 'joined'; seq: number; position: number | null; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
+  | ({ kind: 'joined' } & Place)
   /** The user already waits (position > 0, null: none) or is admitted (0): their own place, for their ticket. */
-  | { kind: 'existing'; seq: number; position: number | null; ratePerSecond: number; queue: 'streams' | 'zset'; epoch: number }
+  | ({ kind: 'existing' } & Place)
   /** in the pre-queue; existing: the person's place handed back (JOIN_IDENTITY=jwt) */
-  | { kind: 'prequeue'; pn: number; epoch: number; salesStartAt: number; existing: boolean }
-  | { kind: 'admitted'; seq: number; sessionEndMs: number; queue: 'streams' | 'zset'; epoch: number }
+  | { kind: 'prequeue'; pn: number; epoch: number; salesStartAt: number; existing: boolean; nonce: number }
+  | { kind: 'admitted'; seq: number; sessionEndMs: number; queue: 'streams' | 'zset'; epoch: number; nonce: number }
   | { kind: 'duplicate'; position: number | null }
   | { kind: 'challenge-required' }
   | { kind: 'challenge-failed' }
@@ -46,6 +57,8 @@ export interface JoinOptions {
   answerExisting: boolean;
   /** a challenge whose MAC and work the service checked; its expiry and first use are the store's to check */
   challenge?: VerifiedChallenge;
+  /** this join's nonce (ticket.ts newNonce): stored with a new place, signed into its ticket */
+  nonce: number;
 }
 
 export type TicketState =
@@ -80,12 +93,36 @@ export interface QueueHead {
   admissionMode: AdmissionMode;
   /** [member, leftVersion] of the leaves after the version asked for, oldest first: '<seq>', 'a<seq>' or 'p<pn>' */
   leaves: [string, number][];
+  /** join nonces by sequence from nonces.from on (4 bytes each), and the 4 bytes at the check point asked for */
+  nonces: NonceRead;
+  /** the same by pre-queue number */
+  pnonces: NonceRead;
 }
 
-/** The ticket a queue call is about: its sequence and the event creation it was signed for. */
+/** A piece of a nonce string (lua/includes/nonces.lua) as queueHead returns it. */
+export interface NonceRead {
+  from: number;
+  check: Buffer;
+  bytes: Buffer;
+}
+
+/** Where a replica reads the nonce strings from (queueHead-6.lua ARGV[3..7]). */
+export interface NonceCursor {
+  /** a sequence whose nonce was read, to see Redis lost it (0: none) */
+  check: number;
+  /** first sequence wanted (0: from the head) */
+  from: number;
+  pcheck: number;
+  /** first pre-queue number wanted (>= 1) */
+  pfrom: number;
+  max: number;
+}
+
+/** The ticket a queue call is about: its sequence, the join's nonce and the event creation it was signed for. */
 export interface TicketRef {
   seq: string;
   epoch: number;
+  nonce: number;
 }
 
 /** The operations both queue paths offer: Lua scripts, or WATCH/MULTI transactions. */
@@ -94,12 +131,20 @@ export interface QueueStore {
   leave(eventId: string, ticket: TicketRef): Promise<LeaveResult>;
 }
 
-/** The keys of leave-8.lua. */
-export const leaveKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left];
-
-export const queueKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.prequeue, k.pqrecs];
-/** The keys of join-11.lua. */
+/** The keys of leave-9.lua. */
+export const leaveKeys = (k: EventKeys) => [k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.nonces];
+/** The keys of admit-12.lua. */
+export const queueKeys = (k: EventKeys) => [
+  k.meta, k.users, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.left, k.prequeue, k.pqrecs, k.nonces, k.pnonces,
+];
+/** The keys of join-13.lua. */
 export const joinKeys = (k: EventKeys) => [...queueKeys(k), k.powUsed];
+/** The keys of ticketStatus-7.lua. */
+export const statusKeys = (k: EventKeys) => [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions, k.nonces];
+/** The keys of prequeueTicket-6.lua. */
+export const prequeueTicketKeys = (k: EventKeys) => [k.meta, k.users, k.left, k.prequeue, k.pqrecs, k.pnonces];
+/** The keys of queueHead-6.lua. */
+export const headKeys = (k: EventKeys) => [k.meta, k.stream, k.zqueue, k.left, k.nonces, k.pnonces];
 
 /** The join script's ARGV after userId, fingerprint, sort key, its epoch and tickMs. */
 export const joinArgs = (o: JoinOptions): (string | number)[] => [
@@ -107,6 +152,8 @@ export const joinArgs = (o: JoinOptions): (string | number)[] => [
   o.challenge?.id ?? '',
   o.challenge?.bits ?? 0,
   o.challenge?.expiresAtMs ?? 0,
+  o.nonce,
+  o.challenge?.epoch ?? 0,
 ];
 
 /** The waiting queue through Lua: one EVALSHA per call. */
@@ -131,6 +178,18 @@ export class QueueRepository implements QueueStore {
       const p = numberAt('join', r, i);
       return p < 0 ? null : p;
     };
+    const place = () => {
+      const pn = numberAt('join', r, 7);
+      return {
+        seq: numberAt('join', r, 1),
+        position: position(2),
+        ratePerSecond: numberAt('join', r, 3),
+        queue: stringAt('join', r, 4) as 'streams' | 'zset',
+        epoch: numberAt('join', r, 5),
+        nonce: numberAt('join', r, 6),
+        ...(pn > 0 ? { pn } : {}),
+      };
+    };
     switch (r[0]) {
       case ReplyCode.PREQUEUE:
         return {
@@ -139,6 +198,7 @@ export class QueueRepository implements QueueStore {
           epoch: numberAt('join', r, 2),
           salesStartAt: numberAt('join', r, 3),
           existing: numberAt('join', r, 4) === 1,
+          nonce: numberAt('join', r, 5),
         };
       case ReplyCode.ADMITTED:
         return {
@@ -147,6 +207,7 @@ export class QueueRepository implements QueueStore {
           sessionEndMs: numberAt('join', r, 2),
           queue: stringAt('join', r, 3) as 'streams' | 'zset',
           epoch: numberAt('join', r, 4),
+          nonce: numberAt('join', r, 5),
         };
       case ReplyCode.NEED_SORT_KEY:
         return { kind: 'need-sort-key' };
@@ -156,23 +217,9 @@ export class QueueRepository implements QueueStore {
         return { kind: 'closed' };
       case ReplyCode.OK:
       case ReplyCode.REPLAYED:
-        return {
-          kind: 'joined',
-          seq: numberAt('join', r, 1),
-          position: position(2),
-          ratePerSecond: numberAt('join', r, 3),
-          queue: stringAt('join', r, 4) as 'streams' | 'zset',
-          epoch: numberAt('join', r, 5),
-        };
+        return { kind: 'joined', ...place() };
       case ReplyCode.EXISTING:
-        return {
-          kind: 'existing',
-          seq: numberAt('join', r, 1),
-          position: position(2),
-          ratePerSecond: numberAt('join', r, 3),
-          queue: stringAt('join', r, 4) as 'streams' | 'zset',
-          epoch: numberAt('join', r, 5),
-        };
+        return { kind: 'existing', ...place() };
       case ReplyCode.DUPLICATE:
         return { kind: 'duplicate', position: position(1) };
       case ReplyCode.CHALLENGE_REQUIRED:
@@ -187,8 +234,7 @@ export class QueueRepository implements QueueStore {
   }
 
   async status(eventId: string, ticket: TicketRef): Promise<TicketState> {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('ticketStatus', [k.meta, k.stream, k.zqueue, k.zwait, k.active, k.sessions], [ticket.seq, ticket.epoch]);
+    const r = await this.scripts.run('ticketStatus', statusKeys(this.keys.event(eventId)), [ticket.seq, ticket.epoch, ticket.nonce]);
     switch (r[0]) {
       case ReplyCode.WAITING:
         return { kind: 'waiting', position: numberAt('ticketStatus', r, 1), ratePerSecond: numberAt('ticketStatus', r, 2) };
@@ -203,7 +249,7 @@ export class QueueRepository implements QueueStore {
 
   async leave(eventId: string, ticket: TicketRef): Promise<LeaveResult> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('leave', leaveKeys(k), [ticket.seq, ticket.epoch]);
+    const r = await this.scripts.run('leave', leaveKeys(k), [ticket.seq, ticket.epoch, ticket.nonce]);
     switch (r[0]) {
       case ReplyCode.OK:
         return { kind: 'left' };
@@ -215,13 +261,12 @@ export class QueueRepository implements QueueStore {
   }
 
   /**
-   * Status or leave of a pre-queue ticket ('p' with its pn, or 's' with a
-   * sequence the pre-queue holds): its post-shuffle sequence, the salesStartAt
-   * it waits for, or the leave done.
+   * Status or leave of a pre-queue ticket (a 'p' ticket or its post-seal 's'
+   * replacement, both by pre-queue number and nonce): its post-shuffle
+   * sequence, the salesStartAt it waits for, or the leave done.
    */
-  async prequeueTicket(eventId: string, op: 'status' | 'leave', kind: 'p' | 's', n: string, epoch: number): Promise<PrequeueState> {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('prequeueTicket', [k.meta, k.users, k.left, k.prequeue, k.pqrecs], [op, kind, n, epoch]);
+  async prequeueTicket(eventId: string, op: 'status' | 'leave', pn: string, epoch: number, nonce: number): Promise<PrequeueState> {
+    const r = await this.scripts.run('prequeueTicket', prequeueTicketKeys(this.keys.event(eventId)), [op, pn, epoch, nonce]);
     switch (r[0]) {
       case ReplyCode.PREQUEUE:
         return { kind: 'prequeue', salesStartAt: numberAt('prequeueTicket', r, 1) };
@@ -245,14 +290,21 @@ export class QueueRepository implements QueueStore {
     return { seed: seed ?? '', epoch: Number(createdAt) };
   }
 
-  /** The event's queue head and the leaves after `seenLeftVersion` (at most `maxLeaves`); null: no event. */
-  async queueHead(eventId: string, seenLeftVersion: number, maxLeaves: number): Promise<QueueHead | null> {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('queueHead', [k.meta, k.stream, k.zqueue, k.left], [seenLeftVersion, maxLeaves]);
-    if (r[0] !== ReplyCode.OK) return null;
+  /**
+   * The event's queue head, the leaves after `seenLeftVersion` (at most
+   * `maxLeaves`) and the join nonces from `cursor`; null: no event.
+   */
+  async queueHead(eventId: string, seenLeftVersion: number, maxLeaves: number, cursor: NonceCursor): Promise<QueueHead | null> {
+    const raw = await this.scripts.runBuffers('queueHead', headKeys(this.keys.event(eventId)), [
+      seenLeftVersion, maxLeaves, cursor.check, cursor.from, cursor.pcheck, cursor.pfrom, cursor.max,
+    ]);
+    if (raw[0] !== ReplyCode.OK) return null;
+    // Every bulk string is a Buffer: the nonce bytes stay so, the rest is text.
+    const bytes = (i: number) => (Buffer.isBuffer(raw[i]) ? (raw[i] as Buffer) : Buffer.alloc(0));
+    const r = raw.map((v) => (Buffer.isBuffer(v) ? v.toString() : v));
     const n = (i: number) => numberAt('queueHead', r, i);
     const leaves: [string, number][] = [];
-    for (let i = 21; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
+    for (let i = 27; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
     const sealed = n(17) === 1;
     const observed = stringAt('queueHead', r, 10);
     return {
@@ -273,8 +325,10 @@ export class QueueRepository implements QueueStore {
       salesStartAt: n(15),
       endsAt: n(16),
       prequeue: sealed ? { base: n(18), end: n(18) + n(19) } : null,
-      admissionMode: stringAt('queueHead', r, 20) === 'manual' ? 'manual' : 'auto',
+      admissionMode: String(r[20]) === 'manual' ? 'manual' : 'auto',
       leaves,
+      nonces: { from: n(21), check: bytes(22), bytes: bytes(23) },
+      pnonces: { from: n(24), check: bytes(25), bytes: bytes(26) },
     };
   }
 }

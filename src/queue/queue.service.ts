@@ -15,7 +15,7 @@ import { JoinedDto, JoinQueueBody, TicketStatusDto } from './dto/join-queue.dto'
 import { QueueSnapshot, QueueSnapshots, salesStarted } from './queue-snapshots';
 import { JoinOptions, JoinResult, QueueRepository, QueueStore, SortKeyArgs } from './queue.repository';
 import { QueueWatchRepository } from './queue.watch-repository';
-import { formatTicket, keyFingerprint, shuffleSortKey, Ticket, ticketKey, verifyTicket } from './ticket';
+import { formatTicket, keyFingerprint, newNonce, shuffleSortKey, Ticket, ticketKey, verifyTicket } from './ticket';
 
 /**
  * Seconds until a place's turn at `ratePerSecond`. An observed rate of 0 (no
@@ -82,7 +82,8 @@ export class QueueService implements BeforeApplicationShutdown {
     await this.joinRate.take(ctx.peer, ctx.forwardedFor);
     const challenge = body.challenge === undefined ? undefined : this.challenges.verify(eventId, body.challenge, body.nonce ?? '');
     const fingerprint = key ? keyFingerprint(this.ticketKey, eventId, userId, key) : '';
-    const options: JoinOptions = { answerExisting: this.identity.mode === 'jwt', challenge };
+    // This join's nonce: its place is bound to it (invariant 11).
+    const options: JoinOptions = { answerExisting: this.identity.mode === 'jwt', challenge, nonce: newNonce() };
     let result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId), options);
     if (result.kind === 'need-sort-key') {
       // A pre-queue join and this replica has not read the event's seed yet (or
@@ -92,6 +93,7 @@ export class QueueService implements BeforeApplicationShutdown {
       if (found && found.seed !== '') this.seeds.set(eventId, { seed: Buffer.from(found.seed, 'hex'), epoch: found.epoch });
       result = await this.joinWith(eventId, userId, fingerprint, this.sortKey(eventId, userId), options);
     }
+    this.noteJoin(eventId, result);
     switch (result.kind) {
       case 'joined':
       case 'existing':
@@ -99,7 +101,7 @@ export class QueueService implements BeforeApplicationShutdown {
         return {
           existing: result.kind === 'existing',
           joined: {
-            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
+            ticket: formatTicket(this.ticketKey, eventId, result.epoch, { kind: 's', n: result.seq, nonce: result.nonce, pn: result.pn }),
             queue: result.queue,
             // A repeated join (jwt) of an admitted person says so; its status read hands out the token.
             ...(result.kind === 'existing' && result.position === 0
@@ -115,7 +117,7 @@ export class QueueService implements BeforeApplicationShutdown {
         return {
           existing: result.existing,
           joined: {
-            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.pn, 'p'),
+            ticket: formatTicket(this.ticketKey, eventId, result.epoch, { kind: 'p', n: result.pn, nonce: result.nonce }),
             status: 'prequeue',
             salesStartAt: new Date(result.salesStartAt).toISOString(),
             queue: (await this.head(eventId)).queue,
@@ -126,7 +128,7 @@ export class QueueService implements BeforeApplicationShutdown {
         return {
           existing: false,
           joined: {
-            ticket: formatTicket(this.ticketKey, eventId, result.epoch, result.seq),
+            ticket: formatTicket(this.ticketKey, eventId, result.epoch, { kind: 's', n: result.seq, nonce: result.nonce }),
             status: 'admitted',
             position: 0,
             etaSeconds: 0,
@@ -157,6 +159,25 @@ export class QueueService implements BeforeApplicationShutdown {
     }
   }
 
+
+  /**
+   * What a join's reply tells this replica's snapshot: the head the join saw
+   * (a Streams position is seq - head), an admission, and the new place's
+   * nonce, so the reads after the join never say less than it did and need
+   * no Redis before the next refresh (invariant 12).
+   */
+  private noteJoin(eventId: string, r: JoinResult): void {
+    if (r.kind === 'admitted') {
+      // passthrough: head moved to this sequence
+      this.snapshots.noteHead(eventId, r.epoch, r.seq);
+    } else if (r.kind === 'joined' || r.kind === 'existing') {
+      if (r.position === 0) this.snapshots.noteAdmitted(eventId, r.epoch, r.seq);
+      else if (r.position !== null && (r.queue === 'streams' || r.pn !== undefined)) this.snapshots.noteHead(eventId, r.epoch, r.seq - r.position);
+      if (r.pn === undefined && r.position !== 0) this.snapshots.noteJoined(eventId, r.epoch, 's', r.seq, r.nonce);
+    } else if (r.kind === 'prequeue') {
+      this.snapshots.noteJoined(eventId, r.epoch, 'p', r.pn, r.nonce);
+    }
+  }
 
   /** The WATCH/MULTI path covers plain fifo joins; it hands scheduled and other-method events to the scripts. */
   private async joinWith(eventId: string, userId: string, fingerprint: string, sortKey: SortKeyArgs, options: JoinOptions): Promise<JoinResult> {
@@ -190,33 +211,42 @@ export class QueueService implements BeforeApplicationShutdown {
 
   /**
    * A ticket's answer from the snapshot and the ticket alone while it waits
-   * on the Streams backend: no Redis command. One ticketStatus script only
-   * when the snapshot cannot tell: the ticket's turn came (admitted, or its
-   * session over), the replica has not read every leave yet, or the
-   * sorted-set backend (an exact ZRANK, one read per status).
+   * on the Streams backend: no Redis command, once this replica has read the
+   * nonce its join stored (a refresh, or this replica's own join) and every
+   * leave. The nonce must be the ticket's (invariant 11): another one means
+   * the ticket's join was lost and its number reused, and it reads 404.
+   * One script only when the snapshot cannot tell: the ticket's turn came
+   * (admitted, or its session over), the replica has not read its nonce or
+   * every leave yet, or the sorted-set backend (an exact ZRANK, one read per
+   * status). Every script reply moves the snapshot forward (noteHead,
+   * noteAdmitted), so no later answer here says less (invariant 12).
    */
-  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket, heldByPrequeue = false): Promise<TicketStatusDto> {
-    if (ticket.kind === 'p') return this.answerPrequeue(eventId, s, ticket.pn);
+  private async answer(eventId: string, s: QueueSnapshot, ticket: Ticket): Promise<TicketStatusDto> {
+    if (ticket.kind === 'p') return this.answerPrequeue(eventId, s, ticket);
+    if (ticket.pn !== undefined) return this.answerSealed(eventId, s, ticket.seq, ticket.pn, ticket.nonce);
     const seq = Number(ticket.seq);
-    // The sealed pre-queue's sequences are not stream entries: a waiting one
-    // is told from the snapshot on either backend.
-    const inPrequeue = heldByPrequeue || (s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end);
-    if ((s.queue === 'streams' || inPrequeue) && seq > s.head && s.leftComplete && !s.taken.has(seq)) {
-      if (s.left.has(seq)) throw ticketNotFound();
-      return this.waiting(s, seq - s.head, s.etaRate);
+    if (s.queue === 'streams' && seq > s.head && !s.taken.has(seq)) {
+      const stored = s.nonces.get(seq);
+      if (stored !== undefined && stored !== ticket.nonce) throw ticketNotFound();
+      if (stored !== undefined && s.leftComplete) {
+        if (s.left.has(seq)) throw ticketNotFound();
+        return this.waiting(s, seq - s.head, s.etaRate);
+      }
     }
-    const state = await this.lua.status(eventId, { seq: ticket.seq, epoch: s.epoch });
+    return this.readTicket(eventId, s, ticket.seq, ticket.nonce);
+  }
+
+  /** The one Redis read of an 's' ticket (ticketStatus compares its nonce too), fed back into the snapshot. */
+  private async readTicket(eventId: string, s: QueueSnapshot, seq: string, nonce: number): Promise<TicketStatusDto> {
+    const state = await this.lua.status(eventId, { seq, epoch: s.epoch, nonce });
     switch (state.kind) {
       case 'waiting':
+        if (s.queue === 'streams') this.snapshots.noteHead(eventId, s.epoch, Number(seq) - state.position);
         return this.waiting(s, state.position, state.ratePerSecond);
       case 'admitted':
-        return { status: 'admitted', ...this.access(eventId, state.userId, ticket.seq, state.sessionEndMs) };
+        this.snapshots.noteAdmitted(eventId, s.epoch, Number(seq));
+        return { status: 'admitted', ...this.access(eventId, state.userId, seq, state.sessionEndMs) };
       case 'no-ticket':
-        // A snapshot from before the seal does not know the pre-queue's sequences yet.
-        if (s.salesStartAt > 0 && s.prequeue === null && seq > s.head) {
-          const held = await this.lua.prequeueTicket(eventId, 'status', 's', ticket.seq, s.epoch);
-          if (held.kind === 'seq') return this.waiting(s, seq - s.head, s.etaRate);
-        }
         throw ticketNotFound();
       default:
         throw eventNotFound(eventId);
@@ -234,29 +264,61 @@ export class QueueService implements BeforeApplicationShutdown {
   }
 
   /**
+   * A post-seal 's' ticket (the replacement of a 'p' ticket): a sequence the
+   * seal reserved for the pre-queue, bound to the pre-queue number's nonce.
+   * Waiting: from the snapshot (the pre-queue numbers' nonces it read);
+   * otherwise by its pre-queue number, or the session's read at its turn.
+   */
+  private async answerSealed(eventId: string, s: QueueSnapshot, seqText: string, pn: string, nonce: number): Promise<TicketStatusDto> {
+    const seq = Number(seqText);
+    if (seq <= s.head || s.taken.has(seq)) return this.readTicket(eventId, s, seqText, nonce);
+    const stored = s.pnonces.get(Number(pn));
+    if (stored !== undefined && stored !== nonce) throw ticketNotFound();
+    const sealed = s.prequeue !== null && seq > s.prequeue.base && seq <= s.prequeue.end;
+    if (stored !== undefined && s.leftComplete && sealed) {
+      if (s.left.has(seq)) throw ticketNotFound();
+      return this.waiting(s, seq - s.head, s.etaRate);
+    }
+    // This replica has not read the nonce, every leave or the seal yet (a new replica catching up).
+    return this.lookUpPrequeue(eventId, s, pn, nonce, seq);
+  }
+
+  /**
    * A 'p' ticket: before salesStartAt from the snapshot alone; after it, one
    * look-up (the change) gives its post-shuffle sequence, answered as that
    * 's' ticket with the 's' ticket as a replacement the client uses from then on.
    */
-  private async answerPrequeue(eventId: string, s: QueueSnapshot, pn: string): Promise<TicketStatusDto> {
-    if (s.leftPrequeue.has(Number(pn)) && s.leftComplete) throw ticketNotFound();
-    if (!salesStarted(s)) {
+  private async answerPrequeue(eventId: string, s: QueueSnapshot, ticket: Ticket & { kind: 'p' }): Promise<TicketStatusDto> {
+    const pn = Number(ticket.pn);
+    const stored = s.pnonces.get(pn);
+    if (stored !== undefined && stored !== ticket.nonce) throw ticketNotFound();
+    if (!salesStarted(s) && stored !== undefined && s.leftComplete) {
+      if (s.leftPrequeue.has(pn)) throw ticketNotFound();
       if (s.status === 'soldOut' || s.status === 'closed') return { status: s.status };
       return { status: 'prequeue', salesStartAt: new Date(s.salesStartAt).toISOString() };
     }
-    const state = await this.lua.prequeueTicket(eventId, 'status', 'p', pn, s.epoch);
+    return this.lookUpPrequeue(eventId, s, ticket.pn, ticket.nonce);
+  }
+
+  /**
+   * The one Redis look-up of a pre-queue entry by its number: its place
+   * after the shuffle, or its session; with the 's' replacement ticket of
+   * that place unless the ticket read is that one already (`heldSeq`).
+   */
+  private async lookUpPrequeue(eventId: string, s: QueueSnapshot, pn: string, nonce: number, heldSeq?: number): Promise<TicketStatusDto> {
+    const state = await this.lua.prequeueTicket(eventId, 'status', pn, s.epoch, nonce);
     switch (state.kind) {
       case 'seq':
       case 'admitted': {
-        const replacement = formatTicket(this.ticketKey, eventId, s.epoch, state.seq);
-        // Admitted: the session's own read (the snapshot's head may not show it yet).
+        const replacement = formatTicket(this.ticketKey, eventId, s.epoch, { kind: 's', n: state.seq, nonce, pn });
         const answer =
           state.kind === 'seq'
-            ? await this.answer(eventId, s, { kind: 's', seq: String(state.seq) }, true)
-            : await this.answer(eventId, { ...s, head: Math.max(s.head, state.seq) }, { kind: 's', seq: String(state.seq) });
-        return { ...answer, ticket: replacement };
+            ? this.waiting(s, Math.max(1, state.seq - s.head), s.etaRate)
+            : await this.readTicket(eventId, s, String(state.seq), nonce);
+        return state.seq === heldSeq ? answer : { ...answer, ticket: replacement };
       }
       case 'prequeue':
+        if (s.status === 'soldOut' || s.status === 'closed') return { status: s.status };
         return { status: 'prequeue', salesStartAt: new Date(state.salesStartAt).toISOString() };
       case 'no-event':
         throw eventNotFound(eventId);
@@ -341,41 +403,25 @@ export class QueueService implements BeforeApplicationShutdown {
     const snapshot = await this.head(eventId);
     const ticket = this.verify(eventId, snapshot, rawTicket);
     let seq: string;
-    if (ticket.kind === 'p' || this.mayBeHeldByPrequeue(snapshot, Number(ticket.seq))) {
-      const n = ticket.kind === 'p' ? ticket.pn : ticket.seq;
-      const state = await this.lua.prequeueTicket(eventId, 'leave', ticket.kind, n, snapshot.epoch);
+    if (ticket.kind === 'p' || ticket.pn !== undefined) {
+      const pn = ticket.pn!;
+      const state = await this.lua.prequeueTicket(eventId, 'leave', pn, snapshot.epoch, ticket.nonce);
       if (state.kind === 'no-event') throw eventNotFound(eventId);
       if (state.kind === 'left') {
-        if (ticket.kind === 'p') this.snapshots.noteLeftPrequeue(eventId, Number(ticket.pn));
-        else this.snapshots.noteLeft(eventId, Number(ticket.seq));
+        this.snapshots.noteLeftPrequeue(eventId, Number(pn));
+        if (ticket.kind === 's') this.snapshots.noteLeft(eventId, Number(ticket.seq));
         return;
       }
-      if (state.kind === 'admitted') {
-        // Already admitted: end its session.
-        seq = String(state.seq);
-      } else if (ticket.kind === 'p') {
-        throw ticketNotFound();
-      } else {
-        // Not a pre-queue sequence after all (this snapshot predates the seal).
-        seq = ticket.seq;
-      }
+      // Already admitted: end its session; otherwise there is nothing to leave.
+      if (state.kind !== 'admitted') throw ticketNotFound();
+      seq = String(state.seq);
     } else {
       seq = ticket.seq;
     }
-    const result = await this.store.leave(eventId, { seq, epoch: snapshot.epoch });
+    const result = await this.store.leave(eventId, { seq, epoch: snapshot.epoch, nonce: ticket.nonce });
     if (result.kind === 'no-ticket') throw ticketNotFound();
     if (result.kind === 'no-event') throw eventNotFound(eventId);
     this.snapshots.noteLeft(eventId, Number(seq));
-  }
-
-  /**
-   * A sequence the sealed pre-queue may hold that had no turn yet: in its
-   * range, or any waiting one of an event with a pre-queue while this
-   * snapshot predates the seal (the script then tells).
-   */
-  private mayBeHeldByPrequeue(s: QueueSnapshot, seq: number): boolean {
-    if (s.salesStartAt === 0 || seq <= s.head) return false;
-    return s.prequeue === null ? salesStarted(s) : seq > s.prequeue.base && seq <= s.prequeue.end;
   }
 
   /** The ticket if its MAC is right for this event; else 404, without asking Redis. */

@@ -8,20 +8,21 @@ import { eventStatus, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { TransactionPool } from '../redis/transaction-pool';
 import { JoinOptions, JoinResult, LeaveResult, QueueStore, SortKeyArgs, TicketRef } from './queue.repository';
+import { nonceBytes } from './ticket';
 
-/** leaves kept in `left` (as LEFT_KEEP in leave-8.lua) */
+/** leaves kept in `left` (as LEFT_KEEP in leave-9.lua) */
 const LEFT_KEEP = 100_000;
 
 /**
  * The waiting queue through optimistic WATCH/MULTI transactions: the rollback
  * path when the `luaAtomic` flag is off. Same keys and same effects as
- * lua/queue/join and leave-8; every join changes meta.seq and every admission
+ * lua/queue/join and leave-9; every join changes meta.seq and every admission
  * changes meta.head, so watching the event hash (and the users hash) makes any
  * interleaving abort and retry. Several round trips per call: slower, still
- * race-free. It refuses joins by the event's status as join-11.lua does, and
+ * race-free. It refuses joins by the event's status as join-13.lua does, and
  * covers fifo and random events without a pre-queue; a pre-queue join, or a
  * join that passthrough might admit at once, answers 'use-scripts' (the
- * service runs join-11.lua for it), so the seal and the token bucket stay in
+ * service runs join-13.lua for it), so the seal and the token bucket stay in
  * one place.
  *
  * Bounded like one Redis command (CONTRACT §2): a call has
@@ -99,8 +100,9 @@ export class QueueWatchRepository implements QueueStore {
     const existing = await redis.hget(k.users, userId);
     const tx = redis.multi();
     if (existing) {
-      const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
-      // Same rules as join-11.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
+      const nonce = await storedNonce(redis, k, existing);
+      const place = { seq: Number(existing), ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch, nonce };
+      // Same rules as join-13.lua: the same key replays, answerExisting hands the place back, else DUPLICATE.
       const answer = (stored: string | undefined, position: number | null): JoinResult =>
         fingerprint !== '' && stored === fingerprint
           ? { kind: 'joined', position, ...place }
@@ -124,8 +126,13 @@ export class QueueWatchRepository implements QueueStore {
     if (bits > 0) {
       const c = options.challenge;
       if (!c) return { kind: 'challenge-required' };
-      if (c.bits < bits || c.expiresAtMs <= now || (await redis.zscore(k.powUsed, c.id)) !== null) return { kind: 'challenge-failed' };
-      tx.zremrangebyscore(k.powUsed, '-inf', now).zadd(k.powUsed, c.expiresAtMs, c.id);
+      if (c.bits < bits || c.expiresAtMs <= now || c.epoch !== epoch || (await redis.zscore(k.powUsed, c.id)) !== null) {
+        return { kind: 'challenge-failed' };
+      }
+      // At most 100 expired ids per join, as join-13.lua (the set is ordered by expiry).
+      const expired = await redis.zcount(k.powUsed, '-inf', now);
+      if (expired > 0) tx.zremrangebyrank(k.powUsed, 0, Math.min(expired, 100) - 1);
+      tx.zadd(k.powUsed, c.expiresAtMs, c.id);
     }
     const next = Number(seq) + 1;
     let position: number;
@@ -139,10 +146,11 @@ export class QueueWatchRepository implements QueueStore {
       tx.hset(k.meta, 'lastScore', score).zadd(k.zqueue, score, String(next)).hset(k.zwait, String(next), `${fingerprint}|${userId}`);
       position = (await redis.zcard(k.zqueue)) + 1;
     }
-    tx.hset(k.users, userId, next);
+    tx.hset(k.users, userId, next).setrange(k.nonces, 4 * next, nonceBytes(options.nonce));
     const committed = await execBefore(tx, deadline);
     if (committed === null) return null;
-    return { kind: 'joined', seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    const place = { seq: next, position: random ? null : position, ratePerSecond: etaRate, queue: queue as 'streams' | 'zset', epoch };
+    return { kind: 'joined', ...place, nonce: options.nonce };
   }
 
 
@@ -150,7 +158,7 @@ export class QueueWatchRepository implements QueueStore {
     await redis.watch(k.meta, k.users, k.sessions, k.zwait);
     const [queue, head, createdAt] = await redis.hmget(k.meta, 'queue', 'head', 'createdAt');
     if (!queue) return { kind: 'no-event' };
-    if (createdAt !== String(ticket.epoch)) return { kind: 'no-ticket' };
+    if (createdAt !== String(ticket.epoch) || (await storedNonce(redis, k, ticket.seq)) !== ticket.nonce) return { kind: 'no-ticket' };
     const now = await nowMs(redis);
     const tx = redis.multi();
     let userId: string | undefined;
@@ -165,7 +173,7 @@ export class QueueWatchRepository implements QueueStore {
       const [entry] = await redis.xrange(k.stream, `${ticket.seq}-0`, `${ticket.seq}-0`);
       // entry = [id, ['u', userId [, 'k', fingerprint]]]
       if (!entry || Number(ticket.seq) <= Number(head)) return { kind: 'no-ticket' };
-      // The same announcement as leave-8.lua: replicas' snapshots learn of it.
+      // The same announcement as leave-9.lua: replicas' snapshots learn of it.
       const version = Number((await redis.hget(k.meta, 'leftVersion')) ?? 0) + 1;
       tx.xdel(k.stream, `${ticket.seq}-0`).hset(k.meta, 'leftVersion', version).zadd(k.left, version, ticket.seq);
       if (version > LEFT_KEEP) tx.zremrangebyscore(k.left, '-inf', version - LEFT_KEEP);
@@ -214,7 +222,7 @@ async function waitingPosition(redis: Redis, k: EventKeys, queue: string, seq: s
   return rank === null ? null : rank + 1;
 }
 
-/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-11.lua). */
+/** The key fingerprint stored with a waiting entry (same rule as waitingFingerprint in join-13.lua). */
 async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq: string): Promise<string | undefined> {
   if (queue === 'streams') {
     const [entry] = await redis.xrange(k.stream, `${seq}-0`, `${seq}-0`);
@@ -222,6 +230,12 @@ async function waitingFingerprint(redis: Redis, k: EventKeys, queue: string, seq
   }
   const record = await redis.hget(k.zwait, seq);
   return record === null ? undefined : splitRecord(record)[0];
+}
+
+/** The join nonce stored for a sequence (lua/includes/nonces.lua), 0 when none. */
+async function storedNonce(redis: Redis, k: EventKeys, seq: string): Promise<number> {
+  const bytes = await redis.getrangeBuffer(k.nonces, 4 * Number(seq), 4 * Number(seq) + 3);
+  return bytes.length < 4 ? 0 : bytes.readUInt32BE(0);
 }
 
 function splitRecord(record: string): [string, string] {

@@ -43,6 +43,10 @@ export interface EventKeys {
   idemPrefix: string;
   /** sorted set of used join challenges: challengeId -> expiry (ms) */
   powUsed: string;
+  /** string: each arrival sequence's join nonce, 4 bytes at offset 4·seq (lua/includes/nonces.lua) */
+  nonces: string;
+  /** string: each pre-queue number's join nonce, 4 bytes at offset 4·pn */
+  pnonces: string;
 }
 
 @Injectable()
@@ -79,6 +83,8 @@ export class KeyBuilder {
       holdPrefix: base + 'hold:',
       idemPrefix: base + 'idem:',
       powUsed: base + 'powused',
+      nonces: base + 'nonces',
+      pnonces: base + 'pnonces',
     };
   }
 

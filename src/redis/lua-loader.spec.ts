@@ -83,6 +83,6 @@ describe('loadLuaScripts', () => {
       expect(s.lua).not.toMatch(/^---\s*@include/m);
       expect(s.file.startsWith('includes')).toBe(false);
     }
-    expect(scripts.find((s) => s.name === 'join')).toMatchObject({ numberOfKeys: 11, file: join('queue', 'join-11.lua') });
+    expect(scripts.find((s) => s.name === 'join')).toMatchObject({ numberOfKeys: 13, file: join('queue', 'join-13.lua') });
   });
 });

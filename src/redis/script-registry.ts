@@ -61,6 +61,14 @@ export class ScriptRegistry implements OnModuleInit {
   }
 
   /**
+   * Runs a script whose reply holds raw bytes (ioredis's Buffer variant of
+   * the command): every bulk string comes back as a Buffer, the code as a string.
+   */
+  runBuffers(name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
+    return this.runWith(this.redis, `${name}Buffer`, keys, args, name);
+  }
+
+  /**
    * The same on a connection of the caller's own (ReplicaWait leases one per
    * durable write, since a WAIT must follow the write on its connection).
    */
@@ -72,20 +80,23 @@ export class ScriptRegistry implements OnModuleInit {
     return this.runWith(connection, name, keys, args);
   }
 
-  private async runWith(client: RedisClient, name: string, keys: string[], args: (string | number)[]): Promise<ScriptReply> {
+  private async runWith(client: RedisClient, name: string, keys: string[], args: (string | number)[], script = name): Promise<ScriptReply> {
     const command = (client as unknown as Record<string, ScriptCommand>)[name];
-    if (!this.scripts.has(name) || typeof command !== 'function') {
+    if (!this.scripts.has(script) || typeof command !== 'function') {
       throw new Error(`no Lua script named ${name}`);
     }
     const started = performance.now();
     try {
-      const reply = checkReply(name, await command.call(client, ...keys, ...args));
+      const raw = await command.call(client, ...keys, ...args);
+      // A Buffer reply (runBuffers): its code is text.
+      const decoded = Array.isArray(raw) && Buffer.isBuffer(raw[0]) ? [raw[0].toString(), ...raw.slice(1)] : raw;
+      const reply = checkReply(script, decoded);
       const seconds = (performance.now() - started) / 1000;
-      for (const o of this.observers) o.onReply(name, keys, reply, seconds);
+      for (const o of this.observers) o.onReply(script, keys, reply, seconds);
       return reply;
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
-      for (const o of this.observers) o.onError(name, keys, err as Error, seconds);
+      for (const o of this.observers) o.onError(script, keys, err as Error, seconds);
       throw err;
     }
   }

@@ -17,9 +17,9 @@ export function expectError(r: HttpResult, status: number, code: string): void {
   expect(r.body.message.length).toBeGreaterThan(0);
 }
 
-/** The sequence part of an 's<seq>.<mac>' ticket. */
+/** The sequence part of an 's<seq>.<nonce+mac>' ticket (or a post-seal 's<seq>p<pn>.<nonce+mac>'). */
 export function ticketSeq(ticket: string): number {
-  const match = /^s([1-9][0-9]*)\.[A-Za-z0-9_-]{22}$/.exec(ticket);
+  const match = /^s([1-9][0-9]*)(?:p[1-9][0-9]*)?\.[A-Za-z0-9_-]{27}$/.exec(ticket);
   if (!match) throw new Error(`not a ticket: ${ticket}`);
   return Number(match[1]);
 }

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { queueKeys } from '../../queue/queue.repository';
 import { KeyBuilder } from '../../redis/keys';
+import { REDIS_CLIENT, RedisClient } from '../../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../../redis/script-replies';
 import { ScriptRegistry } from '../../redis/script-registry';
 
@@ -17,7 +18,19 @@ export class AwsVwrRepository {
   constructor(
     private readonly keys: KeyBuilder,
     private readonly scripts: ScriptRegistry,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
   ) {}
+
+  /**
+   * The nonce the join of sequence ('s') or pre-queue number ('p') `n` stored
+   * (0: none): tells a place whose session is over from a lost join's id
+   * whose number another join reuses (lua/includes/nonces.lua). One GETRANGE.
+   */
+  async storedNonce(eventId: string, kind: 's' | 'p', n: number): Promise<number> {
+    const k = this.keys.event(eventId);
+    const bytes = await this.redis.getrangeBuffer(kind === 's' ? k.nonces : k.pnonces, 4 * n, 4 * n + 3);
+    return bytes.length < 4 ? 0 : bytes.readUInt32BE(0);
+  }
 
   private ledgerKey(eventId: string): string {
     const meta = this.keys.event(eventId).meta;

@@ -12,7 +12,7 @@ import { QueueSnapshot, QueueSnapshots, redisNow, salesStarted } from '../../que
 import { QueueService } from '../../queue/queue.service';
 import { formatTicket, ticketKey, verifyTicket } from '../../queue/ticket';
 import { AwsVwrRepository } from './aws-vwr.repository';
-import { entryTimeMs, formatRequestId, RequestIdParts, verifyRequestId } from './request-id';
+import { entryTimeMs, formatRequestId, MAX_N, minutesSince, RequestIdParts, verifyRequestId } from './request-id';
 import { VwrClaims, VwrTokens } from './vwr-tokens';
 
 /** An answer of AWS's API: its status and JSON body (errors are `{ error }`, as AWS's own). */
@@ -40,7 +40,10 @@ const NOT_SERVED = () => new VwrRefusal(202, 'Request ID not being served yet');
 const RESOLVED_CACHE_SIZE = 100_000;
 
 /** Where a request id stands, from the snapshot (and one look-up for a pre-queue id after the shuffle). */
-type Place = { kind: 'numbered'; seq: number; parts: RequestIdParts } | { kind: 'unnumbered'; parts: RequestIdParts };
+type Place =
+  /** seq: its arrival number; ticket: the native ticket of the place (with its nonce) */
+  | { kind: 'numbered'; seq: number; ticket: string; parts: RequestIdParts }
+  | { kind: 'unnumbered'; parts: RequestIdParts };
 
 /**
  * AWS Virtual Waiting Room's public and private API on top of the native
@@ -79,7 +82,7 @@ export class AwsVwrService {
     }
     const s = await this.snapshot(id);
     // The join's time, on the Redis clock, as seconds since the event's creation (entry_time).
-    const entrySeconds = Math.max(0, Math.floor((redisNow(s) - s.epoch) / 1000));
+    const entryMinutes = minutesSince(s.epoch, redisNow(s));
     let joined;
     try {
       ({ joined } = await this.queue.join(id, { userId: `aws-vwr.${randomBytes(12).toString('base64url')}` }, { peer, forwardedFor }));
@@ -92,8 +95,12 @@ export class AwsVwrService {
     const ticket = verifyTicket(this.ticketKey, id, s.epoch, joined.ticket);
     // The event was re-created between the snapshot and the join: the client retries.
     if (!ticket) throw new DomainError('UNAVAILABLE', `event ${id} changed while joining; try again`);
+    // A place from the pre-queue keeps its pre-queue number (its nonce is bound to it), as its ticket does.
     const parts: RequestIdParts =
-      ticket.kind === 's' ? { kind: 's', n: Number(ticket.seq), nonce: 0, entrySeconds } : { kind: 'p', n: Number(ticket.pn), nonce: 0, entrySeconds };
+      ticket.kind === 's' && ticket.pn === undefined
+        ? { kind: 's', n: Number(ticket.seq), nonce: ticket.nonce, entryMinutes }
+        : { kind: 'p', n: Number(ticket.pn), nonce: ticket.nonce, entryMinutes };
+    if (parts.n > MAX_N) throw new DomainError('UNAVAILABLE', `event ${id} has more places than AWS-compatible request ids can number`);
     return ok({ api_request_id: formatRequestId(this.ticketKey, id, s.epoch, parts) });
   }
 
@@ -103,10 +110,13 @@ export class AwsVwrService {
     const s = await this.snapshot(id);
     const place = await this.place(id, s, requestId);
     if (place.kind === 'unnumbered') return ok({ error: 'Request ID not found' }, 202);
+    // Left, or a lost join's id whose number a later join reuses (its nonce differs): as a ticket would be.
     if (s.left.has(place.seq)) throw INVALID_ID();
+    const stored = place.parts.kind === 's' ? s.nonces.get(place.seq) : s.pnonces.get(place.parts.n);
+    if (stored !== undefined && stored !== place.parts.nonce) throw INVALID_ID();
     return ok({
       queue_number: place.seq,
-      entry_time: Math.floor(entryTimeMs(s.epoch, place.parts.entrySeconds, redisNow(s)) / 1000),
+      entry_time: Math.floor(entryTimeMs(s.epoch, place.parts.entryMinutes, redisNow(s)) / 1000),
       event_id: id,
       status: 1,
     });
@@ -147,12 +157,16 @@ export class AwsVwrService {
     if (place.kind === 'unnumbered') throw NOT_SERVED();
     let answer: TicketStatusDto;
     try {
-      answer = await this.queue.status(id, formatTicket(this.ticketKey, id, s.epoch, place.seq));
+      answer = await this.queue.status(id, place.ticket);
     } catch (err) {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') {
         // Its turn came (the head passed it, or a random draw took it) and its
-        // session is over (ended or ran out); else it left, or never was.
-        if (place.seq <= s.head || s.taken.has(place.seq)) throw new VwrRefusal(410, 'Session for this request ID has ended');
+        // session is over (ended or ran out) — unless the number belongs to
+        // another join now (a lost join's id: invariant 11); else it left, or never was.
+        if (place.seq <= s.head || s.taken.has(place.seq)) {
+          const [kind, n] = place.parts.kind === 's' ? (['s', place.seq] as const) : (['p', place.parts.n] as const);
+          if ((await this.repo.storedNonce(id, kind, n)) === place.parts.nonce) throw new VwrRefusal(410, 'Session for this request ID has ended');
+        }
         throw INVALID_ID();
       }
       throw err;
@@ -164,7 +178,7 @@ export class AwsVwrService {
     const sessionEndMs = Date.parse(answer.accessExpiresAt);
     const nowMs = redisNow(s);
     if (sessionEndMs <= nowMs) throw new VwrRefusal(410, 'Session for this request ID has ended');
-    const iat = Math.floor(entryTimeMs(s.epoch, place.parts.entrySeconds, nowMs) / 1000);
+    const iat = Math.floor(entryTimeMs(s.epoch, place.parts.entryMinutes, nowMs) / 1000);
     const sessionEnd = Math.floor(sessionEndMs / 1000);
     const claims: VwrClaims = {
       aud: id,
@@ -211,7 +225,7 @@ export class AwsVwrService {
     const place = await this.place(id, s, requestId);
     const notFound = new VwrRefusal(404, 'No active session for this request ID');
     if (place.kind === 'unnumbered') throw notFound;
-    const ticket = formatTicket(this.ticketKey, id, s.epoch, place.seq);
+    const ticket = place.ticket;
     const answer = await this.queue.status(id, ticket).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') return null;
       throw err;
@@ -259,12 +273,13 @@ export class AwsVwrService {
   private async place(eventId: string, s: QueueSnapshot, raw: unknown): Promise<Place> {
     const parts = typeof raw === 'string' ? verifyRequestId(this.ticketKey, eventId, s.epoch, raw) : null;
     if (!parts) throw INVALID_ID();
-    if (parts.kind === 's') return { kind: 'numbered', seq: parts.n, parts };
+    const core = { n: parts.n, nonce: parts.nonce };
+    if (parts.kind === 's') return { kind: 'numbered', seq: parts.n, ticket: formatTicket(this.ticketKey, eventId, s.epoch, { kind: 's', ...core }), parts };
     if (!salesStarted(s)) return { kind: 'unnumbered', parts };
-    const key = `${eventId}\n${s.epoch}\n${parts.n}`;
+    const key = `${eventId}\n${s.epoch}\n${parts.n}\n${parts.nonce}`;
     let seq = this.resolved.get(key);
     if (seq === undefined) {
-      const answer = await this.queue.status(eventId, formatTicket(this.ticketKey, eventId, s.epoch, parts.n, 'p')).catch((err: unknown) => {
+      const answer = await this.queue.status(eventId, formatTicket(this.ticketKey, eventId, s.epoch, { kind: 'p', ...core })).catch((err: unknown) => {
         if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') throw INVALID_ID();
         throw err;
       });
@@ -274,7 +289,8 @@ export class AwsVwrService {
       if (this.resolved.size >= RESOLVED_CACHE_SIZE) this.resolved.clear();
       this.resolved.set(key, seq);
     }
-    return { kind: 'numbered', seq, parts };
+    // After the seal the place is its post-shuffle sequence, still bound to the pre-queue number's nonce.
+    return { kind: 'numbered', seq, ticket: formatTicket(this.ticketKey, eventId, s.epoch, { kind: 's', n: seq, nonce: parts.nonce, pn: parts.n }), parts };
   }
 }
 

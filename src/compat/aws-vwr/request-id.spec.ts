@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { entryTimeMs, formatRequestId, MAX_N, verifyRequestId } from './request-id';
+import { entryTimeMs, formatRequestId, MAX_N, minutesSince, verifyRequestId } from './request-id';
 
 describe('AWS request id codec', () => {
   const key = randomBytes(32);
   const epoch = 1_800_000_000_000;
-  const parts = { kind: 's' as const, n: 4711, nonce: 0xdeadbeef, entrySeconds: 90 };
+  const parts = { kind: 's' as const, n: 4711, nonce: 0xdeadbeef, entryMinutes: 90 };
 
   it('is UUID-shaped and reads back the parts it was made of', () => {
     const id = formatRequestId(key, 'ev1', epoch, parts);
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(verifyRequestId(key, 'ev1', epoch, id)).toEqual(parts);
-    const p = { kind: 'p' as const, n: MAX_N, nonce: 0, entrySeconds: 2 ** 24 - 1 };
+    const p = { kind: 'p' as const, n: MAX_N, nonce: 1, entryMinutes: 2 ** 16 - 1 };
     expect(verifyRequestId(key, 'ev1', epoch, formatRequestId(key, 'ev1', epoch, p))).toEqual(p);
   });
 
@@ -27,12 +27,15 @@ describe('AWS request id codec', () => {
     expect(verifyRequestId(key, 'ev1', epoch, id.toUpperCase())).toBeNull();
     expect(verifyRequestId(key, 'ev1', epoch, 'not-a-uuid')).toBeNull();
     expect(() => formatRequestId(key, 'ev1', epoch, { ...parts, n: 0 })).toThrow(RangeError);
+    expect(() => formatRequestId(key, 'ev1', epoch, { ...parts, n: MAX_N + 1 })).toThrow(RangeError);
+    expect(() => formatRequestId(key, 'ev1', epoch, { ...parts, nonce: 0 })).toThrow(RangeError);
   });
 
-  it('entry time: the latest time with those seconds since creation, not after now', () => {
-    expect(entryTimeMs(epoch, 90, epoch + 100_000)).toBe(epoch + 90_000);
-    const wrap = 2 ** 24 * 1000;
-    expect(entryTimeMs(epoch, 90, epoch + wrap + 100_000)).toBe(epoch + wrap + 90_000);
-    expect(entryTimeMs(epoch, 90, epoch + wrap + 10_000)).toBe(epoch + 90_000);
+  it('entry time: the latest time with those minutes since creation, not after now', () => {
+    expect(minutesSince(epoch, epoch + 90 * 60_000 + 59_999)).toBe(90);
+    expect(entryTimeMs(epoch, 90, epoch + 100 * 60_000)).toBe(epoch + 90 * 60_000);
+    const wrap = 2 ** 16 * 60_000;
+    expect(entryTimeMs(epoch, 90, epoch + wrap + 100 * 60_000)).toBe(epoch + wrap + 90 * 60_000);
+    expect(entryTimeMs(epoch, 90, epoch + wrap + 10 * 60_000)).toBe(epoch + 90 * 60_000);
   });
 });

@@ -19,9 +19,11 @@
     KEYS[6] active    sorted set seq -> session end (ms)
     KEYS[7] sessions  hash seq -> '<fingerprint>|<userId>'
     KEYS[8] left      sorted set seq, score = leftVersion of its leave (Streams backend)
+    KEYS[9] nonces    string: each sequence's join nonce (4 bytes at offset 4·seq)
 
     ARGV[1] seq       the ticket's sequence (its MAC already verified)
     ARGV[2] epoch     the event's createdAt (ms) the ticket was signed for
+    ARGV[3] nonce     the ticket's join nonce: another join's sequence is not found
 
   Output:
     { 'OK', 'waiting' | 'active' }   what the ticket was
@@ -31,22 +33,24 @@
 ]]
 local rcall = redis.call
 local k = { meta = KEYS[1], users = KEYS[2], stream = KEYS[3], zqueue = KEYS[4], zwait = KEYS[5],
-  active = KEYS[6], sessions = KEYS[7], left = KEYS[8] }
+  active = KEYS[6], sessions = KEYS[7], left = KEYS[8], nonces = KEYS[9] }
 local LEFT_KEEP = 100000
 
 --- @include "includes/args"
 --- @include "includes/now"
 --- @include "includes/findTicket"
+--- @include "includes/nonces"
 
 local seq, epoch = argId('seq', ARGV[1]), argId('epoch', ARGV[2])
 argInt('seq', seq, 1)
 argInt('epoch', epoch, 0)
+local nonce = argNonce('nonce', ARGV[3])
 
 local m = rcall('HMGET', k.meta, 'queue', 'head', 'createdAt')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
-if m[3] ~= epoch then
+if m[3] ~= epoch or readNonce(k.nonces, seq) ~= nonce then
   return { 'TICKET_NOT_FOUND' }
 end
 local state, _, userId = findTicket(m[1], seq, tonumber(m[2]), k, nowMs())

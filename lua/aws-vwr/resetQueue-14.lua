@@ -14,9 +14,10 @@
     KEYS[1] meta       event hash
     KEYS[2] users      KEYS[3] stream   KEYS[4] zqueue   KEYS[5] zwait
     KEYS[6] active     KEYS[7] sessions KEYS[8] left     KEYS[9] prequeue
-    KEYS[10] pqrecs    the queue's keys (see admit-10.lua), all removed
-    KEYS[11] holds     sorted set holdId -> expiresAt (ms): read only
-    KEYS[12] ledger    AWS tokens handed out (tokenLedger-1.lua), removed
+    KEYS[10] pqrecs    KEYS[11] nonces  KEYS[12] pnonces
+                       the queue's keys (see admit-12.lua), all removed
+    KEYS[13] holds     sorted set holdId -> expiresAt (ms): read only
+    KEYS[14] ledger    AWS tokens handed out (tokenLedger-1.lua), removed
 
   Output:
     { 'OK', createdAtMs }
@@ -24,7 +25,7 @@
     { 'EVENT_NOT_FOUND' }
 ]]
 local rcall = redis.call
-local metaKey, holdsKey, ledgerKey = KEYS[1], KEYS[11], KEYS[12]
+local metaKey, holdsKey, ledgerKey = KEYS[1], KEYS[13], KEYS[14]
 
 --- @include "includes/now"
 
@@ -37,7 +38,7 @@ local holds = rcall('ZCOUNT', holdsKey, '(' .. now, '+inf')
 if holds > 0 then
   return { 'EVENT_ACTIVE', holds }
 end
-rcall('UNLINK', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], ledgerKey)
+rcall('UNLINK', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], ledgerKey)
 local createdAt = math.max(tonumber(m[1]) + 1, now)
 rcall('HSET', metaKey, 'createdAt', createdAt, 'seq', 0, 'head', 0, 'drained', 0, 'lastScore', 0,
   'leftVersion', 0, 'sessionsUntil', 0, 'pseq', 0, 'pqWaiting', 0)

@@ -20,14 +20,19 @@
      past it), and 'sessionsUntil', the latest session end. An event with
      neither someone waiting nor a live session is then not ticked at all.
 
-  A random draw on the Streams backend picks a sequence uniformly in
-  (head, seq] and takes it if that entry still waits (XRANGE of one id,
-  O(log n)); after RANDOM_TRIES misses (under 1/16 of the range still waits)
-  it takes the next entry after a random id. The entry is deleted from the
+  Random draws use randomness the service passes in (includes/randomDraw),
+  never Lua's math.random (the same sequence after every Redis restart).
+  A draw on the Streams backend picks a sequence uniformly in (head, seq]
+  and takes it if that entry still waits (XRANGE of one id, O(log n)), else
+  draws again: rejection sampling, so every entry still waiting is equally
+  likely, whatever the gaps left by leaves and earlier draws. At most
+  RANDOM_PROBES draws per call (a few milliseconds); when they run out
+  (under about 1 in 5 of the range still waits) the call admits fewer and
+  the next tick goes on, never picking by a biased rule. The entry is deleted from the
   middle of the stream and announced in `left` as 'a<seq>', so the replicas'
   snapshots send that ticket's next read to Redis (its turn came); head then
   moves past any run of taken or left entries at the front. On the
-  sorted-set backend a draw is a random rank (ZRANGE r r, O(log n), exact).
+  sorted-set backend a draw is a uniform rank (ZRANGE r r, O(log n), exact).
   Switching methods moves nobody: fifo goes on from head in join order.
 
   Nobody is admitted before salesStartAt, while closed (endsAt passed,
@@ -51,18 +56,23 @@
     KEYS[8] left      sorted set of announced leaves; random draws add 'a<seq>', score = leftVersion
     KEYS[9] prequeue  sorted set '<sortKey>:<pn>', score 0 (includes/prequeue)
     KEYS[10] pqrecs   hash pn -> '<sortKey>|<fingerprint>|<userId>' | '=<seq>'
+    KEYS[11] nonces   string: join nonces by sequence; a pre-queue entry's is copied to its
+                      session's sequence when admitted (includes/nonces)
+    KEYS[12] pnonces  string: join nonces by pre-queue number
 
     ARGV[1] tickMs    the caller's tick period in ms (sets the burst cap, >= 1)
     ARGV[2] maxBatch  most users admitted by one call (1..1000; the service
                       uses 100, ADMIT_MAX_BATCH, so one call stays near a millisecond)
-    ARGV[3] manual    optional; 0 or absent: an admission tick (admits nobody while
+    ARGV[3] randomSeed 32 hex digits of fresh randomness from the service (needed only
+                      for queueMethod random; '' otherwise is refused when a draw is due)
+    ARGV[4] manual    optional; 0 or absent: an admission tick (admits nobody while
                       admissionMode is 'manual'); n >= 1: admit the next min(n, maxBatch)
                       now (POST .../admissions), whatever admissionMode, paused, the
                       bucket and maxActive say; the bucket is left alone
 
   Output:
-    { 'OK', admitted, endedSessions, head, waiting }   head: last sequence admitted
-                                       (or passed over); waiting: those still in line
+    { 'OK', admitted, endedSessions, head, createdAtMs, waiting }   head after the call
+                                       (replicas' answers start from it); waiting: those still in line
     { 'PAUSED', endedSessions }
     { 'NOT_STARTED', endedSessions }   before salesStartAt (or queueOpensAt): nobody is admitted
     { 'CLOSED', endedSessions }        endsAt passed or queueMethod reject: nobody is admitted
@@ -74,8 +84,8 @@
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local leftKey, prequeueKey, pqrecsKey = KEYS[8], KEYS[9], KEYS[10]
-local RANDOM_TRIES, LEFT_KEEP = 16, 100000
+local leftKey, prequeueKey, pqrecsKey, noncesKey, pnoncesKey = KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local RANDOM_PROBES, LEFT_KEEP = 500, 100000
 
 --- @include "includes/args"
 --- @include "includes/now"
@@ -84,16 +94,22 @@ local RANDOM_TRIES, LEFT_KEEP = 16, 100000
 --- @include "includes/eventStatus"
 --- @include "includes/prequeue"
 --- @include "includes/waitingCount"
+--- @include "includes/nonces"
+--- @include "includes/randomDraw"
 
 -- maxBatch bounds one call's time (about 5 µs per admitted user).
 local tickMs, maxBatch = argInt('tickMs', ARGV[1], 1), argInt('maxBatch', ARGV[2], 1, 1000)
-local manual = argInt('manual', ARGV[3] or '0', 0)
+local randomSeed = ARGV[3] or ''
+if randomSeed ~= '' and not string.match(randomSeed, '^' .. string.rep('[0-9a-f]', 32) .. '$') then
+  argFail('randomSeed', randomSeed, 'must be 32 lowercase hex digits or empty')
+end
+local manual = argInt('manual', ARGV[4] or '0', 0)
 -- Most entries written by one HSET/ZADD: unpack stays far below Lua's stack limit (8000).
 local WRITE_CHUNK = 500
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt', 'available', 'held', 'admWin', 'admHist', 'admFirst',
-  'seq', 'drained', 'sessionsUntil', 'admissionMode')
+  'seq', 'drained', 'sessionsUntil', 'createdAt', 'admissionMode')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -121,13 +137,13 @@ elseif status == 'paused' and manual == 0 then
   return { 'PAUSED', ended }
 end
 -- A manual event admits only when asked (POST .../admissions): its tick just ends sessions.
-if manual == 0 and m[17] == 'manual' then
-  return { 'OK', 0, ended, head, 0 }
+if manual == 0 and m[18] == 'manual' then
+  return { 'OK', 0, ended, head, tonumber(m[17]), 0 }
 end
 -- No seat to sell: admit nobody. Seats held may come back, so wait (the
 -- bucket is left alone, as when paused).
 if m[9] == '0' then
-  return { 'OK', 0, ended, head, 0 }
+  return { 'OK', 0, ended, head, tonumber(m[17]), 0 }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -201,6 +217,8 @@ if want > 0 and base and taken < count then
         -- A waiting record means users[userId] is still 'p<pn>' (a leave removes both).
         userArgs[#userArgs + 1] = userId
         userArgs[#userArgs + 1] = seq
+        -- The session's sequence gets the pre-queue join's nonce: its tickets are checked there at the turn.
+        writeNonce(noncesKey, seq, readNonce(pnoncesKey, pn))
         admitted = admitted + 1
       end
     end
@@ -221,6 +239,9 @@ end
 if want > admitted and (not base or taken >= count) then
   local n = want - admitted
   if f.queueMethod == 'random' then
+    if randomSeed == '' then
+      argFail('randomSeed', randomSeed, 'is needed for a random draw')
+    end
     local lastSeq = tonumber(rcall('HGET', metaKey, 'seq'))
     local function announce(seq)
       local version = rcall('HINCRBY', metaKey, 'leftVersion', 1)
@@ -231,17 +252,15 @@ if want > admitted and (not base or taken >= count) then
     end
     if queueKind == 'streams' then
       local waiting = rcall('XLEN', streamKey)
+      local probes = 0
       for _ = 1, math.min(n, waiting) do
         local entry
-        for _ = 1, RANDOM_TRIES do
-          local r = math.random(head + 1, lastSeq)
+        while not entry and probes < RANDOM_PROBES do
+          probes = probes + 1
+          local r = head + 1 + randomBelow(randomSeed, lastSeq - head)
           entry = rcall('XRANGE', streamKey, r .. '-0', r .. '-0')[1]
-          if entry then break end
         end
-        if not entry then
-          entry = rcall('XRANGE', streamKey, math.random(head + 1, lastSeq) .. '-0', '+', 'COUNT', 1)[1]
-            or rcall('XRANGE', streamKey, (head + 1) .. '-0', '+', 'COUNT', 1)[1]
-        end
+        if not entry then break end
         local seq = string.sub(entry[1], 1, -3)
         if entry[2][1] == 'u' and entry[2][2] then
           admit(seq, entry[2][4] or '', entry[2][2])
@@ -259,7 +278,7 @@ if want > admitted and (not base or taken >= count) then
       for _ = 1, n do
         local waiting = rcall('ZCARD', zqueueKey)
         if waiting == 0 then break end
-        local r = math.random(0, waiting - 1)
+        local r = randomBelow(randomSeed, waiting)
         local seq = rcall('ZRANGE', zqueueKey, r, r)[1]
         local record = rcall('HGET', zwaitKey, seq)
         local bar = record and string.find(record, '|', 1, true)
@@ -325,4 +344,4 @@ if stillWaiting == 0 and m[15] ~= m[14] then
   rcall('HSET', metaKey, 'drained', m[14])
 end
 observeAdmissions(metaKey, admitted, now, { admWin = m[11], admHist = m[12], admFirst = m[13] })
-return { 'OK', admitted, ended, tonumber(rcall('HGET', metaKey, 'head')), stillWaiting }
+return { 'OK', admitted, ended, tonumber(rcall('HGET', metaKey, 'head')), tonumber(m[17]), stillWaiting }

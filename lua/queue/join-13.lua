@@ -4,8 +4,13 @@
   record, in one step, so that of any number of concurrent joins by one user
   exactly one succeeds.
 
-  The service signs the ticket from the sequence and the event's createdAt
-  (it verifies itself), so the entry holds only the user id. When the client
+  The service signs the ticket from the sequence, the event's createdAt and
+  the join's nonce (it verifies itself); the nonce is stored at the
+  sequence's (or pre-queue number's) offset of the nonce strings
+  (includes/nonces), so the place belongs to this join: after Redis lost
+  writes, a later join reusing the number stores another nonce. Every reply
+  that hands out a place carries its stored nonce, so a replay or a repeated
+  join gets the ticket of the first join. When the client
   sent an Idempotency-Key, the service passes a fingerprint of it, stored with
   the entry (and later the session), so a retry of a join whose answer was
   lost gets the same sequence back (REPLAYED) instead of a DUPLICATE it could
@@ -17,10 +22,11 @@
   its pre-queue number pn, with the sort key the service computed from the
   event's seed; the service learns the seed only when asked (NEED_SORT_KEY).
   From salesStartAt on, the first join seals the pre-queue, so it and every
-  later join get a sequence behind all pre-queue entries.
+  later join get a sequence behind all pre-queue entries; once sealed (the
+  mark, not the clock: Redis time may step back) nobody enters it again.
   With queueMethod 'passthrough' a join is admitted at once while nobody
   waits, active < maxActive and the token bucket has a whole admission
-  (so the rate limit holds as in admit-10.lua), unless admissionMode is
+  (so the rate limit holds as in admit-12.lua), unless admissionMode is
   'manual'; otherwise it waits in line.
 
   With JOIN_IDENTITY=jwt the user is a verified person, so a repeated join
@@ -41,10 +47,12 @@
     KEYS[5]  zwait     sorted-set backend: hash seq -> '<fingerprint>|<userId>'
     KEYS[6]  active    sorted set seq -> session end (ms)
     KEYS[7]  sessions  hash seq -> '<fingerprint>|<userId>' of admitted users
-    KEYS[8]  left      sorted set of announced leaves (not written here; admit-10 uses it)
+    KEYS[8]  left      sorted set of announced leaves (not written here; admit-12 uses it)
     KEYS[9]  prequeue  sorted set '<sortKey>:<pn>', score 0 (the shuffle's order)
     KEYS[10] pqrecs    hash pn -> '<sortKey>|<fingerprint>|<userId>' | '=<seq>'
-    KEYS[11] powUsed   sorted set challengeId -> its expiry (ms): challenges already used
+    KEYS[11] nonces    string: the join nonce of each sequence, 4 bytes at offset 4·seq
+    KEYS[12] pnonces   string: the join nonce of each pre-queue number, 4 bytes at offset 4·pn
+    KEYS[13] powUsed   sorted set challengeId -> its expiry (ms): challenges already used
 
     ARGV[1] userId
     ARGV[2] Idempotency-Key fingerprint (base64url), or '' for a join without a key
@@ -56,18 +64,23 @@
     ARGV[7] challengeId   of a verified challenge, or '' when the join sent none
     ARGV[8] challengeBits the difficulty it was issued with (0..32; 0 without a challenge)
     ARGV[9] challengeExpiresAtMs (0 without a challenge)
+    ARGV[10] nonce: this join's random nonce, 1 .. 2^32 - 1 (stored only if it takes a new place)
+    ARGV[11] challengeEpoch the createdAt (ms) of the event the challenge was issued for (0 without one):
+            a challenge of an earlier event of this id fails
 
   Output:
-    { 'OK', seq, position, etaRatePerSecond, queue, createdAtMs }   position -1: none (queueMethod random)
-    { 'REPLAYED', seq, position, etaRatePerSecond, queue, createdAtMs }  same user, same key: the first sequence
-    { 'PREQUEUE', pn, createdAtMs, salesStartAtMs, existing }   in the pre-queue (also a replay of one);
+    { 'OK', seq, position, etaRatePerSecond, queue, createdAtMs, nonce, 0 }   position -1: none (queueMethod random)
+    { 'REPLAYED', seq, position, etaRatePerSecond, queue, createdAtMs, nonce, pn }  same user, same key: the first
+                                sequence; pn > 0: a sealed pre-queue entry's place (nonce: the pre-queue number's)
+    { 'PREQUEUE', pn, createdAtMs, salesStartAtMs, existing, nonce }   in the pre-queue (also a replay of one);
                                 existing 1: the person's place handed back (ARGV[6])
-    { 'EXISTING', seq, position, etaRatePerSecond, queue, createdAtMs }  the person's place (ARGV[6]); position 0: admitted
-    { 'ADMITTED', seq, sessionEndMs, queue, createdAtMs }   passthrough: admitted at once
+    { 'EXISTING', seq, position, etaRatePerSecond, queue, createdAtMs, nonce, pn }  the person's place (ARGV[6]);
+                                position 0: admitted; pn as for REPLAYED
+    { 'ADMITTED', seq, sessionEndMs, queue, createdAtMs, nonce }   passthrough: admitted at once
     { 'DUPLICATE', position }   position 0: already admitted; -1: no position (pre-queue, random)
     { 'NEED_SORT_KEY' }         pre-queue join without a sort key for this event: nothing written
     { 'CHALLENGE_REQUIRED' }    the event asks for a challenge and none came
-    { 'CHALLENGE_FAILED' }      expired, already used, or easier than the event now asks
+    { 'CHALLENGE_FAILED' }      expired, already used, issued for an earlier event of this id, or easier than the event now asks
     { 'QUEUE_NOT_OPEN', queueOpensAtMs }
     { 'SOLD_OUT' }
     { 'CLOSED' }
@@ -78,7 +91,9 @@
 local rcall = redis.call
 local metaKey, usersKey, streamKey, zqueueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local zwaitKey, activeKey, sessionsKey = KEYS[5], KEYS[6], KEYS[7]
-local prequeueKey, pqrecsKey, powUsedKey = KEYS[9], KEYS[10], KEYS[11]
+local prequeueKey, pqrecsKey, noncesKey, pnoncesKey, powUsedKey = KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+-- Most expired challenge ids one join removes: a burst of challenges expires together.
+local POW_PRUNE = 100
 
 --- @include "includes/args"
 --- @include "includes/now"
@@ -87,6 +102,7 @@ local prequeueKey, pqrecsKey, powUsedKey = KEYS[9], KEYS[10], KEYS[11]
 --- @include "includes/eventStatus"
 --- @include "includes/prequeue"
 --- @include "includes/observeAdmissions"
+--- @include "includes/nonces"
 
 local userId = argId('userId', ARGV[1])
 local fingerprint = ARGV[2] == '' and '' or argId('fingerprint', ARGV[2])
@@ -99,6 +115,8 @@ local answerExisting = argOneOf('answerExisting', ARGV[6], { '0', '1' }) == '1'
 local challengeId = ARGV[7] == '' and '' or argId('challengeId', ARGV[7])
 local challengeBits = argInt('challengeBits', ARGV[8], 0, 32)
 local challengeExpiresAt = argInt('challengeExpiresAtMs', ARGV[9], 0)
+local nonce = argNonce('nonce', ARGV[10])
+local challengeEpoch = argInt('challengeEpoch', ARGV[11] or '0', 0)
 
 -- The fingerprint stored with an admitted session or a sorted-set entry, or nil.
 local function storedFingerprint(record)
@@ -115,7 +133,7 @@ local function waitingFingerprint(queueKind, seq)
   return storedFingerprint(rcall('HGET', zwaitKey, seq))
 end
 
-local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'lastScore', 'powBits')
+local m = rcall('HMGET', metaKey, 'queue', 'head', 'ratePerSecond', 'observedRate', 'createdAt', 'lastScore', 'powBits', 'pqSealed')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -131,6 +149,10 @@ local now = nowMs()
 local status, f = eventStatus(metaKey, now)
 if status == 'scheduled' then
   return { 'QUEUE_NOT_OPEN', f.queueOpensAt }
+end
+if status == 'prequeue' and m[8] == '1' then
+  -- Sealed already, and Redis time stepped back under salesStartAt: the pre-queue takes nobody more.
+  status = f.paused and 'paused' or 'open'
 end
 local random = f.queueMethod == 'random'
 
@@ -148,14 +170,15 @@ if existing and string.sub(existing, 1, 1) == 'p' then
     local base, _, taken = sealPrequeue(metaKey, prequeueKey, now)
     local seq = base and prequeueSeq(prequeueKey, key, pn, base, taken)
     local replay = fingerprint ~= '' and stored == fingerprint
+    local pnNonce = readNonce(pnoncesKey, pn)
     if not seq then
-      if replay then return { 'PREQUEUE', tonumber(pn), createdAt, f.salesStartAt, 0 } end
-      if answerExisting then return { 'PREQUEUE', tonumber(pn), createdAt, f.salesStartAt, 1 } end
+      if replay then return { 'PREQUEUE', tonumber(pn), createdAt, f.salesStartAt, 0, pnNonce } end
+      if answerExisting then return { 'PREQUEUE', tonumber(pn), createdAt, f.salesStartAt, 1, pnNonce } end
       return { 'DUPLICATE', -1 }
     end
     local position = random and -1 or seq - tonumber(rcall('HGET', metaKey, 'head'))
-    if replay then return { 'REPLAYED', seq, position, rate, queueKind, createdAt } end
-    if answerExisting then return { 'EXISTING', seq, position, rate, queueKind, createdAt } end
+    if replay then return { 'REPLAYED', seq, position, rate, queueKind, createdAt, pnNonce, tonumber(pn) } end
+    if answerExisting then return { 'EXISTING', seq, position, rate, queueKind, createdAt, pnNonce, tonumber(pn) } end
     return { 'DUPLICATE', position }
   end
   cleanup = function() rcall('HDEL', usersKey, userId) end
@@ -168,20 +191,20 @@ elseif existing then
   if position then
     if random then position = -1 end
     if fingerprint ~= '' and waitingFingerprint(queueKind, existing) == fingerprint then
-      return { 'REPLAYED', tonumber(existing), position, rate, queueKind, createdAt }
+      return { 'REPLAYED', tonumber(existing), position, rate, queueKind, createdAt, readNonce(noncesKey, existing), 0 }
     end
     if answerExisting then
-      return { 'EXISTING', tonumber(existing), position, rate, queueKind, createdAt }
+      return { 'EXISTING', tonumber(existing), position, rate, queueKind, createdAt, readNonce(noncesKey, existing), 0 }
     end
     return { 'DUPLICATE', position }
   end
   local sessionEnd = rcall('ZSCORE', activeKey, existing)
   if sessionEnd and tonumber(sessionEnd) > now then
     if fingerprint ~= '' and storedFingerprint(rcall('HGET', sessionsKey, existing)) == fingerprint then
-      return { 'REPLAYED', tonumber(existing), 0, rate, queueKind, createdAt }
+      return { 'REPLAYED', tonumber(existing), 0, rate, queueKind, createdAt, readNonce(noncesKey, existing), 0 }
     end
     if answerExisting then
-      return { 'EXISTING', tonumber(existing), 0, rate, queueKind, createdAt }
+      return { 'EXISTING', tonumber(existing), 0, rate, queueKind, createdAt, readNonce(noncesKey, existing), 0 }
     end
     return { 'DUPLICATE', 0 }
   end
@@ -211,12 +234,18 @@ if powBits > 0 then
   if challengeId == '' then
     return { 'CHALLENGE_REQUIRED' }
   end
-  if challengeBits < powBits or challengeExpiresAt <= now or rcall('ZSCORE', powUsedKey, challengeId) then
+  if challengeBits < powBits or challengeExpiresAt <= now or challengeEpoch ~= createdAt
+    or rcall('ZSCORE', powUsedKey, challengeId) then
     return { 'CHALLENGE_FAILED' }
   end
-  -- Expired ids can go: an expired challenge is refused above anyway. Each id
-  -- is removed once, so this costs O(1) per join on average.
-  rcall('ZREMRANGEBYSCORE', powUsedKey, '-inf', now)
+  -- Expired ids can go: an expired challenge is refused above anyway. At
+  -- most POW_PRUNE per join (the set is ordered by expiry, so they are its
+  -- first ranks): a burst of challenges expiring together is removed over
+  -- the next joins, never in one long call.
+  local expired = rcall('ZCOUNT', powUsedKey, '-inf', now)
+  if expired > 0 then
+    rcall('ZREMRANGEBYRANK', powUsedKey, 0, math.min(expired, POW_PRUNE) - 1)
+  end
   rcall('ZADD', powUsedKey, challengeExpiresAt, challengeId)
 end
 
@@ -227,7 +256,8 @@ if status == 'prequeue' then
   rcall('ZADD', prequeueKey, 0, sortKey .. ':' .. pn)
   rcall('HSET', pqrecsKey, pn, sortKey .. '|' .. fingerprint .. '|' .. userId)
   rcall('HSET', usersKey, userId, 'p' .. pn)
-  return { 'PREQUEUE', pn, createdAt, f.salesStartAt, 0 }
+  writeNonce(pnoncesKey, pn, nonce)
+  return { 'PREQUEUE', pn, createdAt, f.salesStartAt, 0, nonce }
 end
 cleanup()
 local base, count, taken = sealPrequeue(metaKey, prequeueKey, now)
@@ -254,7 +284,8 @@ if f.queueMethod == 'passthrough' and status == 'open' and rcall('HGET', metaKey
       rcall('HSET', metaKey, 'sessionsUntil', sessionEnd)
     end
     observeAdmissions(metaKey, 1, now, { admWin = p[6], admHist = p[7], admFirst = p[8] })
-    return { 'ADMITTED', seq, sessionEnd, queueKind, createdAt }
+    writeNonce(noncesKey, seq, nonce)
+    return { 'ADMITTED', seq, sessionEnd, queueKind, createdAt, nonce }
   end
 end
 
@@ -278,4 +309,5 @@ else
 end
 if random then position = -1 end
 rcall('HSET', usersKey, userId, seq)
-return { 'OK', seq, position, rate, queueKind, createdAt }
+writeNonce(noncesKey, seq, nonce)
+return { 'OK', seq, position, rate, queueKind, createdAt, nonce, 0 }
