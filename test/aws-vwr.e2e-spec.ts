@@ -18,6 +18,32 @@ const PUB = '/aws-vwr/public';
 const PRIV = '/aws-vwr/private';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+interface SignOptions {
+  secret?: string;
+  date?: Date;
+  signedHost?: string;
+  contentType?: string;
+  region?: string;
+}
+/** Headers of a SigV4-signed request to `host`, as AWS's SDKs (and the inlet Lambdas) sign them. */
+async function signedHeaders(host: string, method: string, path: string, query: Record<string, string>, body: string, o: SignOptions = {}) {
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: KEY_ID, secretAccessKey: o.secret ?? SECRET },
+    region: o.region ?? 'eu-west-1',
+    service: 'execute-api',
+    sha256: Sha256,
+  });
+  const headers: Record<string, string> = { host: o.signedHost ?? host };
+  if (body !== '') headers['content-type'] = o.contentType ?? 'application/json';
+  const signed = await signer.sign(
+    { method, protocol: 'http:', hostname: '127.0.0.1', path, query, headers, body: body === '' ? undefined : body },
+    { signingDate: o.date ?? new Date() },
+  );
+  const out = { ...(signed.headers as Record<string, string>) };
+  delete out.host; // fetch sends the real one
+  return out;
+}
+
 /**
  * Issue 21: AWS Virtual Waiting Room's clients, played from their published
  * behaviour against the compat API: the sample site's public calls, the
@@ -55,30 +81,8 @@ describe('AWS Virtual Waiting Room compatibility on single Redis', () => {
   const post = (path: string, body: unknown, contentType = 'application/json') =>
     app.request('POST', path, typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': contentType });
 
-  interface SignOptions {
-    secret?: string;
-    date?: Date;
-    signedHost?: string;
-    contentType?: string;
-  }
-  /** Headers of a SigV4-signed request, as AWS's SDKs (and the inlet Lambdas) sign them. */
-  async function sign(method: string, path: string, query: Record<string, string>, body: string, o: SignOptions = {}) {
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: KEY_ID, secretAccessKey: o.secret ?? SECRET },
-      region: 'eu-west-1',
-      service: 'execute-api',
-      sha256: Sha256,
-    });
-    const headers: Record<string, string> = { host: o.signedHost ?? host };
-    if (body !== '') headers['content-type'] = o.contentType ?? 'application/json';
-    const signed = await signer.sign(
-      { method, protocol: 'http:', hostname: '127.0.0.1', path, query, headers, body: body === '' ? undefined : body },
-      { signingDate: o.date ?? new Date() },
-    );
-    const out = { ...(signed.headers as Record<string, string>) };
-    delete out.host; // fetch sends the real one
-    return out;
-  }
+  const sign = (method: string, path: string, query: Record<string, string>, body: string, o: SignOptions = {}) =>
+    signedHeaders(host, method, path, query, body, o);
   async function privatePost(path: string, body: unknown, o: SignOptions & { sendBody?: string } = {}) {
     const text = JSON.stringify(body);
     const headers = await sign('POST', PRIV + path, {}, text, o);
@@ -418,15 +422,9 @@ describe('AWS request ids of lost joins (SAVE, assigns, DEBUG RELOAD NOSAVE)', (
     await pollUntil(() => Promise.all(lost.map((id) => queueNum(eventId, id))), (rs) => rs.every((r) => r.status === 400), { timeoutMs: 5000, intervalMs: 100 });
     expect(countStatuses(await Promise.all(later.map((id) => queueNum(eventId, id))))).toEqual({ 200: 10 });
 
-    const headers = await (async () => {
-      const body = JSON.stringify({ event_id: eventId, increment_by: 13 });
-      const signer = new SignatureV4({ credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, region: 'us-east-1', service: 'execute-api', sha256: Sha256 });
-      const host = new URL(app.url).host;
-      const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: `${PRIV}/increment_serving_counter`, query: {}, headers: { host, 'content-type': 'application/json' }, body });
-      const { host: _h, ...rest } = signed.headers as Record<string, string>;
-      return { body, headers: rest };
-    })();
-    const inc = await app.request('POST', `${PRIV}/increment_serving_counter`, headers.body, headers.headers);
+    const body = JSON.stringify({ event_id: eventId, increment_by: 13 });
+    const signed = await signedHeaders(new URL(app.url).host, 'POST', `${PRIV}/increment_serving_counter`, {}, body, { region: 'us-east-1' });
+    const inc = await app.request('POST', `${PRIV}/increment_serving_counter`, body, signed);
     expect({ status: inc.status, body: inc.body }).toEqual({ status: 200, body: { serving_num: 13 } });
 
     const lostTokens = await Promise.all(lost.map((id) => app.request('POST', `${PUB}/generate_token`, { event_id: eventId, request_id: id })));
