@@ -435,7 +435,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_DELETED" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -1025,7 +1025,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
-            /** @description code: EVENT_EXISTS */
+            /** @description code: EVENT_EXISTS | EVENT_DELETED */
             409: {
                 headers: {
                     [name: string]: unknown;
