@@ -59,6 +59,8 @@ export class AwsVwrService {
   private readonly resolved = new Map<string, number>();
   /** request ids this replica already put in the token ledger (a repeat generate_token writes nothing) */
   private readonly recorded = new Set<string>();
+  private readonly userPrefix = randomBytes(16).toString('base64url');
+  private assigned = 0;
 
   constructor(
     private readonly queue: QueueService,
@@ -74,6 +76,16 @@ export class AwsVwrService {
     this.ticketKey = ticketKey(auth.accessTokenSecret);
   }
 
+  /**
+   * A user id no other place has: this process's random prefix (128 bits, so
+   * no two replicas share one) and a counter, cheaper than fresh randomness
+   * per join. It is never shown: the request id is the place's only handle.
+   */
+  private anonymousUserId(): string {
+    this.assigned += 1;
+    return `aws-vwr.${this.userPrefix}.${this.assigned.toString(36)}`;
+  }
+
   /** POST /assign_queue_num: a new anonymous place in the event's queue. */
   async assign(eventId: unknown, peer?: string, forwardedFor?: string | string[]): Promise<VwrAnswer> {
     const id = checkEventId(eventId);
@@ -85,7 +97,7 @@ export class AwsVwrService {
     const entryMinutes = minutesSince(s.epoch, redisNow(s));
     let joined;
     try {
-      ({ joined } = await this.queue.join(id, { userId: `aws-vwr.${randomBytes(12).toString('base64url')}` }, { peer, forwardedFor }));
+      ({ joined } = await this.queue.join(id, { userId: this.anonymousUserId() }, { peer, forwardedFor }));
     } catch (err) {
       if (err instanceof DomainError && (err.code === 'CHALLENGE_REQUIRED' || err.code === 'CHALLENGE_FAILED')) {
         throw new VwrRefusal(400, `Event ${id} requires a proof-of-work challenge to join: use the native join`);
