@@ -5,6 +5,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVeri
 import { EventActivity } from '../src/event/event-activity';
 import { Admitter } from '../src/queue/admitter';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
+import { ScriptRegistry } from '../src/redis/script-registry';
 import { countStatuses, startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil, sleep } from './support/inspect';
 import { keyspaceDigest } from './support/keyspace';
@@ -364,6 +365,18 @@ describe('AWS Virtual Waiting Room compatibility on single Redis', () => {
     const r = await privatePost('/reset_initial_state', { event_id: eventId });
     expect({ status: r.status, error: typeof r.body.error }).toEqual({ status: 409, error: 'string' });
     expect(await keyspaceDigest(redis, eventId)).toBe(before);
+  });
+
+  it('reset_initial_state of an unknown event is 400; the compat scripts refuse bad arguments, writing nothing', async () => {
+    const missing = uniqueId('missing');
+    const r = await privatePost('/reset_initial_state', { event_id: missing });
+    expect({ status: r.status, body: r.body }).toEqual({ status: 400, body: { error: 'Invalid event ID' } });
+    const scripts = app.app.get(ScriptRegistry);
+    const ledger = `qg:{${missing}}:awsvwr:tokens`;
+    await expect(scripts.run('tokenLedger', [ledger], ['drop'])).rejects.toThrow(/ERR bad argument op/);
+    await expect(scripts.run('tokenLedger', [ledger], ['record', 'id', 'soon'])).rejects.toThrow(/ERR bad argument endMs/);
+    await expect(scripts.run('tokenLedger', [ledger], ['record', 'a|b', 1])).rejects.toThrow(/ERR bad argument requestId/);
+    expect(await redis.exists(ledger)).toBe(0);
   });
 
   it('an event whose joins need a challenge refuses assign_queue_num with 400 naming why, changing nothing', async () => {

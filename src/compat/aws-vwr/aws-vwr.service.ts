@@ -10,7 +10,7 @@ import { Admitter } from '../../queue/admitter';
 import { TicketStatusDto } from '../../queue/dto/join-queue.dto';
 import { QueueSnapshot, QueueSnapshots, redisNow, salesStarted } from '../../queue/queue-snapshots';
 import { QueueService } from '../../queue/queue.service';
-import { formatTicket, ticketKey, verifyTicket } from '../../queue/ticket';
+import { formatTicket, mintedTicketParts, ticketKey, verifyTicket } from '../../queue/ticket';
 import { AwsVwrRepository } from './aws-vwr.repository';
 import { entryTimeMs, formatRequestId, MAX_N, minutesSince, RequestIdParts, verifyRequestId } from './request-id';
 import { VwrClaims, VwrTokens } from './vwr-tokens';
@@ -93,7 +93,7 @@ export class AwsVwrService {
       throw new VwrRefusal(400, 'This service takes joins only with an identity token (JOIN_IDENTITY=jwt): use the native join');
     }
     const s = await this.snapshot(id);
-    // The join's time, on the Redis clock, as seconds since the event's creation (entry_time).
+    // The join's time, on the Redis clock, as minutes since the event's creation (entry_time).
     const entryMinutes = minutesSince(s.epoch, redisNow(s));
     let joined;
     try {
@@ -104,14 +104,16 @@ export class AwsVwrService {
       }
       throw err;
     }
-    const ticket = verifyTicket(this.ticketKey, id, s.epoch, joined.ticket);
-    // The event was re-created between the snapshot and the join: the client retries.
-    if (!ticket) throw new DomainError('UNAVAILABLE', `event ${id} changed while joining; try again`);
+    // The join's own ticket, just minted here: its parts need no MAC check. (Were the event
+    // re-created between the snapshot and the join, the id would carry the old creation
+    // time and be refused on first use: the client assigns again.)
+    const ticket = mintedTicketParts(joined.ticket);
+    if (!ticket) throw new Error(`join answered a ticket of unknown form: ${joined.ticket}`);
     // A place from the pre-queue keeps its pre-queue number (its nonce is bound to it), as its ticket does.
     const parts: RequestIdParts =
       ticket.kind === 's' && ticket.pn === undefined
-        ? { kind: 's', n: Number(ticket.seq), nonce: ticket.nonce, entryMinutes }
-        : { kind: 'p', n: Number(ticket.pn), nonce: ticket.nonce, entryMinutes };
+        ? { kind: 's', n: Number(ticket.n), nonce: ticket.nonce, entryMinutes }
+        : { kind: 'p', n: Number(ticket.pn ?? ticket.n), nonce: ticket.nonce, entryMinutes };
     if (parts.n > MAX_N) throw new DomainError('UNAVAILABLE', `event ${id} has more places than AWS-compatible request ids can number`);
     return ok({ api_request_id: formatRequestId(this.ticketKey, id, s.epoch, parts) });
   }
