@@ -14,6 +14,8 @@ import type { ConfigType } from '@nestjs/config';
 import type fastifyType from 'fastify';
 import Redis from 'ioredis';
 import type { redisConfig } from '../src/config/configuration';
+import { ID_PATTERN } from '../src/common/identifiers';
+import { JoinQueueBody } from '../src/queue/dto/join-queue.dto';
 import { joinKeys } from '../src/queue/queue.repository';
 import { formatTicket, newNonce, ticketKey } from '../src/queue/ticket';
 import { KeyBuilder } from '../src/redis/keys';
@@ -25,8 +27,6 @@ import { runServer, serveUntilSignal } from './lib/serve';
 // The Fastify that Nest's adapter runs on, not whichever copy npm hoisted.
 const fromNestAdapter = createRequire(require.resolve('@nestjs/platform-fastify/package.json'));
 const fastify = fromNestAdapter('fastify') as typeof fastifyType;
-
-const ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 type JoinCommand = (...keysAndArgs: string[]) => Promise<unknown[]>;
 type RedisConfig = ConfigType<typeof redisConfig>;
@@ -48,12 +48,13 @@ async function main(): Promise<void> {
 
   const app = fastify({ logger: false, bodyLimit: 16 * 1024 });
   app.get('/health', async () => ({ ok: true }));
-  app.post<{ Params: { eventId: string }; Body: { userId: string } }>(
+  app.post<{ Params: { eventId: string }; Body: JoinQueueBody }>(
     '/v1/events/:eventId/queue',
     {
       schema: {
-        params: { type: 'object', properties: { eventId: { type: 'string', pattern: ID } }, required: ['eventId'] },
-        body: { type: 'object', properties: { userId: { type: 'string', pattern: ID } }, required: ['userId'], additionalProperties: false },
+        params: { type: 'object', properties: { eventId: { type: 'string', pattern: ID_PATTERN.source } }, required: ['eventId'] },
+        // The service's own body schema: the same validation work per join.
+        body: JoinQueueBody,
         response: {
           202: {
             type: 'object',
@@ -70,8 +71,11 @@ async function main(): Promise<void> {
     },
     async (request, reply) => {
       const { eventId } = request.params;
+      const { userId } = request.body;
+      // Anonymous joins only (the service's default): the body names the user.
+      if (!userId) return reply.code(400).send({ statusCode: 400, code: 'VALIDATION', message: 'userId is required' });
       const nonce = newNonce();
-      const r = await runJoin(...joinKeys(keys.event(eventId)), request.body.userId, '', '', '', '100', '0', '', '0', '0', String(nonce));
+      const r = await runJoin(...joinKeys(keys.event(eventId)), userId, '', '', '', '100', '0', '', '0', '0', String(nonce));
       if (r[0] === 'OK') {
         const position = Number(r[2]);
         return reply.code(202).send({

@@ -6,7 +6,8 @@
  *     dist/main.js` as a child process, its own redis-server on a free port),
  *     and against a bare Fastify + ioredis ceiling server, in the same run;
  *  2. Redis memory per waiting user at 1,000,000 waiting users, per backend;
- *  3. admission time against batch size and queue length.
+ *  3. admission time against batch size and queue length;
+ *  4. the seat map (bench/seat-map.ts): what 1,000 buyers looking at a 60,000-seat venue cost.
  * Writes bench/results/<timestamp>.json and, for a full run,
  * bench/results/summary.{md,json}. Knobs: bench/README.md.
  */
@@ -27,6 +28,7 @@ import { cleanupsOnExit, profiling, startService } from './lib/service';
 import { MemoryAndAdmission, runMemoryAndAdmission } from './memory';
 import { runShuffle, ShuffleResult } from './shuffle';
 import { BigVenueResult, runBigVenue } from './big-venue';
+import { runSeatMap, SeatMapResult, seatMapMarkdown } from './seat-map';
 
 const HTTP_SCENARIOS = ['ceiling', 'join', 'assign-queue-num', 'compat-poll', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   let shuffle: ShuffleResult | undefined;
   let venue: BigVenueResult | undefined;
   let durable: DurableResults | undefined;
+  let seatMap: SeatMapResult | undefined;
   try {
     if (HTTP_SCENARIOS.some(wanted)) {
       log('▶ HTTP scenarios');
@@ -119,6 +122,12 @@ async function main(): Promise<void> {
     }
     if (wanted('venue')) {
       venue = await runBigVenue(log);
+    }
+    if (wanted('seatmap')) {
+      seatMap = await runSeatMap(log);
+      writeFileSync(join(RESULTS_DIR, 'seatmap-summary.json'), JSON.stringify(seatMap, null, 2) + '\n');
+      writeFileSync(join(RESULTS_DIR, 'seatmap-summary.md'), seatMapMarkdown(seatMap, started.toISOString()) + '\n');
+      log('  results: bench/results/seatmap-summary.{md,json}');
     }
     if (wanted('durable')) {
       durable = await runDurableConfirm(log, cleanups);
@@ -149,6 +158,7 @@ async function main(): Promise<void> {
     shuffle,
     venue,
     durable,
+    seatMap,
     targets: evaluateTargets(http, memory, venue, shuffle),
   };
   const stamp = started.toISOString().replace(/[:.]/g, '-');

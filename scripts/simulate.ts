@@ -13,13 +13,15 @@
  *
  * At the end it checks the invariants (no seat sold twice, nothing oversold,
  * the audit clean, counters adding up, expired holds back on sale), prints a
- * report and writes it as JSON (--out, default simulate-report.json). The exit
+ * report and writes it as JSON (--out, default simulate-report.json) and as a
+ * page with charts (--html, default simulate-report.html). The exit
  * status is 1 when an invariant failed, 2 when the run itself could not happen.
  *
  * One module per phase, under simulate/: options.ts and setup.ts (the command
  * line, the embedded service, the event), crowd.ts (the users, sampling and
  * progress, then what is left to collect), report.ts (a pure function of the
- * collected numbers); http.ts is the bounded keep-alive client they share.
+ * collected numbers), html-report.ts (the same as a page of SVG charts);
+ * http.ts is the bounded keep-alive client they share.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -27,6 +29,7 @@ import { resolve } from 'node:path';
 import { runCrowd } from './simulate/crowd';
 import { Http } from './simulate/http';
 import { parseOptions } from './simulate/options';
+import { renderHtml } from './simulate/html-report';
 import { buildReport, failedInvariants, formatReport } from './simulate/report';
 import { createEvent, Embedded, startEmbedded } from './simulate/setup';
 
@@ -68,8 +71,9 @@ async function main(): Promise<number> {
       http: { requests: http.requests, latency: http.latency, statuses: http.statuses },
     });
     writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(o.html, renderHtml(report));
     process.stdout.write(formatReport(report));
-    process.stdout.write(`\nreport written to ${resolve(o.out)}\n`);
+    process.stdout.write(`\nreport written to ${resolve(o.out)} and ${resolve(o.html)} (charts)\n`);
     if (!report.ok) process.stdout.write(`INVARIANT FAILED: ${failedInvariants(report).join(', ')}\n`);
     return report.ok ? 0 : 1;
   } finally {

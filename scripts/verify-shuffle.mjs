@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks a queuegate pre-queue shuffle on your own machine (README "Checking the
+// Checks a queuegate pre-queue shuffle on your own machine (docs/fair-start.md "Checking the
 // shuffle"): that the revealed seed matches the commitment shown since the
 // event was created, and what your sort key is. Needs only Node.js.
 //

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { appConfig, authConfig, awsVwrConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { AwsVwrModule } from './compat/aws-vwr/aws-vwr.module';
+import { QueueItModule } from './compat/queue-it/queue-it.module';
+import { appConfig, authConfig, BootOptions, bootOptionsConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { EventModule } from './event/event.module';
 import { FeatureFlagModule } from './feature-flag/feature-flag.module';
 import { HealthModule } from './health/health.module';
@@ -11,10 +12,7 @@ import { QueueModule } from './queue/queue.module';
 import { QueuegateRedisModule } from './redis/redis.module';
 import { SeatModule } from './seat/seat.module';
 
-export interface AppModuleOptions {
-  /** where the Lua scripts are; defaults to the package's lua/ folder */
-  luaDir?: string;
-}
+export type AppModuleOptions = BootOptions;
 
 @Module({})
 export class AppModule {
@@ -25,14 +23,16 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           ignoreEnvFile: true,
-          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig, awsVwrConfig],
+          load: [appConfig, redisConfig, authConfig, flagDefaultsConfig, joinConfig, bootOptionsConfig(options)],
         }),
-        QueuegateRedisModule.forRoot({ luaDir: options.luaDir }),
+        // The Redis client (the library's module, global); each feature module imports QueuegateRedisModule.
+        QueuegateRedisModule.client(),
         HealthModule,
         FeatureFlagModule,
         EventModule,
         QueueModule,
         SeatModule,
+        QueueItModule,
         MetricsModule,
         LoggingModule,
         AwsVwrModule,

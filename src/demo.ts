@@ -1,11 +1,7 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApp } from './app.factory';
 import { demoSettings, useDemoEnvironment } from './config/demo-env';
+import { requireRedisServer, startThrowawayRedis, ThrowawayRedis } from './dev/throwaway-redis';
 import { EventService } from './event/event.service';
 
 /**
@@ -15,27 +11,16 @@ import { EventService } from './event/event.service';
  */
 async function main(): Promise<void> {
   const settings = demoSettings();
-  let redis: ChildProcess | undefined;
-  let redisDir: string | undefined;
+  let redis: ThrowawayRedis | undefined;
   if (!settings.hasRedis) {
-    if (spawnSync('redis-server', ['--version']).error) {
-      throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) or set REDIS_URL');
-    }
-    const port = await freePort();
-    redisDir = mkdtempSync(join(tmpdir(), 'queuegate-demo-'));
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], {
-      stdio: 'ignore',
-    });
-    useDemoEnvironment({ REDIS_URL: `redis://127.0.0.1:${port}` });
-    await waitForPort(port);
+    requireRedisServer('set REDIS_URL');
+    redis = await startThrowawayRedis();
+    useDemoEnvironment({ REDIS_URL: redis.url });
   }
   const adminToken = settings.adminToken ?? `demo-${randomBytes(12).toString('base64url')}`;
   useDemoEnvironment({ ADMIN_TOKEN: adminToken });
 
-  const stopRedis = () => {
-    if (redis && redis.exitCode === null) redis.kill('SIGTERM');
-    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
-  };
+  const stopRedis = () => redis?.stopNow();
   process.once('exit', stopRedis);
   // Nest's shutdown hooks (createApp enables them) close the app on a signal
   // and then raise that signal again to end the process, and a process ended
@@ -83,35 +68,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { default: Redis } = await import('ioredis');
-  for (let i = 0; i < 100; i += 1) {
-    const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined); // refused until the server listens: expected here
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error(`the private redis-server on port ${port} did not start`);
 }
 
 main().catch((err: Error) => {

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { PUBLIC_DIR } from '../src/app.factory';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { launchChromium } from './support/chromium';
 import { expectCleanAudit, joinAndAdmit } from './support/flows';
 import { startRedis } from './support/redis-harness';
 
@@ -16,18 +17,6 @@ import { startRedis } from './support/redis-harness';
  * skip). Install it with `apt-get update && apt-get install -y chromium`.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-/** The flags this machine needs (see the env notes): no GPU, no QUIC, no background calls home. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = resolve(__dirname, '..', 'test-artifacts', 'browser');
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -49,12 +38,6 @@ describe('waiting room in Chromium', () => {
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed (${CHROMIUM} is missing): the browser suite needs it. ` +
-          'Install it with: apt-get update && apt-get install -y chromium',
-      );
-    }
     if (!existsSync(join(PUBLIC_DIR, 'index.html'))) {
       throw new Error(`${PUBLIC_DIR}/index.html is missing: run \`npm run build\` first (it builds web/ into dist/public/)`);
     }
@@ -62,8 +45,7 @@ describe('waiting room in Chromium', () => {
     tmp = mkdtempSync(join(tmpdir(), 'qg-browser-'));
     redis = await startRedis();
     app = await startApp({ REDIS_URL: redis.url });
-    // launch() starts Chromium with a new, empty profile (user data dir) of its own.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium('the browser suite');
   }, 60_000);
 
   afterEach(async () => {
@@ -102,7 +84,24 @@ describe('waiting room in Chromium', () => {
     return { page, problems };
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+
+  /** Every element on screen that pokes out of the viewport sideways (nothing may on a phone), and the page's own scroll width. */
+  async function overflow(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const out: string[] = [];
+      if (document.documentElement.scrollWidth > width) out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue; // not rendered
+        if (r.left < -0.5 || r.right > width + 0.5 || r.width > width + 0.5) {
+          out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${String(el.className)}: ${Math.round(r.left)}..${Math.round(r.right)} of ${width}`);
+        }
+      }
+      return out;
+    });
+  }
 
   async function waitForText(page: Page, selector: string, pattern: RegExp, timeout = 15_000): Promise<string> {
     // Visible text only: a hidden element may still hold an old message.
@@ -135,7 +134,21 @@ describe('waiting room in Chromium', () => {
     await page.locator('#seat-map[aria-busy="false"]').waitFor(); // read from the service, not left over
   }
 
+  /** A venue's turn opens on its sections. */
+  async function waitForSections(page: Page): Promise<void> {
+    await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
+    await page.locator('.section-choice').first().waitFor();
+    await page.locator('#seat-map[aria-busy="false"]').waitFor();
+  }
+
+  /** The texts of a section's button on the list: name, level and price, seats left. */
+  const sectionCard = async (page: Page, sectionId: string) =>
+    (await page.locator(`.section-choice[data-section="${sectionId}"] > span`).allTextContents()).map((t) => t.replace(/\s/g, ' '));
+
   const seat = (page: Page, seatId: string) => page.locator(`[data-seat="${seatId}"]`);
+
+  /** A venue section's rows for a create body: n rows (1..n) of `seats` seats each. */
+  const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
   const alertText = (page: Page, pattern: RegExp) => waitForText(page, '#alert-text', pattern);
 
   /** Joins an event that admits at once: the waiting view may flash by too fast to see. */
@@ -321,9 +334,8 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('a venue: the map by section and row with prices, the best 3 together at a price level, the total before Buy now', async () => {
+  it('a venue: it opens on its sections with level, price and seats left, a section shows its rows, the best 3 together at a price level, the total before Buy now', async () => {
     const eventId = uniqueId('web-venue');
-    const rows = (n: number, seats: number) => Array.from({ length: n }, (_, i) => ({ rowId: String(i + 1), seats }));
     await app.createEvent(eventId, {
       maxSeatsPerUser: 6,
       admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 },
@@ -339,15 +351,28 @@ describe('waiting room in Chromium', () => {
       },
     });
     const { page, problems } = await person(DESKTOP);
-    await joinAdmitted(page, eventId, 'Eve');
-    // Sections with their price, rows with their label, seats by number.
-    const headings = await page.locator('#seat-map .section h2').allTextContents();
-    expect(headings.map((h) => h.replace(/\s/g, ' '))).toEqual([expect.stringMatching(/^Section A · FLOOR · .*120\.00/), expect.stringMatching(/^Section B · BALCONY · .*45\.00/)]);
+    await submitJoin(page, eventId, 'Eve');
+    await waitForSections(page);
+    // Sections first, with their level, price and seats left; no seat yet.
+    expect(await sectionCard(page, 'A')).toEqual(['Section A', expect.stringMatching(/^FLOOR · .*120\.00/), '16 left']);
+    expect(await sectionCard(page, 'B')).toEqual(['Section B', expect.stringMatching(/^BALCONY · .*45\.00/), '30 left']);
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(await page.locator('#counts').textContent()).toBe('46 seats available · 0 held · 0 sold');
+
+    // A section: its rows with their label, seats by number.
+    await page.locator('.section-choice[data-section="B"]').click();
+    await seat(page, 'B-2-7').waitFor();
+    expect((await page.locator('#section-title').textContent())?.replace(/\s/g, ' ')).toMatch(/^Section B · BALCONY · .*45\.00/);
     expect(await page.locator('[data-section="B"] [data-row="2"] .row-label').textContent()).toBe('Row 2');
     expect(await seat(page, 'B-2-7').textContent()).toBe('7');
-    // Someone holds B-1-2, so the best 3 together on the balcony are B-1-3..5.
+    expect(await page.locator('.seat').count()).toBe(30);
+    // Someone holds B-1-2: the map shows it, and the list counts it, so the best 3 together on the balcony are B-1-3..5.
     const other = await joinAndAdmit(app, eventId, 'other');
     expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['B-1-2'] }, other.auth)).status).toBe(201);
+    await page.waitForFunction(() => document.querySelector('[data-seat="B-1-2"]').classList.contains('held'), undefined, { timeout: 10_000 });
+    await page.getByRole('button', { name: 'All sections' }).click();
+    await waitForText(page, '.section-choice[data-section="B"] .section-left', /^29 left$/);
+    expect(await page.locator('#best-level option[value="BALCONY"]').textContent()).toMatch(/ \(29 left\)$/); // the levels count from the list too
     await page.locator('#best-quantity').selectOption('3');
     await page.locator('#best-level').selectOption('BALCONY');
     await shot(page, 'desktop-venue-map');
@@ -359,6 +384,122 @@ describe('waiting room in Chromium', () => {
     await page.getByRole('button', { name: 'Buy now' }).click();
     await waitForText(page, '#order-id', /paid .*135\.00/);
     await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  it('a 20,000-seat stadium on a phone: sections first, one section drawn, its map follows another buyer within the refresh, a pick holds, best available in one tap', async () => {
+    const eventId = uniqueId('web-stadium');
+    const sectionIds = Array.from({ length: 20 }, (_, i) => `S${String(i + 1).padStart(2, '0')}`);
+    const levelOf = (i: number) => (i < 5 ? 'P1' : i < 12 ? 'P2' : 'P3');
+    await app.createEvent(eventId, {
+      maxSeatsPerUser: 4,
+      admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 },
+      layout: {
+        priceLevels: [
+          { priceLevel: 'P1', price: 9500, currency: 'EUR' },
+          { priceLevel: 'P2', price: 6500, currency: 'EUR' },
+          { priceLevel: 'P3', price: 3500, currency: 'EUR' },
+        ],
+        // 20 sections of 20 rows of 50 seats
+        sections: sectionIds.map((sectionId, i) => ({ sectionId, priceLevel: levelOf(i), rows: rows(20, 50) })),
+      },
+    });
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body.capacity).toBe(20_000);
+    const { page, problems } = await person(PHONE);
+    const reads: { path: string; status: number; query: string }[] = [];
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith(`/v1/events/${eventId}/s`)) reads.push({ path: url.pathname.slice(`/v1/events/${eventId}`.length), status: r.status(), query: url.search });
+    });
+    await submitJoin(page, eventId, 'Stadium Fan');
+    await waitForSections(page);
+    expect(await page.locator('.section-choice').count()).toBe(20);
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(await sectionCard(page, 'S01')).toEqual(['Section S01', expect.stringMatching(/^P1 · .*95\.00/), '1,000 left']);
+    expect(await page.locator('#counts').textContent()).toBe('20,000 seats available · 0 held · 0 sold');
+    expect(await page.locator('#hold-button').isVisible()).toBe(false); // nothing to pick on the list
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-1-sections');
+    await shot(page, 'phone-stadium-1-sections-screen', false); // what the phone's screen shows
+
+    // One section: its 1,000 seats, never the stadium's 20,000.
+    await page.locator('.section-choice[data-section="S07"]').click();
+    await seat(page, 'S07-20-50').waitFor();
+    await page.locator('#seat-map[aria-busy="false"]').waitFor();
+    expect(await page.locator('.seat').count()).toBe(1000);
+    expect(await page.locator('#seat-map .row').count()).toBe(20);
+    expect(await seat(page, 'S07-3-10').textContent()).toBe('10');
+    expect(await page.locator('#counts').textContent()).toBe('Section S07: 1,000 seats available · 0 held · 0 sold');
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-2-section');
+    await shot(page, 'phone-stadium-2-section-screen', false); // what the phone's screen shows
+
+    // Another buyer holds a seat of this section: the map follows within its refresh (5 s, plus the snapshot's 1 s).
+    const other = await joinAndAdmit(app, eventId, 'other-buyer');
+    const heldAt = Date.now();
+    expect((await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['S07-3-10'] }, other.auth)).status).toBe(201);
+    await page.waitForFunction(() => document.querySelector('[data-seat="S07-3-10"]').classList.contains('held'), undefined, { timeout: 8_000 });
+    const followedMs = Date.now() - heldAt;
+    expect(await seat(page, 'S07-3-10').isDisabled()).toBe(true);
+    expect(await page.locator('#counts').textContent()).toBe('Section S07: 999 seats available · 1 held · 0 sold');
+    // Nothing changes after that: the next refresh is a 304 of no body.
+    await page.waitForResponse((r) => r.url().includes('/seats/state') && r.status() === 304, { timeout: 8_000 });
+    await shot(page, 'phone-stadium-3-followed');
+    await shot(page, 'phone-stadium-3-followed-screen', false); // what the phone's screen shows
+
+    // A pick holds, priced by the section's level.
+    await seat(page, 'S07-1-1').click();
+    await seat(page, 'S07-1-2').click();
+    expect(await page.locator('#selection').textContent()).toMatch(/^S07-1-1 and S07-1-2 \(2 of at most 4\) · .*130\.00$/);
+    await page.getByRole('button', { name: 'Hold 2 seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats S07-1-1 and S07-1-2');
+    expect((await page.locator('#hold-total').textContent())?.replace(/\s/g, ' ')).toMatch(/^Total .*130\.00/);
+    expect((await app.request('GET', `/v1/events/${eventId}`)).body).toEqual(expect.objectContaining({ held: 3, sold: 0 }));
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-stadium-4-held');
+
+    // Best available stays one tap from the first screen: the best 2 are the front of S01.
+    await page.getByRole('button', { name: 'Release seats' }).click();
+    await seat(page, 'S07-1-1').waitFor();
+    await page.getByRole('button', { name: 'All sections' }).click();
+    await page.locator('.section-choice').first().waitFor();
+    await page.locator('#best-quantity').selectOption('2');
+    await page.getByRole('button', { name: 'Find my seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats S01-1-1 and S01-1-2');
+
+    // The layout of S07 was read once; every map read was of one section or the list, never the whole paged map.
+    expect(reads.filter((r) => r.path === '/seats/layout').map((r) => r.query)).toEqual(['?sectionId=S07']);
+    expect(reads.filter((r) => r.path === '/seats')).toEqual([]);
+    expect(reads.filter((r) => r.path === '/seats/state').every((r) => r.query === '?sectionId=S07')).toBe(true);
+    console.log(`stadium map: another buyer's hold shown after ${followedMs} ms; map reads ${JSON.stringify(countReads(reads))}`);
+    await expectCleanAudit(app, eventId);
+    expect(problems).toEqual([]);
+  });
+
+  it('a section too big to draw seat by seat (3,000 general-admission seats) offers best available instead, on a phone', async () => {
+    const eventId = uniqueId('web-big-ga');
+    await app.createEvent(eventId, { capacity: 3000, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
+    const { page, problems } = await person(PHONE);
+    const layoutReads: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/seats/layout')) layoutReads.push(r.url());
+    });
+    await submitJoin(page, eventId, 'Crowd');
+    await page.getByRole('heading', { name: /your turn/i }).waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await waitForText(page, '#seat-map .big-note', /too many/)).toBe(
+      '3,000 seats left here: too many to show one by one on this screen. Choose how many you want above, and we find you the best ones.',
+    );
+    expect(await page.locator('#counts').textContent()).toBe('3,000 seats available · 0 held · 0 sold');
+    expect(await page.locator('.seat').count()).toBe(0);
+    expect(layoutReads).toEqual([]); // 3,000 seat ids it would not draw are not fetched either
+    expect(await overflow(page)).toEqual([]);
+    await shot(page, 'phone-big-ga');
+    await page.locator('#best-quantity').selectOption('2');
+    await page.getByRole('button', { name: 'Find my seats' }).click();
+    await page.locator('#view-hold').waitFor({ state: 'visible' });
+    expect(await page.locator('#held-seats').textContent()).toBe('Seats GA-1 and GA-2');
     expect(problems).toEqual([]);
   });
 
@@ -401,7 +542,7 @@ describe('waiting room in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('when the event sells out, people waiting are told in plain words (stream and polling), and a late join too', async () => {
+  it('when the event sells out, people waiting see one sold-out state (stream and polling), and a newcomer is not offered the line', async () => {
     const eventId = uniqueId('web-soldout');
     await app.createEvent(eventId, { capacity: 1, admission: { ratePerSecond: 100, maxActive: 100, sessionTtlSeconds: 600 } });
     // The one seat is held: admission waits (it may come back), so the page keeps waiting.
@@ -415,19 +556,36 @@ describe('waiting room in Chromium', () => {
     await joinLine(polling.page, eventId, 'Polling Watcher');
     await waitForText(live.page, '#wait-mode', /Live updates/);
     await waitForText(polling.page, '#wait-mode', /Checking every 2 seconds/);
+    // A place on screen before the sale ends (the live watcher joined first).
+    expect(await polling.page.locator('#position').textContent()).toBe('2');
 
     expect((await app.request('POST', `/v1/events/${eventId}/holds/${hold.body.holdId}/confirm`, {}, buyer.auth)).status).toBe(201);
     for (const { page } of [live, polling]) {
       expect(await waitForText(page, '#alert-text', /Sold out/, 10_000)).toBe(
         'Sold out: every seat has been sold, so nobody else will be let in. Thank you for waiting.',
       );
+      // One state under the banner: no place, no wait, no line to join; the same the newcomer sees.
+      expect(await waitForText(page, '#event-info', /Sold out/)).toBe('Sold out: every seat has been sold.');
+      expect(await page.locator('#view-wait').isHidden()).toBe(true);
+      expect(await page.locator('#position').isVisible()).toBe(false);
+      expect(await page.getByText(/Your place|to go/).filter({ visible: true }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: /Join/ }).count()).toBe(0);
+      expect(await page.title()).toBe('Sold out · queuegate');
+      expect(await page.getByRole('heading', { level: 1 }).filter({ visible: true }).allTextContents()).toEqual(['Sold out']);
     }
+    expect(await overflow(polling.page)).toEqual([]);
     await shot(polling.page, 'phone-5-sold-out');
 
-    const late = await person(DESKTOP);
-    await submitJoin(late.page, eventId, 'Too Late');
-    expect(await waitForText(late.page, '#alert-text', /Sold out/)).toBe('Sold out: every seat has been sold, so the line is closed.');
-    const failedLoads = /ERR_FAILED|net::|status of 410/;
+    // A newcomer: the event looked up says sold out, and there is no "Join the line" to press.
+    const late = await person(PHONE);
+    await late.page.goto(`${app.url}/?event=${eventId}`);
+    expect(await waitForText(late.page, '#event-info', /Sold out/)).toBe('Sold out: every seat has been sold.');
+    expect(await late.page.getByRole('button', { name: /Join/ }).count()).toBe(0);
+    expect(await late.page.getByLabel('Your name').isVisible()).toBe(false);
+    expect(await late.page.getByRole('heading', { level: 1 }).filter({ visible: true }).allTextContents()).toEqual(['Sold out']);
+    expect(await overflow(late.page)).toEqual([]);
+    await shot(late.page, 'phone-5b-sold-out-newcomer');
+    const failedLoads = /ERR_FAILED|net::/;
     expect([...live.problems, ...polling.problems, ...late.problems].filter((p) => !failedLoads.test(p))).toEqual([]);
   });
 
@@ -457,6 +615,10 @@ describe('waiting room in Chromium', () => {
       expect(await page.locator('#position').textContent()).toBe('–');
     }
     await shot(live.page, 'desktop-6-prequeue-countdown');
+    // The commitment is 64 hex characters: on a 390 px phone it wraps instead of widening the page.
+    expect(await polling.page.locator('#shuffle-note code.hash').first().textContent()).toBe(commitment);
+    expect(await overflow(polling.page)).toEqual([]);
+    await shot(polling.page, 'phone-6a-prequeue-commitment');
 
     // After the start: a place (1 or 2), the note that the line was shuffled, and the revealed seed.
     for (const { page } of [live, polling]) {
@@ -466,20 +628,75 @@ describe('waiting room in Chromium', () => {
     }
     const seed = (await app.request('GET', `/v1/events/${eventId}`)).body.shuffle.seed as string;
     expect(await live.page.locator('#shuffle-note').textContent()).toContain(seed);
+    expect(await overflow(polling.page)).toEqual([]); // the commitment and the seed both wrap
     await shot(polling.page, 'phone-6-shuffled-place');
     expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: false })).status).toBe(200);
     for (const { page } of [live, polling]) await waitForSeatMap(page);
     expect([...live.problems, ...polling.problems].filter((p) => !/ERR_FAILED|net::/.test(p))).toEqual([]);
   });
 
-  it('before the queue opens, a join is told when to come back', async () => {
+  it('before the queue opens: a countdown; the page opens by itself, and joins whoever asked at the opening', async () => {
     const eventId = uniqueId('web-early');
-    await app.createEvent(eventId, { capacity: 10, queueOpensAt: new Date(Date.now() + 3_600_000).toISOString(), salesStartAt: new Date(Date.now() + 7_200_000).toISOString() });
-    const { page, problems } = await person(DESKTOP);
-    await submitJoin(page, eventId, 'Too Early');
-    expect(await waitForText(page, '#alert-text', /opens at/)).toMatch(/^The line for this event opens at .+\. Come back then to join it\.$/);
-    expect(problems.filter((p) => !/status of 403/.test(p))).toEqual([]);
+    const client = redis.client();
+    const [s] = await client.time();
+    client.disconnect();
+    const opensAt = Number(s) * 1000 + 10_000;
+    await app.createEvent(eventId, { capacity: 10, queueOpensAt: new Date(opensAt).toISOString(), admission: { ratePerSecond: 100, maxActive: 100 } });
+    // Paused: after the opening the joined person shows a place in line.
+    expect((await app.admin('PATCH', `/v1/events/${eventId}`, { paused: true })).status).toBe(200);
+    const eager = await person(PHONE);
+    const watcher = await person(DESKTOP);
+    const requested: string[] = [];
+    eager.page.on('request', (r) => requested.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    for (const { page } of [eager, watcher]) await page.goto(`${app.url}/?event=${eventId}`);
+
+    const seconds = (t: string) => Number(/(\d+):(\d\d)/.exec(t)?.[1]) * 60 + Number(/(\d+):(\d\d)/.exec(t)?.[2]);
+    const first = await waitForText(eager.page, '#opening', /^The line opens in \d+:\d\d\.$/);
+    expect(seconds(first)).toBeLessThanOrEqual(10);
+    await eager.page.getByLabel('Your name').fill('Early Riser');
+    await eager.page.getByRole('button', { name: 'Join when the line opens' }).click();
+    expect(await waitForText(eager.page, '#opening', /You will be put in it then/)).toMatch(/^The line opens in \d+:\d\d\. You will be put in it then: keep this page open\.$/);
+    expect(await eager.page.locator('#join-button').isDisabled()).toBe(true);
+    const later = await waitForText(eager.page, '#opening', /^The line opens in \d+:\d\d/);
+    expect(seconds(later)).toBeLessThan(seconds(first)); // it counts down
+    expect(requested.filter((r) => r.startsWith('POST'))).toEqual([]); // nobody joined early
+    expect(await overflow(eager.page)).toEqual([]);
+    await shot(eager.page, 'phone-7-before-opening');
+
+    // At the opening: the eager person is in line without touching anything; the watcher is offered the line.
+    expect(await waitForText(eager.page, '#position', /^1$/, 20_000)).toBe('1');
+    expect(Date.now()).toBeGreaterThanOrEqual(opensAt - 1000); // not before the opening (this clock and Redis' are the same machine's)
+    await watcher.page.getByRole('button', { name: 'Join the line' }).waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await watcher.page.locator('#opening').isHidden()).toBe(true);
+    expect(await redisUsers(eventId)).toEqual([expect.stringMatching(/^Early-Riser-/)]);
+    await shot(eager.page, 'phone-7b-joined-at-opening');
+    expect([...eager.problems, ...watcher.problems]).toEqual([]);
   });
+
+  it('the page declares its icon, and loads nothing that is not there', async () => {
+    const { page, problems } = await person(PHONE);
+    const missing: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
+    await page.goto(`${app.url}/?event=${uniqueId('no-such-event')}`);
+    await waitForText(page, '#event-info', /No event with this code/);
+    const icon = await page.evaluate(() => (document.querySelector('link[rel="icon"]') as { href: string } | null)?.href);
+    expect(icon).toBe(`${app.url}/favicon.svg`);
+    const served = await page.request.get(icon as string);
+    expect(served.status()).toBe(200);
+    expect(served.headers()['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(await served.text()).toMatch(/^<svg /);
+    expect(missing).toEqual([`404 /v1/events/${new URL(page.url()).searchParams.get('event')}`]); // the lookup, by design
+    expect(problems).toEqual([]);
+  });
+
+  /** Map reads by path and status, e.g. { '/seats/state 304': 2 }. */
+  function countReads(reads: { path: string; status: number }[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of reads) counts[`${r.path} ${r.status}`] = (counts[`${r.path} ${r.status}`] ?? 0) + 1;
+    return counts;
+  }
 
   /** The userIds waiting or admitted on an event, read straight from Redis. */
   async function redisUsers(eventId: string): Promise<string[]> {

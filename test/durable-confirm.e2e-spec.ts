@@ -108,7 +108,7 @@ describe('durable confirm: REDIS_WAIT_REPLICAS=1 on a master with one replica', 
       expect(replication.masters).toHaveLength(1);
       expect(replication.masters[0].replicas).toHaveLength(1);
       expect(replication.masters[0].replicas[0].lagBytes).toBeGreaterThan(0);
-      // Holds do not wait for replicas (README: why), so they go on while it is behind.
+      // Holds do not wait for replicas (docs/design.md, Reliability: why), so they go on while it is behind.
       const hold = await app.request('POST', `/v1/events/${eventId}/holds`, { seatIds: ['GA-3'] }, user.auth);
       expect(hold.status).toBe(201);
 

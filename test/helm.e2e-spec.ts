@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
 const CHART = join(ROOT, 'helm', 'queuegate');
 const CI = join(CHART, 'ci');
-const SECRET_KEYS = ['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET', 'REDIS_PASSWORD'];
+const SECRET_KEYS = ['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET', 'REDIS_PASSWORD', 'JOIN_JWT_SECRET', 'QUEUE_IT_SECRET_KEY'];
 
 let helm = '';
 let binDir = '';
@@ -89,13 +89,20 @@ interface DeploymentView {
 }
 const deployment = (objects: K8sObject[]) => one(objects, 'Deployment') as unknown as DeploymentView;
 const container = (objects: K8sObject[]) => deployment(objects).spec.template.spec.containers[0];
-const configData = (objects: K8sObject[]) => (one(objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data;
+/** The app's settings ConfigMap (the Grafana dashboard, when enabled, is a ConfigMap too). */
+const settings = (objects: K8sObject[]) => one(objects.filter((o) => !o.metadata.name.endsWith('-dashboard')), 'ConfigMap');
+const configData = (objects: K8sObject[]) => (settings(objects) as unknown as { data: Record<string, string> }).data;
 const secretData = (objects: K8sObject[]) =>
   Object.fromEntries(
     ofKind(objects, 'Secret').flatMap((s) =>
       Object.entries((s as unknown as { data?: Record<string, string> }).data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
     ),
   );
+
+interface RuleGroup {
+  name: string;
+  rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[];
+}
 
 const ciFile = (name: string) => join(CI, name);
 const ciFiles = readdirSync(CI).filter((f) => f.endsWith('-values.yaml')).sort();
@@ -118,7 +125,7 @@ beforeAll(async () => {
 describe('helm chart helm/queuegate', () => {
   it('the matrix covers the switches the issue names', () => {
     expect(Object.keys(CASES)).toEqual(
-      expect.arrayContaining(['default', 'cluster-redis', 'autoscaling', 'existing-secret', 'servicemonitor', 'networkpolicy']),
+      expect.arrayContaining(['default', 'cluster-redis', 'autoscaling', 'existing-secret', 'servicemonitor', 'networkpolicy', 'dashboards']),
     );
   });
 
@@ -189,7 +196,7 @@ describe('helm chart helm/queuegate', () => {
     }
     expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(['ADMIN_TOKEN', 'ACCESS_TOKEN_SECRET']));
     // The ConfigMap is the one envFrom source; nothing mounts a Secret wholesale.
-    expect(container(objects).envFrom).toEqual([{ configMapRef: { name: one(objects, 'ConfigMap').metadata.name } }]);
+    expect(container(objects).envFrom).toEqual([{ configMapRef: { name: settings(objects).metadata.name } }]);
   });
 
   it('the ConfigMap carries every non-secret setting of CONTRACT §6', () => {
@@ -247,6 +254,21 @@ describe('helm chart helm/queuegate', () => {
     expect(env.find((e) => e.name === 'AWS_VWR_SIGNING_KEY')?.valueFrom.secretKeyRef).toMatchObject({ key: 'AWS_VWR_SIGNING_KEY' });
     expect(env.find((e) => e.name === 'AWS_VWR_ACCESS_KEYS')?.valueFrom.secretKeyRef).toMatchObject({ key: 'AWS_VWR_ACCESS_KEYS', optional: false });
     expect(await renderError(['--set', 'config.awsVwrCompat=true'])).toMatch(/awsVwrCompat needs config.awsVwrIssuer/);
+  });
+
+  it('Queue-it compatibility: the customer id in the ConfigMap, the secret from the Secret, both or neither', async () => {
+    const key = 'queue-it-secret-0123456789abcdef0123456789';
+    const on = await render(['--set', 'config.queueItCustomerId=ticketania', '--set', `auth.queueItSecretKey=${key}`]);
+    expect(configData(on)).toMatchObject({ QUEUE_IT_CUSTOMER_ID: 'ticketania' });
+    expect(Object.keys(configData(on))).not.toContain('QUEUE_IT_SECRET_KEY');
+    const env = deployment(on).spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[];
+    expect(env.find((e) => e.name === 'QUEUE_IT_SECRET_KEY')?.valueFrom.secretKeyRef).toMatchObject({ key: 'QUEUE_IT_SECRET_KEY', optional: false });
+    expect(Buffer.from((one(on, 'Secret') as any).data.QUEUE_IT_SECRET_KEY, 'base64').toString()).toBe(key);
+    expect(Object.keys(configData(rendered.default))).not.toContain('QUEUE_IT_CUSTOMER_ID');
+
+    expect(await renderError(['--set', 'config.queueItCustomerId=ticketania'])).toMatch(/queueItCustomerId and auth.queueItSecretKey must be set together/);
+    expect(await renderError(['--set', `auth.queueItSecretKey=${key}`])).toMatch(/must be set together/);
+    expect(await renderError(['--set', 'config.queueItCustomerId=ticketania', '--set', 'auth.queueItSecretKey=short'])).toMatch(/queueItSecretKey must be at least 32/);
   });
 
   it.each(Object.keys(CASES))('restricted security context, read-only root with a writable /tmp: %s', (name) => {
@@ -340,6 +362,7 @@ describe('helm chart helm/queuegate', () => {
     expect(ref('ADMIN_TOKEN')).toEqual({ name: 'queuegate-credentials', key: 'admin-token' });
     expect(ref('ACCESS_TOKEN_SECRET')).toEqual({ name: 'queuegate-credentials', key: 'access-token-secret' });
     expect(ref('REDIS_PASSWORD')).toEqual({ name: 'queuegate-credentials', key: 'redis-password', optional: true });
+    expect(ref('QUEUE_IT_SECRET_KEY')).toEqual({ name: 'queuegate-credentials', key: 'QUEUE_IT_SECRET_KEY', optional: true });
     expect(configData(objects).REDIS_URL).toBe('rediss://redis.data.svc.cluster.local:6380');
   });
 
@@ -387,6 +410,36 @@ describe('helm chart helm/queuegate', () => {
     const service = one(objects, 'Service') as unknown as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string; targetPort: string }[] } };
     expect(service.spec.ports.map((p) => p.name)).toContain('http');
     expect(service.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+  });
+
+  it('PrometheusRule only when enabled: the alerts of files/queuegate.rules.yaml, with alertLabels added and each severity kept', () => {
+    expect(ofKind(rendered.default, 'PrometheusRule')).toHaveLength(0);
+    const objects = rendered.dashboards;
+    const rule = one(objects, 'PrometheusRule') as unknown as { metadata: { labels: Record<string, string> }; spec: { groups: RuleGroup[] } };
+    expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+    const file = parse(readFileSync(join(CHART, 'files', 'queuegate.rules.yaml'), 'utf8')) as { groups: RuleGroup[] };
+    const withTeam = file.groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, labels: { ...r.labels, team: 'tickets' } })) }));
+    expect(rule.spec.groups).toEqual(withTeam);
+    expect(rule.spec.groups[0].rules.length).toBeGreaterThanOrEqual(8);
+    // The annotations keep Prometheus's own templates: Helm must not have rendered them.
+    expect(JSON.stringify(rule.spec.groups)).toContain('{{ $labels.instance }}');
+  });
+
+  it('Grafana dashboard ConfigMap only when enabled, labelled for the sidecar, holding files/queuegate-dashboard.json as is', async () => {
+    expect(ofKind(rendered.default, 'ConfigMap').map((c) => c.metadata.name)).toEqual(['qg-queuegate']);
+    const cm = ofKind(rendered.dashboards, 'ConfigMap').find((c) => c.metadata.name === 'qg-queuegate-dashboard') as unknown as {
+      metadata: K8sObject['metadata'];
+      data: Record<string, string>;
+    };
+    expect(cm.metadata.namespace).toBe('monitoring');
+    expect(cm.metadata.labels?.grafana_dashboard).toBe('1');
+    expect(cm.metadata.annotations).toEqual({ grafana_folder: 'queuegate' });
+    const file = readFileSync(join(CHART, 'files', 'queuegate-dashboard.json'), 'utf8');
+    expect(JSON.parse(cm.data['queuegate.json'])).toEqual(JSON.parse(file));
+    const other = ofKind(await render(['--set', 'metrics.grafanaDashboard.enabled=true', '--set', 'metrics.grafanaDashboard.sidecarLabel=dashboards', '--set', 'metrics.grafanaDashboard.sidecarLabelValue=queuegate']), 'ConfigMap');
+    const labelled = other.find((c) => c.metadata.name.endsWith('-dashboard'));
+    expect(labelled?.metadata.labels).toMatchObject({ dashboards: 'queuegate' });
+    expect(labelled?.metadata.namespace).toBe('tickets');
   });
 
   it('NetworkPolicy only when enabled: http in, DNS and the Redis ports out', async () => {
@@ -496,8 +549,9 @@ describe('helm chart helm/queuegate', () => {
     expect(readme).toContain("get secret queuegate -o jsonpath='{.data.ADMIN_TOKEN}'");
   });
 
-  it("the project README's Deploying example renders and validates with the chart as shipped", async () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it("the Deploying example of docs/operations.md renders and validates with the chart as shipped", async () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    expect(readme.indexOf('## Deploying')).toBeGreaterThan(0);
     const deploying = readme.slice(readme.indexOf('## Deploying'));
     const block = /```sh\n([\s\S]*?)```/.exec(deploying)?.[1] ?? '';
     const command = block.replace(/\\\n\s*/g, ' ').trim();

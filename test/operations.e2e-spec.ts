@@ -1,19 +1,9 @@
 import { TestApp, uniqueId } from './support/app-harness';
 import { joinAndAdmit } from './support/flows';
-import { pollUntil } from './support/inspect';
+import { metricSample as sample, pollUntil } from './support/inspect';
 import { startTopologyApp, stopTopologyApp, Topology } from './support/topology';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-
-/** Reads one sample's value from Prometheus text, or 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
 
 interface ReferenceRoute {
   method: string;

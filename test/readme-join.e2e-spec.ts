@@ -10,8 +10,8 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
 const SECRET = 'readme-join-secret-0123456789abcdef';
 
-/** The README's "Who may join" example must work exactly as written (needs `npm run build`). */
-describe('README: who may join', () => {
+/** The "Who may join" example of docs/security.md must work exactly as written (needs `npm run build`). */
+describe('docs/security.md: who may join', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let service: ServiceProcess;
 
@@ -31,8 +31,9 @@ describe('README: who may join', () => {
   });
 
   it('runs the block: challenge, token, the same place again, one challenge one join, 401, then 429 with Retry-After', async () => {
-    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Who may join'));
+    const doc = readFileSync(resolve(ROOT, 'docs', 'security.md'), 'utf8');
+    expect(doc.indexOf('## Who may join')).toBeGreaterThan(0);
+    const section = doc.slice(doc.indexOf('## Who may join'));
     const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {

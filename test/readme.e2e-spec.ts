@@ -8,8 +8,8 @@ import { startRedis } from './support/redis-harness';
 
 const run = promisify(execFile);
 
-/** The README's sale walkthrough must work exactly as written. */
-describe('README', () => {
+/** The README's sale walkthrough and the guide's venue example must work exactly as written. */
+describe('README and docs/guide.md', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let service: ServiceProcess;
 
@@ -22,11 +22,11 @@ describe('README', () => {
     await redis?.cleanup();
   });
 
-  /** Runs the first bash block after `heading` and returns its output lines, parsed as JSON. */
-  async function runBlock(heading: string): Promise<any[]> {
-    const readme = readFileSync(resolve(__dirname, '../README.md'), 'utf8');
-    expect(readme.indexOf(heading)).toBeGreaterThan(0);
-    const section = readme.slice(readme.indexOf(heading));
+  /** Runs the first bash block after `heading` in `file` and returns its output lines, parsed as JSON. */
+  async function runBlock(file: string, heading: string): Promise<any[]> {
+    const text = readFileSync(resolve(__dirname, '..', file), 'utf8');
+    expect(text.indexOf(heading)).toBeGreaterThan(0);
+    const section = text.slice(text.indexOf(heading));
     const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {
@@ -37,7 +37,7 @@ describe('README', () => {
   }
 
   it('runs the "A sale, end to end" block against a real service', async () => {
-    const lines = await runBlock('### A sale, end to end');
+    const lines = await runBlock('README.md', '### A sale, end to end');
     expect(lines[0]).toMatchObject({ capacity: 100, available: 100 });
     expect(lines[1]).toMatchObject({ seatIds: ['GA-1', 'GA-2'] });
     expect(lines[1].orderId).toMatch(/^ord_/);
@@ -45,8 +45,8 @@ describe('README', () => {
     expect(lines.at(-1)).toEqual({ ok: true, recount: { available: 98, held: 0, sold: 2 } });
   });
 
-  it('runs the venue block: a layout, 4 together under a price level, the total', async () => {
-    const lines = await runBlock('### Venues: sections, price levels, seats together');
+  it('runs the guide\'s venue block: a layout, 4 together under a price level, the total', async () => {
+    const lines = await runBlock('docs/guide.md', '## Venues: sections, price levels, seats together');
     expect(lines).toEqual([
       { capacity: 46, levels: [{ priceLevel: 'FLOOR', price: 12000, available: 20 }, { priceLevel: 'BALCONY', price: 7900, available: 26 }] },
       { seatIds: ['B-1-101', 'B-1-102', 'B-1-103', 'B-1-104'], total: { amount: 31600, currency: 'EUR' } },

@@ -167,7 +167,7 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
     await expectCleanAudit(app, eventId);
   });
 
-  it('sweep: OK with the holds it expired, EVENT_NOT_FOUND for a missing event; seatPage and audit: OK and 404 EVENT_NOT_FOUND', async () => {
+  it('sweep: OK with the holds it expired, EVENT_NOT_FOUND for a missing event; seat map (seatChunk) and audit: OK and 404 EVENT_NOT_FOUND', async () => {
     const eventId = uniqueId('r-sweep');
     await app.createEvent(eventId, { capacity: 5, holdTtlSeconds: 1, admission });
     const [alice] = await admitAll(app, eventId, ['alice']);
@@ -191,7 +191,7 @@ describe.each(TOPOLOGIES)('seat scripts on %s Redis', (name) => {
     expectError(await app.request('GET', `/v1/events/${uniqueId('r-ghost')}/seats`), 404, 'EVENT_NOT_FOUND');
     await expectCleanAudit(app, eventId);
     expectError(await app.admin('GET', `/v1/events/${uniqueId('r-ghost')}/audit`), 404, 'EVENT_NOT_FOUND');
-    expectSeen('sweep OK', 'sweep EVENT_NOT_FOUND', 'seatPage OK', 'seatPage EVENT_NOT_FOUND', 'auditSeats OK', 'auditSeats EVENT_NOT_FOUND',
+    expectSeen('sweep OK', 'sweep EVENT_NOT_FOUND', 'seatChunk OK', 'seatChunk EVENT_NOT_FOUND', 'auditSeats OK', 'auditSeats EVENT_NOT_FOUND',
       'auditHolds OK', 'auditOrders OK', 'auditTotals OK');
   });
 

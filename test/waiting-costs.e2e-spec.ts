@@ -6,6 +6,7 @@ import { headKeys, leaveKeys, queueKeys, statusKeys } from '../src/queue/queue.r
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
 import { Sweeper } from '../src/seat/sweeper';
+import { commandDelta, commandStats as sharedCommandStats } from './support/command-stats';
 import { countStatuses, startApp, TestApp, uniqueId } from './support/app-harness';
 import { expectError, pollUntil, sleep, ticketSeq } from './support/inspect';
 import { jwtPayload, openSse, SseStream } from './support/sse-client';
@@ -42,16 +43,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     await topology?.stop();
   });
 
-  /** calls per command, summed over every master */
-  async function commandStats(): Promise<Map<string, number>> {
-    const totals = new Map<string, number>();
-    for (const node of masters) {
-      for (const [, command, calls] of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-        totals.set(command, (totals.get(command) ?? 0) + Number(calls));
-      }
-    }
-    return totals;
-  }
+  const commandStats = () => sharedCommandStats(masters);
   /**
    * Redis's counts and this replica's refresh count, taken while no refresh
    * is under way, so that every refresh falls wholly on one side of the sample.
@@ -64,8 +56,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
       if (snapshots().inFlight === 0 && snapshots().refreshes === refreshes) return { stats, refreshes };
     }
   }
-  const delta = (after: Map<string, number>, before: Map<string, number>) =>
-    Object.fromEntries([...after].map(([c, n]) => [c, n - (before.get(c) ?? 0)]).filter(([, n]) => n !== 0));
+  const delta = commandDelta;
   /** Background work a replica does whoever looks: never per read. */
   const BACKGROUND = new Set(['evalsha', 'hgetall', 'info', 'cluster']);
 

@@ -5,6 +5,7 @@
  * taking thousands of places pays thousands of times.
  */
 import * as api from './api/client.js';
+import { ApiError } from './api/client.js';
 import { $ } from './util.js';
 
 export interface Proof {
@@ -40,4 +41,22 @@ export async function solveChallenge(eventId: string): Promise<Proof> {
 
 export function hideChallengeProgress(): void {
   $('pow-progress').hidden = true;
+}
+
+/**
+ * Runs a join; when the event asks for a challenge (403 CHALLENGE_REQUIRED)
+ * solves one and joins with it. A challenge that failed (it expired while
+ * solving, or the event raised its difficulty) is fetched and solved once more.
+ */
+export async function joinSolvingChallenge<T>(eventId: string, join: (proof?: Proof) => Promise<T>): Promise<T> {
+  let proof: Proof | undefined;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await join(proof);
+    } catch (err) {
+      const again = err instanceof ApiError && (err.code === 'CHALLENGE_REQUIRED' || (err.code === 'CHALLENGE_FAILED' && attempt < 2));
+      if (!again) throw err;
+      proof = await solveChallenge(eventId);
+    }
+  }
 }

@@ -10,6 +10,6 @@ const { join, resolve } = require('node:path');
 const root = resolve(__dirname, '..');
 const out = join(root, 'dist', 'public');
 mkdirSync(out, { recursive: true });
-for (const file of ['index.html', 'styles.css']) {
+for (const file of ['index.html', 'queue-it.html', 'styles.css', 'favicon.svg']) {
   copyFileSync(join(root, 'web', file), join(out, file));
 }

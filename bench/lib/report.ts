@@ -1,3 +1,4 @@
+import type { SeatMapResult } from '../seat-map';
 import type { HttpResults, ScenarioResult } from '../http-scenarios';
 import { durableMarkdown, DurableResults } from '../durable';
 import type { MemoryAndAdmission } from '../memory';
@@ -29,6 +30,8 @@ export interface BenchResults {
   venue?: BigVenueResult;
   /** confirm latency with REDIS_WAIT_REPLICAS 0 and 1 (bench/durable.ts) */
   durable?: DurableResults;
+  /** the seat map with 1,000 buyers looking (bench/seat-map.ts, also in seatmap-summary.md) */
+  seatMap?: SeatMapResult;
   targets: TargetRow[];
 }
 

@@ -12,6 +12,7 @@
               powBits (join challenge difficulty, 0..32),
               endsAt (Redis time in ms, 0 for no end),
               queueMethod (switching moves nobody: see admit-12.lua),
+              redirectOrigins (JSON list of origins, read by the Queue-it flow),
               admissionMode ('auto' | 'manual')
               (names and ranges checked by the service)
 
@@ -30,7 +31,7 @@ local metaKey = KEYS[1]
 -- Counters, queue state and what the replicas read to schedule their work:
 -- only the scripts that keep them may write them.
 local KEPT = { capacity = true, available = true, held = true, sold = true, queue = true, seq = true,
-  head = true, lastScore = true, tokens = true, tokensAt = true, leftVersion = true, createdAt = true, rev = true,
+  head = true, lastScore = true, tokens = true, tokensAt = true, leftVersion = true, createdAt = true, rev = true, seatv = true,
   drained = true, sessionsUntil = true,
   seed = true, commitment = true, queueOpensAt = true, salesStartAt = true,
   pseq = true, pqWaiting = true, pqSealed = true, pqBase = true, pqCount = true, pqTaken = true }

@@ -17,9 +17,21 @@
   k.meta fields:  'layout' 1, 'currency', 'levels' n, 'level:<i>' '<name>|<price>',
                   'levelOf:<name>' i, 'section:<id>' '<level>|<firstRow>|<lastRow>',
                   'a:<i>' 'h:<i>' 's:<i>' per-level available / held / sold,
-                  'rev' seat changes so far (the audit's consistency check).
+                  'rev' seat changes so far (the audit's consistency check),
+                  'seatv' the seat version: entries ever written to the seat
+                  change log (below).
+
+  The seat change log lets every replica keep its copy of the seat map
+  (src/seat/seat-snapshots.ts) at a cost of O(changes), never O(capacity):
+  each seatsMoved call bumps 'seatv' to v and writes entry v into k.rows as
+  'c<v % SEAT_LOG_SIZE>' = the seats' new state ('a', 'h' or 's') followed by
+  their ids, comma-separated (a ring: the oldest entry is overwritten). A
+  reader more than SEAT_LOG_SIZE entries behind reads the whole map again
+  (seat/seatChanges-2.lua, seat/seatChunk-4.lua). Events without a layout
+  keep the log in k.rows too (they have no rows otherwise).
 ]]
 local ROW_SPAN, RUN_CAP, RUN_BANDS, RUN_ROWS = 4096, 20, 64, 131072
+local SEAT_LOG_SIZE = 4096
 
 local function runMember(q, band, row)
   return ((q * RUN_BANDS) + band) * RUN_ROWS + row
@@ -88,8 +100,9 @@ local function seatPrices(k, seatIds)
 end
 
 -- Keeps the per-level counters, the rows' free flags and the run index in step
--- with seats going from state `from` to state `to` ('a', 'h' or 's'), and
--- counts the change. Every script that changes a seat's state calls it.
+-- with seats going from state `from` to state `to` ('a', 'h' or 's'), counts
+-- the change and logs it for the replicas' seat snapshots. Every script that
+-- changes a seat's state calls it.
 local function seatsMoved(k, seatIds, from, to)
   if #seatIds == 0 then return end
   -- Once per script is enough for the audit to see that something changed
@@ -98,6 +111,8 @@ local function seatsMoved(k, seatIds, from, to)
     redis.call('HINCRBY', k.meta, 'rev', 1)
     k.revCounted = true
   end
+  local v = redis.call('HINCRBY', k.meta, 'seatv', 1)
+  redis.call('HSET', k.rows, 'c' .. (v % SEAT_LOG_SIZE), to .. table.concat(seatIds, ','))
   if not hasLayout(k) then return end
   local perLevel, perRow = {}, {}
   for _, seatId in ipairs(seatIds) do

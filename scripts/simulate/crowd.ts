@@ -2,7 +2,9 @@
  * The crowd: every user joins at once (bounded by the connection pool), polls
  * its ticket, is admitted, picks seats (from the map, or "best available"),
  * holds them, then buys, releases or walks away; everyone who finds the event
- * sold out gives up and leaves. While it runs, the event's counters are
+ * sold out gives up and leaves, and so does everyone still waiting once the
+ * queue answers soldOut or closed: the crowd ends when the sale does. Each
+ * user ends in exactly one outcome. While it runs, the event's counters are
  * sampled once a second and progress is shown on stderr. Afterwards it waits
  * for walked-away holds to expire and reads the final counters and the audit:
  * everything the report is made from.
@@ -10,6 +12,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer, Http } from './http';
 import type { Layout, Options } from './options';
+
+/** How one user's visit ended: each user is counted in exactly one. */
+export const OUTCOMES = ['bought', 'released', 'walkedAway', 'foundNoSeats', 'sessionOver', 'confirmFailed', 'toldSoldOut', 'toldClosed', 'lost'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Tallies {
   joined: number;
@@ -93,6 +99,8 @@ class Crowd {
   /** when the clients' confirmed seats first reached 50 / 90 / 99 / 100 % of capacity (ms since start) */
   readonly soldMilestones: Record<string, number> = {};
   readonly prequeueRanks: PrequeueRank[] = [];
+  readonly outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  readonly toldSoldOutAtMs: number[] = [];
   private readonly path: string;
 
   constructor(
@@ -120,19 +128,28 @@ class Crowd {
 
   async user(index: number): Promise<void> {
     try {
-      await this.journey(index);
+      this.outcomes[await this.journey(index).catch((): Outcome => 'lost')] += 1;
     } finally {
       this.t.done += 1;
     }
   }
 
-  private async journey(index: number): Promise<void> {
+  /** The queue said the sale is over: the user gives up (counted, with when). */
+  private told(status: 'soldOut' | 'closed'): Outcome {
+    if (status === 'closed') return 'toldClosed';
+    this.toldSoldOutAtMs.push(performance.now() - this.started);
+    return 'toldSoldOut';
+  }
+
+  private async journey(index: number): Promise<Outcome> {
     // A scheduled sale: everyone joins the pre-queue at a random moment in its first 80 %.
     if (this.o.prequeue > 0) await sleep(rand(0, 0.8 * this.o.prequeue * 1000));
     const joined = await this.retrying('join', 'POST', `${this.path}/queue`, { userId: `u${index}` });
     if (joined.status !== 202) {
       this.t.joinFailed += 1;
-      return;
+      if (joined.body?.code === 'SOLD_OUT') return this.told('soldOut');
+      if (joined.body?.code === 'QUEUE_CLOSED') return this.told('closed');
+      return 'lost';
     }
     this.t.joined += 1;
     let ticket = joined.body.ticket as string;
@@ -145,8 +162,9 @@ class Crowd {
         const status = await this.retrying('status', 'GET', `${this.path}/queue/${ticket}`);
         if (status.status !== 200) {
           this.t.lostTicket += 1;
-          return;
+          return 'lost';
         }
+        if (status.body.status === 'soldOut' || status.body.status === 'closed') return this.told(status.body.status);
         if (status.body.status === 'prequeue') {
           await sleep(rand(500, 1000));
           continue;
@@ -168,9 +186,10 @@ class Crowd {
       const status = await this.retrying('status', 'GET', `${this.path}/queue/${ticket}`);
       if (status.status !== 200) {
         this.t.lostTicket += 1;
-        return;
+        return 'lost';
       }
       if (status.body.status === 'admitted') token = status.body.accessToken as string;
+      else if (status.body.status === 'soldOut' || status.body.status === 'closed') return this.told(status.body.status);
       else eta = Number(status.body.etaSeconds) || 1;
     }
     this.t.admitted += 1;
@@ -182,10 +201,18 @@ class Crowd {
 
     await this.think(300, 2000); // looking at the map
     const hold = await this.tryHold(auth);
-    if (!hold) return leave();
+    if (hold === 'sessionOver') {
+      await leave();
+      return 'sessionOver';
+    }
+    if (!hold) {
+      await leave();
+      return 'foundNoSeats';
+    }
 
     await this.think(500, 3000); // paying
     const r = Math.random();
+    let outcome: Outcome;
     if (r < this.o.confirm) {
       const confirmed = await this.retrying('confirm', 'POST', `${this.path}/holds/${hold.holdId}/confirm`, {}, {
         ...auth,
@@ -205,19 +232,24 @@ class Crowd {
           }
           if (this.soldOutAtMs === undefined && this.t.confirmedSeats >= this.o.seats) this.soldOutAtMs = performance.now() - this.started;
         }
+        outcome = 'bought';
       } else if (confirmed.status === 0 || confirmed.status >= 500) {
         this.t.confirmUnknown += 1;
+        outcome = 'confirmFailed';
       } else {
         this.t.confirmFailed += 1;
+        outcome = 'confirmFailed';
       }
     } else if (r < this.o.confirm + this.o.release) {
       const released = await this.retrying('release', 'DELETE', `${this.path}/holds/${hold.holdId}`, undefined, auth);
       if (released.status === 204) this.t.released += 1;
+      outcome = 'released';
     } else {
       this.t.abandoned += 1; // closes the tab: the hold expires, the session times out
-      return;
+      return 'walkedAway';
     }
     await leave();
+    return outcome;
   }
 
   /**
@@ -227,7 +259,7 @@ class Crowd {
    * of looks; a patient one (--patience) keeps looking every 3-6 s until the
    * holds seen could have expired.
    */
-  private async tryHold(auth: Record<string, string>): Promise<{ holdId: string } | undefined> {
+  private async tryHold(auth: Record<string, string>): Promise<{ holdId: string } | 'sessionOver' | undefined> {
     let want = seatsWanted(this.o.maxSeatsPerUser, this.o.layout !== undefined);
     const named = Math.random() < this.o.named;
     let together = !named && this.o.layout !== undefined && Math.random() < this.o.together;
@@ -284,7 +316,7 @@ class Crowd {
       }
       if (code === 'FORBIDDEN') {
         this.t.sessionOver += 1;
-        return undefined;
+        return 'sessionOver';
       }
       break; // anything else: give up
     }
@@ -326,6 +358,10 @@ export interface CrowdRun {
   soldMilestones: Record<string, number>;
   /** pre-queue users' join order and shuffled rank (--prequeue) */
   prequeueRanks?: PrequeueRank[];
+  /** users by how their visit ended (OUTCOMES) */
+  outcomes: Record<Outcome, number>;
+  /** when (ms since start) each waiting user was told soldOut */
+  toldSoldOutAtMs: number[];
   /** ms from the first join until the last user was done */
   crowdDoneMs: number;
   samples: Sample[];
@@ -408,6 +444,8 @@ export async function runCrowd(
     soldOutAtMs: crowd.soldOutAtMs,
     soldMilestones: crowd.soldMilestones,
     prequeueRanks: crowd.prequeueRanks,
+    outcomes: crowd.outcomes,
+    toldSoldOutAtMs: crowd.toldSoldOutAtMs,
     crowdDoneMs,
     samples,
     finalView: view,

@@ -30,6 +30,8 @@ export interface Options {
   /** longest pause between two polls of a waiting ticket, in seconds */
   pollMax: number;
   out: string;
+  /** the HTML report with charts */
+  html: string;
   eventId: string;
   /** seconds of pre-queue before the sale starts (0: none); users then join spread over it */
   prequeue: number;
@@ -72,7 +74,8 @@ const USAGE = `usage: npm run simulate -- [--users N] [--seats N] [--url URL --a
                        away and every user joins the pre-queue at a random
                        moment before it; the report compares the ranks the
                        shuffle gave early and late joiners (default 0: none)
-  --out FILE           JSON report (default simulate-report.json)`;
+  --out FILE           JSON report (default simulate-report.json)
+  --html FILE          the same report as a page with charts (default simulate-report.html)`;
 
 export function parseOptions(argv: string[]): Options {
   const raw = new Map<string, string>();
@@ -85,7 +88,7 @@ export function parseOptions(argv: string[]): Options {
     if (!arg.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${arg}\n${USAGE}`);
     raw.set(arg.slice(2), argv[(i += 1)]);
   }
-  const known = ['users', 'seats', 'layout', 'together', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'event', 'prequeue'];
+  const known = ['users', 'seats', 'layout', 'together', 'url', 'admin-token', 'connections', 'rate', 'max-active', 'session-ttl', 'hold-ttl', 'max-seats', 'confirm', 'release', 'expire', 'named', 'patience', 'think', 'poll-max', 'out', 'html', 'event', 'prequeue'];
   for (const key of raw.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   const num = (key: string, fallback: number, min: number, max: number, integer = true) => {
     const value = raw.has(key) ? Number(raw.get(key)) : fallback;
@@ -122,6 +125,7 @@ export function parseOptions(argv: string[]): Options {
     think: num('think', 1, 0, 100, false),
     pollMax: num('poll-max', 10, 1, 600, false),
     out: raw.get('out') ?? 'simulate-report.json',
+    html: raw.get('html') ?? 'simulate-report.html',
     eventId: raw.get('event') ?? `sim-${Date.now().toString(36)}`,
     prequeue: num('prequeue', 0, 0, 3600, false),
   };

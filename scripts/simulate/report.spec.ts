@@ -1,6 +1,7 @@
-import type { CrowdRun, Sample, Tallies } from './crowd';
+import type { CrowdRun, Outcome, Sample, Tallies } from './crowd';
 import { parseOptions } from './options';
-import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize } from './report';
+import { renderHtml } from './html-report';
+import { admissionStats, buildReport, fairStartStats, failedInvariants, formatReport, ReportInput, summarize, toldSoldOutStats } from './report';
 
 // The report is computed from collected numbers only: these runs are made up.
 
@@ -13,6 +14,12 @@ function tallies(over: Partial<Tallies> = {}): Tallies {
     ...over,
   };
 }
+
+/** The ten users' ends: 3 bought, 1 released, 1 walked away, 3 found no seats, 2 were told soldOut while waiting. */
+const outcomes = (over: Partial<Record<Outcome, number>> = {}): Record<Outcome, number> => ({
+  bought: 3, released: 1, walkedAway: 1, foundNoSeats: 3, sessionOver: 0, confirmFailed: 0, toldSoldOut: 2, toldClosed: 0, lost: 0,
+  ...over,
+});
 
 /** Ten people in line at first, admitted 4, 4, then 2 a second; active sessions at maxActive (4) for two samples. */
 const samples: Sample[] = [
@@ -33,6 +40,8 @@ function input(run: Partial<CrowdRun> = {}): ReportInput {
       orderSeats: ['GA-1', 'GA-2', 'GA-3', 'GA-4', 'GA-5', 'GA-6'],
       soldOutAtMs: 3456,
       soldMilestones: { '50%': 1.2, '90%': 3.4, '99%': 3.5, '100%': 3.5 },
+      outcomes: outcomes(),
+      toldSoldOutAtMs: [3956, 5456],
       crowdDoneMs: 4000,
       samples,
       finalView: { available: 0, held: 0, sold: 6 },
@@ -77,6 +86,42 @@ describe('simulate report', () => {
     expect(admissionStats([], 5, 4)).toMatchObject({ peakActive: 0, shareOfWaitingTimeAtMaxActive: 0 });
   });
 
+  it('renderHtml: one self-contained page, five charts drawn from the numbers, text escaped', () => {
+    const report = buildReport({ ...input(), command: 'npm run simulate -- --event "<script>alert(1)</script>"' });
+    const html = renderHtml(report);
+    expect([...html.matchAll(/<figure id="([a-z]+)">/g)].map((m) => m[1])).toEqual(['waiting', 'admitted', 'seats', 'latency', 'outcomes']);
+    const figure = (id: string) => html.slice(html.indexOf(`<figure id="${id}">`), html.indexOf('</figure>', html.indexOf(`<figure id="${id}">`)));
+    const paths = (id: string) => [...figure(id).matchAll(/<path [^>]*d="([^"]+)"/g)].map((m) => m[1]);
+    // four samples: a line of four points per series
+    expect(paths('waiting')).toHaveLength(2);
+    expect(paths('waiting')[0].split(' ')).toHaveLength(4);
+    expect(paths('seats')).toHaveLength(3);
+    expect(paths('latency')).toHaveLength(2 * 3); // join and hold, p50/p95/p99
+    expect(paths('outcomes')).toHaveLength(5); // the outcomes with users
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).not.toMatch(/(src|href)="http/); // nothing fetched
+  });
+
+  it('told sold out: timed from the last confirm, else from the first sample with nothing left', () => {
+    const soldOut: Sample = { t: 3500, joined: 10, waiting: 0, active: 0, available: 0, held: 0, sold: 6 };
+    const told = (run: Partial<CrowdRun>) => buildReport(input({ toldSoldOutAtMs: [3500, 5000], ...run })).toldSoldOut.afterSellOutSeconds;
+    expect(told({ soldOutAtMs: 3000, samples: [...samples, soldOut] })).toEqual({ p50: 2, p95: 2, max: 2 });
+    expect(told({ soldOutAtMs: undefined, samples: [...samples, soldOut] })).toEqual({ p50: 1.5, p95: 1.5, max: 1.5 });
+    expect(told({ soldOutAtMs: undefined })).toEqual({ p50: 0, p95: 0, max: 0 }); // never seen sold out
+  });
+
+  it('a user in no outcome (or in two) fails everyUserCounted', () => {
+    expect(failedInvariants(buildReport(input({ outcomes: outcomes({ lost: 1 }) })))).toEqual(['everyUserCounted']);
+    expect(failedInvariants(buildReport(input({ outcomes: outcomes({ toldSoldOut: 1 }) })))).toEqual(['everyUserCounted']);
+  });
+
+  it('toldSoldOutStats: seconds after the sell-out, an answer before it counts as 0; none without a sell-out', () => {
+    expect(toldSoldOutStats([1000, 2500, 12_000, 900], 1000)).toEqual({ users: 4, afterSellOutSeconds: { p50: 1.5, p95: 11, max: 11 } });
+    expect(toldSoldOutStats([1000], undefined)).toEqual({ users: 1, afterSellOutSeconds: { p50: 0, p95: 0, max: 0 } });
+    expect(toldSoldOutStats([], 1000)).toEqual({ users: 0, afterSellOutSeconds: { p50: 0, p95: 0, max: 0 } });
+  });
+
   it('a together hold that was not side by side fails the run', () => {
     const base = input();
     const report = buildReport({ ...base, run: { ...base.run, tallies: { ...base.run.tallies, togetherHolds: 3, togetherBroken: 1 } } });
@@ -94,8 +139,11 @@ describe('simulate report', () => {
       soldEqualsConfirmedByClients: true,
       abandonedHoldsReturned: true,
       everyUserFinished: true,
+      everyUserCounted: true,
       togetherHoldsSideBySide: true,
     });
+    expect(report.outcomes).toEqual(outcomes());
+    expect(report.toldSoldOut).toEqual({ users: 2, afterSellOutSeconds: { p50: 2, p95: 2, max: 2 } });
     expect(report.ok).toBe(true);
     expect(failedInvariants(report)).toEqual([]);
     expect(report.seats).toEqual({ capacity: 6, sold: 6, held: 0, available: 0, confirmedByClients: 6, oversold: 0, duplicateSeats: 0 });
@@ -175,6 +223,8 @@ describe('simulate report', () => {
     const row = (...cells: string[]) => `  ${cells[0].padEnd(16)} ${cells.slice(1).map((c) => c.padStart(8)).join(' ')}`;
     expect(text).toContain('  latency (ms)        count      p50      p95      p99      max');
     expect(text).toContain(`\n${row('join', '5', '3', '5', '5', '5')}\n${row('hold', '1', '10', '10', '10', '10')}\n`);
+    expect(text).toContain('outcomes           bought 3, released 1, walkedAway 1, foundNoSeats 3, sessionOver 0, confirmFailed 0, toldSoldOut 2, toldClosed 0, lost 0');
+    expect(text).toContain('told sold out      2 still waiting, 2 s after the sell-out at the median (p95 2 s, last 2 s)');
     expect(text).toMatch(/result {13}OK\n$/);
   });
 

@@ -5,7 +5,7 @@
  * counters adding up, expired holds back on sale, every user finished) and
  * summarises latency, statuses and the admission rate.
  */
-import type { CrowdRun, PrequeueRank, Sample } from './crowd';
+import { CrowdRun, OUTCOMES, PrequeueRank, Sample } from './crowd';
 import type { Options } from './options';
 
 export interface ReportInput {
@@ -102,6 +102,17 @@ export function fairStartStats(ranks: PrequeueRank[]) {
   };
 }
 
+/**
+ * The people still waiting when the sale ended, told soldOut: how many, and
+ * how long after the sell-out (the last seat confirmed) they heard it.
+ * Before the sell-out counts as 0 (the answer raced the last confirm's).
+ */
+export function toldSoldOutStats(toldAtMs: number[], soldOutAtMs: number | undefined) {
+  const after = soldOutAtMs === undefined ? [] : toldAtMs.map((t) => Math.max(0, t - soldOutAtMs) / 1000);
+  const s = summarize(after);
+  return { users: toldAtMs.length, afterSellOutSeconds: { p50: s.p50, p95: s.p95, max: s.max } };
+}
+
 export function buildReport({ command, target, machine, options: o, run, http }: ReportInput) {
   const t = run.tallies;
   const view = run.finalView;
@@ -119,6 +130,7 @@ export function buildReport({ command, target, machine, options: o, run, http }:
     soldEqualsConfirmedByClients: t.confirmUnknown > 0 ? sold >= distinct.size : sold === distinct.size,
     abandonedHoldsReturned: view?.held === 0,
     everyUserFinished: t.done === o.users,
+    everyUserCounted: OUTCOMES.reduce((n, k) => n + run.outcomes[k], 0) === o.users,
     togetherHoldsSideBySide: t.togetherBroken === 0,
   };
   const ok = Object.values(invariants).every(Boolean);
@@ -145,6 +157,9 @@ export function buildReport({ command, target, machine, options: o, run, http }:
       confirmedByClients: distinct.size, oversold, duplicateSeats,
     },
     users: t,
+    outcomes: run.outcomes,
+    // The sell-out as the clients saw it (the last seat confirmed); if a lost confirm answer hid it, the first sample with nothing left.
+    toldSoldOut: toldSoldOutStats(run.toldSoldOutAtMs, run.soldOutAtMs ?? samples.find((s) => s.sold > 0 && s.available === 0 && s.held === 0)?.t),
     fairStart: fairStartStats(run.prequeueRanks ?? []),
     admission: admissionStats(samples, o.rate, o.maxActive),
     audit: { ok: audit.body?.ok, mismatches: audit.body?.mismatches, recount: audit.body?.recount },
@@ -192,6 +207,11 @@ export function formatReport(r: Report): string {
       `found it sold out ${n(r.users.soldOutGaveUp)}, lost a seat race ${n(r.users.seatConflicts)} times` +
       (r.users.togetherHolds || r.users.noAdjacent
         ? `; ${n(r.users.togetherHolds)} groups seated together, ${n(r.users.noAdjacent)} found no run long enough and sat apart`
+        : ''),
+    `  outcomes           ${OUTCOMES.map((k) => `${k} ${n(r.outcomes[k])}`).join(', ')}`,
+    `  told sold out      ${n(r.toldSoldOut.users)} still waiting` +
+      (r.toldSoldOut.users > 0 && r.timeToSellOutSeconds !== null
+        ? `, ${r.toldSoldOut.afterSellOutSeconds.p50} s after the sell-out at the median (p95 ${r.toldSoldOut.afterSellOutSeconds.p95} s, last ${r.toldSoldOut.afterSellOutSeconds.max} s)`
         : ''),
     ...(r.fairStart
       ? [

@@ -3,13 +3,13 @@
  * from PATH on a free port and the built app, node dist/main.js, as child
  * processes stopped by PID); then the event the crowd buys from.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, requireRedisServer, startThrowawayRedis, stopProcess, ThrowawayRedis } from '../../src/dev/throwaway-redis';
 import type { Http } from './http';
 import type { Options } from './options';
 
@@ -23,79 +23,39 @@ export interface Embedded {
 // The package root: this file runs as dist/scripts/simulate/setup.js.
 const ROOT = resolve(__dirname, '..', '..', '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolvePing) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolvePing(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-/** Stops one child we started: SIGTERM, then SIGKILL after `graceMs`. */
-async function stopChild(child: ChildProcess | undefined, graceMs = 5000): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 export async function startEmbedded(log: (line: string) => void): Promise<Embedded> {
   const main = join(ROOT, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run simulate does)`);
-  if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) or pass --url');
-  }
+  requireRedisServer('pass --url');
   const dir = mkdtempSync(join(tmpdir(), 'queuegate-sim-'));
-  const children: ChildProcess[] = [];
-  // Last resort if this process dies without cleaning up: kill our own children by PID.
-  const killNow = () => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
+  let app: ChildProcess | undefined;
+  let redis: ThrowawayRedis | undefined;
+  // Last resort if this process dies without cleaning up: stop our own children by PID.
+  const killNow = () => {
+    if (app && app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    redis?.stopNow();
+  };
   process.once('exit', killNow);
   const stop = async () => {
     // The app first (it closes its Redis client), then Redis; each by its own PID.
-    for (const child of [...children].reverse()) await stopChild(child);
+    await stopProcess(app, 5000);
+    await redis?.stop();
     process.removeListener('exit', killNow);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const redisPort = await freePort();
-    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: 'ignore',
-    });
-    children.push(redis);
-    for (let i = 0; !(await redisPing(redisPort)); i += 1) {
-      if (i > 100 || redis.exitCode !== null) throw new Error(`the private redis-server on port ${redisPort} did not start`);
-      await sleep(50);
-    }
+    redis = await startThrowawayRedis();
     const port = await freePort();
     const adminToken = `sim-${randomBytes(16).toString('base64url')}`;
     const logFile = join(dir, 'service.log');
     const out = createWriteStream(logFile);
-    const app = spawn(process.execPath, [main], {
+    app = spawn(process.execPath, [main], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
         PORT: String(port),
-        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        REDIS_URL: redis.url,
         ADMIN_TOKEN: adminToken,
         ACCESS_TOKEN_SECRET: randomBytes(32).toString('base64url'),
         LOG_LEVEL: 'warn',
@@ -103,7 +63,6 @@ export async function startEmbedded(log: (line: string) => void): Promise<Embedd
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    children.push(app);
     app.stdout?.pipe(out);
     app.stderr?.pipe(out);
     const url = `http://127.0.0.1:${port}`;
@@ -115,7 +74,7 @@ export async function startEmbedded(log: (line: string) => void): Promise<Embedd
       if (Date.now() > deadline) throw new Error(`the service did not become ready in 30 s:\n${readFileSync(logFile, 'utf8')}`);
       await sleep(100);
     }
-    log(`embedded service: ${url} (pid ${app.pid}), redis-server on port ${redisPort} (pid ${redis.pid})`);
+    log(`embedded service: ${url} (pid ${app.pid}), redis-server on port ${redis.port} (pid ${redis.pid})`);
     return { url, adminToken, stop, logFile };
   } catch (err) {
     await stop();

@@ -1,11 +1,45 @@
 import type { INestApplication } from '@nestjs/common';
-import { ApiResponse, DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ApiBody, ApiResponse, DocumentBuilder, getSchemaPath, OpenAPIObject, SchemaObject, SwaggerModule } from '@nestjs/swagger';
+import type { TSchema } from '@sinclair/typebox';
 
 /** Security scheme names of the OpenAPI document (`@ApiBearerAuth(...)` on guarded routes). */
 export const ADMIN_AUTH = 'admin';
 export const ACCESS_TOKEN_AUTH = 'accessToken';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** Request bodies defined once as JSON schemas (ApiJsonBody), by component name. */
+const BODY_COMPONENTS = new Map<string, SchemaObject>();
+
+/**
+ * A JSON schema (draft-07, as Fastify's validator reads it) as an OpenAPI 3.0
+ * schema object: `examples: [x]` becomes `example: x`, and `dependencies`
+ * (which 3.0 lacks) is dropped; the descriptions say which fields go together.
+ */
+export function openApiSchemaOf(schema: TSchema): SchemaObject {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'dependencies') continue;
+      if (key === 'examples' && Array.isArray(value)) out.example = value[0];
+      else out[key] = walk(value);
+    }
+    return out;
+  };
+  return walk(schema) as SchemaObject; // Object.entries leaves out TypeBox's symbol keys
+}
+
+/**
+ * Documents a route's body from the JSON schema Fastify validates it with
+ * (one definition: the schema, its Static<> type, this entry), as the
+ * component `name`, which the page's generated types (web/api/schema.d.ts) use.
+ */
+export function ApiJsonBody(name: string, schema: TSchema): MethodDecorator {
+  BODY_COMPONENTS.set(name, openApiSchemaOf(schema));
+  return ApiBody({ schema: { $ref: getSchemaPath(name) } });
+}
 
 /**
  * The document served at /docs-json; it lints clean with `@redocly/cli lint`
@@ -34,6 +68,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       })
       .build(),
   );
+  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...Object.fromEntries(BODY_COMPONENTS) } };
   for (const path of Object.values(document.paths)) {
     for (const method of METHODS) {
       const operation = path[method];

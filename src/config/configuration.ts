@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { registerAs } from '@nestjs/config';
+import { getConfigToken, registerAs } from '@nestjs/config';
 import { jwtAlgorithmFor, parseEnv } from './env.schema';
 
 // The only place that reads process.env. Each namespace is parsed
@@ -21,6 +21,19 @@ export const appConfig = registerAs('app', () => {
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   };
 });
+
+/**
+ * AppModule.forRoot's options, which are not environment variables: the folder
+ * of the Lua scripts (tests boot a broken copy of lua/). AppModule.forRoot loads
+ * them into the (global, third-party) ConfigModule, so the Redis module, which
+ * every feature module imports, receives them without being global itself.
+ */
+export interface BootOptions {
+  /** where the Lua scripts are; defaults to the package's lua/ folder */
+  luaDir?: string;
+}
+export const bootOptionsConfig = (options: BootOptions) => registerAs('boot', (): BootOptions => ({ ...options }));
+export const BOOT_OPTIONS = getConfigToken('boot');
 
 export const redisConfig = registerAs('redis', () => {
   const e = env();
@@ -67,6 +80,17 @@ export const joinConfig = registerAs('join', () => {
     ratePerMinute: e.JOIN_RATE_PER_MINUTE,
     trustProxyHops: e.TRUST_PROXY_HOPS,
   };
+});
+
+/**
+ * Queue-it connector compatibility (docs/queue-it.md): on when both values
+ * are set (the schema refuses one without the other).
+ */
+export const queueItConfig = registerAs('queueIt', () => {
+  const e = env();
+  return e.QUEUE_IT_CUSTOMER_ID && e.QUEUE_IT_SECRET_KEY
+    ? { enabled: true as const, customerId: e.QUEUE_IT_CUSTOMER_ID, secretKey: e.QUEUE_IT_SECRET_KEY }
+    : { enabled: false as const };
 });
 
 export const flagDefaultsConfig = registerAs('flagDefaults', () => {

@@ -54,3 +54,30 @@ describe('AWS_VWR_* (the AWS Virtual Waiting Room compatibility layer)', () => {
     expect(() => parseEnv({ AWS_VWR_ACCESS_KEYS: 'AKID1' })).toThrow(/AWS_VWR_ACCESS_KEYS/);
   });
 });
+
+describe('QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY', () => {
+  const secret = 'q'.repeat(32);
+
+  it('are both unset by default (Queue-it compatibility off)', () => {
+    const env = parseEnv({});
+    expect([env.QUEUE_IT_CUSTOMER_ID, env.QUEUE_IT_SECRET_KEY]).toEqual([undefined, undefined]);
+  });
+
+  it('accept a customer id with a secret of 32 characters or more', () => {
+    const env = parseEnv({ QUEUE_IT_CUSTOMER_ID: 'ticketania', QUEUE_IT_SECRET_KEY: secret });
+    expect([env.QUEUE_IT_CUSTOMER_ID, env.QUEUE_IT_SECRET_KEY]).toEqual(['ticketania', secret]);
+  });
+
+  it('refuse one without the other, naming both', () => {
+    const together = /QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY must be set together/;
+    expect(() => parseEnv({ QUEUE_IT_CUSTOMER_ID: 'ticketania' })).toThrow(together);
+    expect(() => parseEnv({ QUEUE_IT_SECRET_KEY: secret })).toThrow(together);
+  });
+
+  it('refuse a secret shorter than 32 characters and a customer id that is not a plain name', () => {
+    expect(() => parseEnv({ QUEUE_IT_CUSTOMER_ID: 'ticketania', QUEUE_IT_SECRET_KEY: 'q'.repeat(31) })).toThrow(
+      /QUEUE_IT_SECRET_KEY must be longer than or equal to 32 characters/,
+    );
+    expect(() => parseEnv({ QUEUE_IT_CUSTOMER_ID: 'ticket ania', QUEUE_IT_SECRET_KEY: secret })).toThrow(/QUEUE_IT_CUSTOMER_ID must be letters/);
+  });
+});

@@ -60,6 +60,11 @@ export class Env {
   AWS_VWR_ACCESS_KEYS?: string;
   /** The region private calls are signed for (SigV4 scope, service execute-api). */
   @Matches(/^[a-z0-9-]+$/, { message: 'AWS_VWR_REGION must be a region name such as us-east-1' }) AWS_VWR_REGION = 'us-east-1';
+  /** Queue-it connector compatibility (docs/queue-it.md): the customer id the connector sends as `c`; set with QUEUE_IT_SECRET_KEY. */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'QUEUE_IT_CUSTOMER_ID must be letters, digits, ".", "_" or "-" (at most 64)' })
+  QUEUE_IT_CUSTOMER_ID?: string;
+  /** The secret the connector checks queueittoken's HMAC-SHA256 with; set with QUEUE_IT_CUSTOMER_ID. */
+  @IsOptional() @IsString() @MinLength(32) QUEUE_IT_SECRET_KEY?: string;
 }
 
 export class ConfigError extends Error {}
@@ -128,6 +133,10 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
       const problem = rsaPrivateKeyProblem(env.AWS_VWR_SIGNING_KEY);
       if (problem) problems.push(problem);
     }
+  }
+  // One without the other would either sign with no key or answer a customer it cannot sign for.
+  if (!env.QUEUE_IT_CUSTOMER_ID !== !env.QUEUE_IT_SECRET_KEY) {
+    problems.push('QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY must be set together (Queue-it connector compatibility)');
   }
   if (problems.length > 0) {
     throw new ConfigError(`queuegate cannot start, the configuration is invalid:\n  - ${problems.join('\n  - ')}`);

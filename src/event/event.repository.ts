@@ -36,6 +36,8 @@ export interface EventSettings {
   sessionTtlSeconds: number;
   /** join challenge difficulty in bits; 0: no challenge */
   powBits: number;
+  /** exact origins the Queue-it flow may send admitted visitors back to (kept as JSON in meta) */
+  redirectOrigins: string[];
 }
 
 /** When the queue opens and sales start, and the pre-queue shuffle's seed (CONTRACT "Fair start"). */
@@ -183,6 +185,8 @@ export class EventRepository {
         schedule.commitment,
         'admissionMode',
         schedule.admissionMode,
+        'redirectOrigins',
+        JSON.stringify(s.redirectOrigins),
       ],
     );
     return reply[0] === ReplyCode.OK ? numberAt('createEvent', reply, 2) : null;
@@ -216,8 +220,9 @@ export class EventRepository {
       seed: stringAt('eventView', r, 20),
       nowMs: n(21),
       powBits: n(22),
-      admissionMode: stringAt('eventView', r, 23) === 'manual' ? 'manual' : 'auto',
-      levels: levelsAt(r, 24),
+      redirectOrigins: originsAt(r, 23),
+      admissionMode: stringAt('eventView', r, 24) === 'manual' ? 'manual' : 'auto',
+      levels: levelsAt(r, 25),
     };
   }
 
@@ -228,7 +233,7 @@ export class EventRepository {
   ): Promise<number | null> {
     const args = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
-      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number | string)]);
+      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : Array.isArray(v) ? JSON.stringify(v) : (v as number | string)]);
     const r = await this.scripts.run('updateEvent', [this.keys.event(eventId).meta], args);
     return r[0] === ReplyCode.OK ? numberAt('updateEvent', r, 1) : null;
   }
@@ -357,6 +362,13 @@ export class EventRepository {
     await this.redis.zadd(this.keys.eventRegistry, 'NX', ...ids.flatMap((id) => [0, id]));
     await this.redis.srem(this.keys.legacyEventRegistry, ...ids);
   }
+}
+
+/** The JSON list of redirect origins at `at` ('[]' for an event made before the field existed). */
+function originsAt(r: unknown[], at: number): string[] {
+  const parsed: unknown = JSON.parse(stringAt('eventView', r, at));
+  if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === 'string')) throw new Error(`eventView: redirectOrigins at ${at} is not a list of strings`);
+  return parsed;
 }
 
 /** The eventView reply from `at` on: currency, level count, then name, price, available, held, sold per level. */

@@ -33,6 +33,7 @@ export class EventService {
     if (given !== 1) {
       throw new DomainError('VALIDATION', 'give exactly one of seats (a list of seat ids), capacity or layout');
     }
+    checkRedirectOrigins(dto.eventId, dto.redirectOrigins);
     const plan = dto.layout ? planLayout(dto.layout) : planSeats(dto.seats ?? gaSeatIds(dto.capacity as number));
     const queue = dto.queue ?? (this.flags.isEnabled('streamsQueue') ? 'streams' : 'zset');
     const queueOpensAt = instant('queueOpensAt', dto.queueOpensAt) ?? 0;
@@ -54,6 +55,7 @@ export class EventService {
         sessionTtlSeconds: dto.admission?.sessionTtlSeconds ?? EVENT_DEFAULTS.sessionTtlSeconds,
         powBits: dto.challenge?.difficultyBits ?? 0,
         endsAt: instant('endsAt', dto.endsAt) ?? 0,
+        redirectOrigins: dto.redirectOrigins ?? [],
       },
       {
         queueOpensAt,
@@ -91,6 +93,7 @@ export class EventService {
   }
 
   async update(eventId: string, dto: UpdateEventDto): Promise<EventView> {
+    checkRedirectOrigins(eventId, dto.redirectOrigins);
     const revision = await this.events.update(eventId, {
       holdTtlSeconds: dto.holdTtlSeconds,
       maxSeatsPerUser: dto.maxSeatsPerUser,
@@ -102,6 +105,7 @@ export class EventService {
       endsAt: instant('endsAt', dto.endsAt),
       queueMethod: dto.queueMethod,
       admissionMode: dto.admission?.mode,
+      redirectOrigins: dto.redirectOrigins,
     });
     if (revision === null) throw eventNotFound(eventId);
     // A replica that stopped looking at a closed event looks again (it may have reopened).
@@ -130,6 +134,17 @@ export class EventService {
   }
 }
 
+
+/**
+ * A Queue-it token is `e_<eventId>~q_…~h_…`: its reader splits on '~' and
+ * then on '_', so an event id with either could never be read back. Such an
+ * event may exist, but cannot send anyone back with a token.
+ */
+function checkRedirectOrigins(eventId: string, origins: string[] | undefined): void {
+  if (origins && origins.length > 0 && /[_~]/.test(eventId)) {
+    throw new DomainError('VALIDATION', `event ${eventId} cannot have redirectOrigins: Queue-it tokens use "_" and "~" as separators, so its id must contain neither`);
+  }
+}
 
 /** An ISO 8601 instant (validated by the DTO) as ms since the epoch; null (none) as 0; absent stays undefined. */
 function instant(name: string, iso: string | null | undefined): number | undefined {
@@ -167,6 +182,7 @@ function toView(eventId: string, s: EventSnapshot): EventView {
       endsAt: isoOrNull(s.endsAt),
       queueOpensAt: isoOrNull(s.queueOpensAt),
       salesStartAt: isoOrNull(s.salesStartAt),
+      redirectOrigins: s.redirectOrigins,
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { QueuegateRedisModule } from '../redis/redis.module';
 import { ChallengeController } from './challenge.controller';
 import { JoinChallenges } from './join-challenges';
 import { JoinIdentity } from './join-identity';
@@ -6,6 +7,7 @@ import { JoinRateLimiter } from './join-rate';
 
 /** Who may join and how often: identity tokens, proof-of-work challenges, the per-address join rate. */
 @Module({
+  imports: [QueuegateRedisModule],
   controllers: [ChallengeController],
   providers: [JoinIdentity, JoinChallenges, JoinRateLimiter],
   exports: [JoinIdentity, JoinChallenges, JoinRateLimiter],

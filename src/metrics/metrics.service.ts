@@ -1,13 +1,18 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isRedisUnavailable } from '../common/redis-errors';
 import { EventActivity } from '../event/event-activity';
+import { EVENT_STATUSES, eventStatus } from '../event/event-status';
 import { EventRepository } from '../event/event.repository';
+import { QueueSnapshots } from '../queue/queue-snapshots';
+import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { ReplicaWait } from '../redis/replica-wait';
 import { numberAt, ReplyCode, ScriptReply } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
+import { SeatService } from '../seat/seat.service';
+import { EventLoopDelayHistogram } from './event-loop-delay';
 
 /** The event a script ran for: the hash tag of its first key, qg:{eventId}:meta. */
 const eventOf = (keys: string[]) => /\{([^}]*)\}/.exec(keys[0] ?? '')?.[1] ?? 'unknown';
@@ -21,6 +26,7 @@ const COUNTS: Record<string, Partial<Record<ReplyCode, Count>>> = {
   release: { [ReplyCode.OK]: ['releases', () => 1] },
   confirm: { [ReplyCode.OK]: ['confirms', () => 1], [ReplyCode.HOLD_EXPIRED]: ['expirations', () => 1] },
   sweep: { [ReplyCode.OK]: ['expirations', (r) => numberAt('sweep', r, 1)] },
+  reclaimHold: { [ReplyCode.OK]: ['lostHoldRecords', () => 1] },
 };
 
 /**
@@ -30,7 +36,7 @@ const COUNTS: Record<string, Partial<Record<ReplyCode, Count>>> = {
  * Fastify hook, which costs less than a Nest interceptor on the hot path.
  */
 @Injectable()
-export class MetricsService implements OnModuleInit {
+export class MetricsService implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
@@ -64,7 +70,10 @@ export class MetricsService implements OnModuleInit {
     releases: this.eventCounter('queuegate_releases_total', 'Holds released by their holder'),
     confirms: this.eventCounter('queuegate_confirms_total', 'Holds confirmed into orders'),
     expirations: this.eventCounter('queuegate_expirations_total', 'Holds expired (seats returned to sale)'),
+    lostHoldRecords: this.eventCounter('queuegate_lost_hold_records_total', 'Live holds whose record was gone (Redis lost data): the sweeper gave their seats back'),
   };
+
+  private readonly eventLoopDelay = new EventLoopDelayHistogram(this.registry);
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -72,6 +81,9 @@ export class MetricsService implements OnModuleInit {
     private readonly activity: EventActivity,
     private readonly events: EventRepository,
     private readonly replicas: ReplicaWait,
+    private readonly snapshots: QueueSnapshots,
+    private readonly seats: SeatService,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'queuegate_' });
     new Gauge({
@@ -84,9 +96,16 @@ export class MetricsService implements OnModuleInit {
     });
     this.eventGauges();
     this.replicationMetrics();
+    this.serviceHealthMetrics();
+  }
+
+  onModuleDestroy(): void {
+    this.eventLoopDelay.stop();
   }
 
   onModuleInit(): void {
+    // Every script's error series from 0, so rate() and the dashboard see them before the first error.
+    for (const script of this.scripts.names) for (const kind of ['unavailable', 'other']) this.redisErrors.inc({ script, kind }, 0);
     this.scripts.observe({
       onReply: (script, keys, reply, seconds) => {
         this.scriptDuration.observe({ script }, seconds);
@@ -168,35 +187,107 @@ export class MetricsService implements OnModuleInit {
     };
   }
 
-  /** Per-event inventory and queue gauges of the events this replica serves, read from Redis when Prometheus scrapes. */
+  /**
+   * Per-event gauges of the events this replica serves, read from Redis (one
+   * eventView script per event) when Prometheus scrapes: queue, inventory (in
+   * total and per price level), the admission settings beside what Redis
+   * observed, and the event's status as a one-hot set.
+   */
   private eventGauges(): void {
     const fields = ['waiting', 'active', 'available', 'held', 'sold'] as const;
-    // The five gauges share one read per scrape: prom-client asks every metric
+    // The gauges share one read per scrape: prom-client asks every metric
     // at once, so each gauge's collect awaits the same pending read.
     let pending: Promise<void> | undefined;
     const readOnce = () => (pending ??= collectAll().finally(() => (pending = undefined)));
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers: [this.registry], collect: readOnce });
+    const totals = Object.fromEntries(
+      fields.map((f) => [f, gauge(`queuegate_event_${f}`, f === 'waiting' || f === 'active' ? `Users ${f}, by event` : `Seats ${f}, by event`, ['event'])]),
+    ) as Record<(typeof fields)[number], Gauge<'event'>>;
+    const levelSeats = gauge('queuegate_event_level_seats', 'Seats by event, price level and state (available, held, sold)', ['event', 'price_level', 'state']);
+    const rate = gauge('queuegate_event_admission_rate_per_second', 'Configured admission rate (admission.ratePerSecond), by event', ['event']);
+    const observed = gauge('queuegate_event_observed_admission_rate_per_second', 'Admissions per second over the last minute as Redis counted them (absent before the first), by event', ['event']);
+    const maxActive = gauge('queuegate_event_max_active', 'Configured cap on active sessions (admission.maxActive), by event', ['event']);
+    const status = gauge('queuegate_event_status', 'The event status (scheduled, prequeue, open, paused, soldOut, closed): 1 for the current one, 0 for the others', ['event', 'status']);
+    const all = [...Object.values(totals), levelSeats, rate, observed, maxActive, status] as Gauge<string>[];
     const collectAll = async () => {
-      for (const g of Object.values(gauges)) g.reset();
+      for (const g of all) g.reset();
       // Finished events (closed with nothing live, deleted) cost no Redis work, not even here.
       const ids = this.activity.servedIds();
       await Promise.all(
-        ids.map(async (id) => {
-          const s = await this.events.snapshot(id).catch(() => null);
-          if (s) for (const f of fields) gauges[f].set({ event: id }, s[f]);
+        ids.map(async (event) => {
+          const s = await this.events.snapshot(event).catch(() => null);
+          if (!s) return;
+          for (const f of fields) totals[f].set({ event }, s[f]);
+          for (const l of s.levels) {
+            for (const state of ['available', 'held', 'sold'] as const) levelSeats.set({ event, price_level: l.priceLevel, state }, l[state]);
+          }
+          rate.set({ event }, s.ratePerSecond);
+          if (s.observedRatePerSecond !== null) observed.set({ event }, s.observedRatePerSecond);
+          maxActive.set({ event }, s.maxActive);
+          const now = eventStatus(s);
+          for (const st of EVENT_STATUSES) status.set({ event, status: st }, st === now ? 1 : 0);
         }),
       );
     };
-    const gauges = Object.fromEntries(
-      fields.map((f) => [
-        f,
-        new Gauge({
-          name: `queuegate_event_${f}`,
-          help: f === 'waiting' || f === 'active' ? `Users ${f}, by event` : `Seats ${f}, by event`,
-          labelNames: ['event'],
-          registers: [this.registry],
-          collect: readOnce,
-        }),
-      ]),
-    ) as Record<(typeof fields)[number], Gauge<'event'>>;
+  }
+
+  /**
+   * What an operator's alerts need of this replica: Redis reachable (every
+   * master answers a PING at scrape time; with the offline queue off a
+   * disconnected client fails at once, so the scrape stays fast), the queue
+   * snapshots' age and open status streams, the audits' outcomes.
+   */
+  private serviceHealthMetrics(): void {
+    const redis = this.redis;
+    new Gauge({
+      name: 'queuegate_redis_up',
+      help: 'Whether every Redis master answered a PING when Prometheus scraped (1) or not (0)',
+      registers: [this.registry],
+      async collect() {
+        const masters = isCluster(redis) ? redis.nodes('master') : [redis];
+        const ok = masters.length > 0 && (await Promise.all(masters.map((m) => m.ping().then(() => true, () => false)))).every(Boolean);
+        this.set(ok ? 1 : 0);
+      },
+    });
+
+    const snapshots = this.snapshots;
+    new Gauge({
+      name: 'queuegate_queue_snapshot_age_seconds',
+      help: 'Age of the queue snapshot this replica serves status reads from (refreshed every 0.5 s), by event kept fresh',
+      labelNames: ['event'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of snapshots.freshness()) this.set({ event: f.eventId }, f.ageMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'queuegate_sse_streams',
+      help: 'Open status streams (GET /v1/events/:eventId/queue/:ticket/events) on this replica, by event',
+      labelNames: ['event'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of snapshots.freshness()) if (f.streams > 0) this.set({ event: f.eventId }, f.streams);
+      },
+    });
+
+    const audits = new Counter({
+      name: 'queuegate_audits_total',
+      help: 'Audits (GET /v1/events/:eventId/audit) run on this replica, by event and result (clean, mismatch)',
+      labelNames: ['event', 'result'],
+      registers: [this.registry],
+    });
+    const mismatches = new Gauge({
+      name: 'queuegate_audit_mismatches',
+      help: 'Mismatches the latest audit of the event on this replica found (0: clean)',
+      labelNames: ['event'],
+      registers: [this.registry],
+    });
+    this.seats.onAudit((event, found) => {
+      audits.inc({ event, result: found > 0 ? 'mismatch' : 'clean' });
+      mismatches.set({ event }, found);
+    });
   }
 }

@@ -175,6 +175,14 @@ export class QueueSnapshots extends RecurringJob {
     if (entry?.snapshot && seq > entry.snapshot.head) entry.left.add(seq);
   }
 
+  /** For the metrics: per event kept fresh (asked about lately or streamed), its snapshot's age and its open streams. */
+  freshness(): { eventId: string; ageMs: number; streams: number }[] {
+    const now = performance.now();
+    return [...this.entries]
+      .filter(([, e]) => e.snapshot && (e.watchers > 0 || now - e.askedAt < SNAPSHOT_IDLE_MS))
+      .map(([eventId, e]) => ({ eventId, ageMs: now - e.snapshot!.readAt, streams: e.watchers }));
+  }
+
   /** A pre-queue ticket this replica just saw leave before the seal. */
   noteLeftPrequeue(eventId: string, pn: number): void {
     this.entries.get(eventId)?.leftPrequeue.add(pn);

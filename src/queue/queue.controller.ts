@@ -1,13 +1,14 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { ErrorBodyDto, ErrorResponses } from '../common/api-errors';
 import { JOIN_IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
-import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, JoinQueueDto, QueueHeadDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
+import { ApiJsonBody } from '../common/openapi';
+import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, QueueHeadDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
 import { QueueService } from './queue.service';
 
 /** A comment line every 15 s keeps proxies and load balancers from closing a quiet stream. */
@@ -21,7 +22,7 @@ export class QueueController {
   @Post()
   @HttpCode(202)
   @RouteSchema(JOIN_SCHEMA)
-  @ApiBody({ type: JoinQueueDto })
+  @ApiJsonBody('JoinQueueDto', JoinQueueBody)
   @ApiHeader(JOIN_IDEMPOTENCY_HEADER)
   @ApiOperation({
     summary: 'Join the waiting queue; one ticket per user per event',

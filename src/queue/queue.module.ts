@@ -3,6 +3,7 @@ import { AccessTokenModule } from '../access-token/access-token.module';
 import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
 import { JoinModule } from '../join/join.module';
+import { QueuegateRedisModule } from '../redis/redis.module';
 import { AdmissionsController } from './admissions.controller';
 import { Admitter } from './admitter';
 import { QueueSnapshots } from './queue-snapshots';
@@ -12,7 +13,7 @@ import { QueueService } from './queue.service';
 import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
-  imports: [FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
+  imports: [QueuegateRedisModule, FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
   controllers: [QueueController, AdmissionsController],
   providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
   exports: [QueueService, Admitter, QueueSnapshots],

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
-import { redisConfig } from '../config/configuration';
+import { BOOT_OPTIONS, BootOptions, redisConfig } from '../config/configuration';
 import { KeyBuilder } from './keys';
 import { clusterOptions, nodeOptions } from './redis-options';
 import { REDIS_CLIENT } from './redis.constants';
@@ -11,18 +11,40 @@ import { ReplicaWait } from './replica-wait';
 import { TransactionPool } from './transaction-pool';
 
 /**
- * Redis wiring: one shared client (a single node from REDIS_URL, or a cluster
- * from REDIS_CLUSTER_NODES), the key builder and the ScriptRegistry. The
- * third-party module owns the client's lifecycle (it closes it on shutdown).
+ * Redis wiring: the key builder, the ScriptRegistry, the WATCH/MULTI pool and
+ * the replica wait, over one shared client (a single node from REDIS_URL, or a
+ * cluster from REDIS_CLUSTER_NODES). Every module that reaches Redis imports
+ * this one; it is not global. The client itself is the third-party module's
+ * (registered once by AppModule through client(), global as that library
+ * makes it), which owns its lifecycle and closes it on shutdown.
+ *
+ * Nest runs lifecycle hooks deepest module first; every feature module imports
+ * this one, so its hooks (loading the scripts at boot) still run before theirs.
  */
 // The library types its factories as (...args: unknown[]); the first is our config.
 const cfg = (args: unknown[]) => args[0] as ConfigType<typeof redisConfig>;
 
-@Module({})
+@Module({
+  imports: [ConfigModule.forFeature(redisConfig)],
+  providers: [
+    {
+      // Whichever of the two the client module registered.
+      provide: REDIS_CLIENT,
+      inject: [{ token: RedisService, optional: true }, { token: ClusterService, optional: true }],
+      useFactory: (node?: RedisService, cluster?: ClusterService) => (cluster ? cluster.getOrThrow() : node!.getOrThrow()),
+    },
+    { provide: LUA_DIR, inject: [BOOT_OPTIONS], useFactory: (options: BootOptions) => options.luaDir ?? defaultLuaDir() },
+    KeyBuilder,
+    ScriptRegistry,
+    TransactionPool,
+    ReplicaWait,
+  ],
+  exports: [REDIS_CLIENT, KeyBuilder, ScriptRegistry, TransactionPool, ReplicaWait],
+})
 export class QueuegateRedisModule {
-  static forRoot(options: { luaDir?: string } = {}): DynamicModule {
-    const config = redisConfig();
-    const clientModule = config.clusterNodes
+  /** The third-party client module, for AppModule alone: a cluster client when REDIS_CLUSTER_NODES is set. */
+  static client(): DynamicModule {
+    return redisConfig().clusterNodes
       ? ClusterModule.forRootAsync({
           imports: [ConfigModule.forFeature(redisConfig)],
           inject: [redisConfig.KEY],
@@ -39,22 +61,5 @@ export class QueuegateRedisModule {
             config: { url: cfg(args).url, ...nodeOptions(cfg(args)) },
           }),
         });
-    const clientProvider = config.clusterNodes
-      ? { provide: REDIS_CLIENT, inject: [ClusterService], useFactory: (s: ClusterService) => s.getOrThrow() }
-      : { provide: REDIS_CLIENT, inject: [RedisService], useFactory: (s: RedisService) => s.getOrThrow() };
-    return {
-      module: QueuegateRedisModule,
-      global: true,
-      imports: [clientModule, ConfigModule.forFeature(redisConfig)],
-      providers: [
-        clientProvider,
-        KeyBuilder,
-        ScriptRegistry,
-        TransactionPool,
-        ReplicaWait,
-        { provide: LUA_DIR, useValue: options.luaDir ?? defaultLuaDir() },
-      ],
-      exports: [REDIS_CLIENT, KeyBuilder, ScriptRegistry, TransactionPool, ReplicaWait],
-    };
   }
 }

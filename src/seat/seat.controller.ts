@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AccessRequest, AccessTokenGuard } from '../access-token/access-token.guard';
 import { AccessClaims } from '../access-token/access-token.service';
@@ -8,8 +8,8 @@ import { AdminGuard } from '../common/admin.guard';
 import { ErrorResponses } from '../common/api-errors';
 import { IDEMPOTENCY_HEADER } from '../common/idempotency-key';
 import { IdParamPipe } from '../common/id-param.pipe';
-import { ACCESS_TOKEN_AUTH, ADMIN_AUTH } from '../common/openapi';
-import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, HoldSeatsDto, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { ACCESS_TOKEN_AUTH, ADMIN_AUTH, ApiJsonBody } from '../common/openapi';
+import { AuditDto, ConfirmHoldDto, HOLD_SCHEMA, HoldDto, HoldSeatsBody, OrderDto } from './dto/hold.dto';
 import { SeatService } from './seat.service';
 
 const claims = (request: AccessRequest) => request.access as AccessClaims;
@@ -20,18 +20,10 @@ const claims = (request: AccessRequest) => request.access as AccessClaims;
 export class SeatController {
   constructor(private readonly seats: SeatService) {}
 
-  @Get('seats')
-  @ApiOperation({ summary: 'Seat map, paged in seat order (section, row, seat); filter by status, section or price level' })
-  @ApiResponse({ status: 200, type: SeatPageDto })
-  @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'UNAVAILABLE')
-  page(@Param('eventId', IdParamPipe) eventId: string, @Query() query: SeatQueryDto): Promise<SeatPageDto> {
-    return this.seats.page(eventId, query);
-  }
-
   @Post('holds')
   @HttpCode(201)
   @RouteSchema(HOLD_SCHEMA)
-  @ApiBody({ type: HoldSeatsDto })
+  @ApiJsonBody('HoldSeatsDto', HoldSeatsBody)
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth(ACCESS_TOKEN_AUTH)
   @ApiHeader(IDEMPOTENCY_HEADER)

@@ -119,30 +119,6 @@ export class SeatRepository {
     return { checked: members.length, seatsReturned };
   }
 
-  async page(eventId: string, q: { status: string; cursor: number; limit: number; priceLevel: string; sectionId: string }) {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('seatPage', [k.meta, k.seats, k.avail, k.seatIndex, k.rows], [q.status, q.cursor, q.limit, q.priceLevel, q.sectionId]);
-    if (r[0] !== ReplyCode.OK) return r[0] === ReplyCode.BAD_FILTER ? { badFilter: stringAt('seatPage', r, 1) } : null;
-    const seats: SeatDto[] = [];
-    for (let i = 5; i < r.length; i += 5) {
-      const [sectionId, rowId] = [stringAt('seatPage', r, i + 2), stringAt('seatPage', r, i + 3)];
-      seats.push({
-        seatId: stringAt('seatPage', r, i),
-        status: stringAt('seatPage', r, i + 1),
-        ...(sectionId ? { sectionId, rowId } : {}),
-        priceLevel: stringAt('seatPage', r, i + 4),
-      });
-    }
-    const next = numberAt('seatPage', r, 4);
-    return {
-      available: numberAt('seatPage', r, 1),
-      held: numberAt('seatPage', r, 2),
-      sold: numberAt('seatPage', r, 3),
-      seats,
-      nextCursor: next === 0 ? null : next,
-    };
-  }
-
   // The audit, in bounded calls (seat.service.ts puts them together).
 
   async auditSeats(eventId: string, cursor: number, limit: number): Promise<AuditChunk | null> {

@@ -5,7 +5,7 @@ import { DomainError, eventNotFound } from '../common/domain-error';
 import { EventActivity } from '../event/event-activity';
 import { checkIdempotencyKey } from '../common/idempotency-key';
 import { numberAt, ReplyCode, ScriptReply, stringAt } from '../redis/script-replies';
-import { AuditDto, HoldDto, HoldSeatsBody, OrderDto, SeatPageDto, SeatQueryDto } from './dto/hold.dto';
+import { AuditDto, HoldDto, HoldSeatsBody, OrderDto } from './dto/hold.dto';
 import { ReplicaWait } from '../redis/replica-wait';
 import { Counts, Mismatch, SeatRepository } from './seat.repository';
 
@@ -117,19 +117,6 @@ export class SeatService {
     throw holdError('confirm', access.eventId, r);
   }
 
-  async page(eventId: string, query: SeatQueryDto): Promise<SeatPageDto> {
-    const page = await this.seats.page(eventId, {
-      status: query.status ?? '',
-      cursor: query.cursor ?? 0,
-      limit: query.limit ?? 100,
-      priceLevel: query.priceLevel ?? '',
-      sectionId: query.sectionId ?? '',
-    });
-    if (!page) throw eventNotFound(eventId);
-    if ('badFilter' in page) throw new DomainError('VALIDATION', page.badFilter as string);
-    return page;
-  }
-
   /**
    * The audit, in bounded Redis calls (no call blocks Redis for long however
    * large the event). Each call checks what it reads within itself, so every
@@ -142,8 +129,18 @@ export class SeatService {
     for (let attempt = 1; ; attempt += 1) {
       const pass = await auditPass(this.seats, eventId);
       if (!pass) throw eventNotFound(eventId);
-      if (pass.totalsChecked || attempt === AUDIT_ATTEMPTS) return pass;
+      if (pass.totalsChecked || attempt === AUDIT_ATTEMPTS) {
+        for (const listener of this.auditListeners) listener(eventId, pass.mismatches.length);
+        return pass;
+      }
     }
+  }
+
+  private readonly auditListeners: ((eventId: string, mismatches: number) => void)[] = [];
+
+  /** Calls `listener` after each audit with the mismatches it reports (the metrics count them). */
+  onAudit(listener: (eventId: string, mismatches: number) => void): void {
+    this.auditListeners.push(listener);
   }
 }
 

@@ -56,3 +56,14 @@ export async function expectCleanAudit(app: TestApp, eventId: string) {
   expect(audit.body.recount).toEqual({ available: view.body.available, held: view.body.held, sold: view.body.sold });
   return audit.body;
 }
+
+/** A small venue of two price levels: section S1 (level A) and S2 (level B), one row each of the given sizes. */
+export function twoLevelLayout(seatsA: number, seatsB: number) {
+  return {
+    priceLevels: [{ priceLevel: 'A', price: 90, currency: 'EUR' }, { priceLevel: 'B', price: 40, currency: 'EUR' }],
+    sections: [
+      { sectionId: 'S1', priceLevel: 'A', rows: [{ rowId: '1', seats: seatsA }] },
+      { sectionId: 'S2', priceLevel: 'B', rows: [{ rowId: '1', seats: seatsB }] },
+    ],
+  };
+}

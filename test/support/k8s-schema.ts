@@ -6,7 +6,7 @@ import ts from 'typescript';
  * schemas, in two passes that catch different mistakes:
  *
  * 1. kubernetes-models (and @kubernetes-models/prometheus-operator for the
- *    ServiceMonitor CRD): ajv validators generated from the Kubernetes OpenAPI
+ *    ServiceMonitor and PrometheusRule CRDs): ajv validators generated from the Kubernetes OpenAPI
  *    spec. They check types, required fields, formats and enums, but the
  *    upstream schemas allow unknown properties, so a misspelled field passes.
  * 2. The TypeScript compiler over the interfaces the same packages generate from
@@ -41,6 +41,9 @@ export const MODELS: Record<string, ModelRef> = {
   'networking.k8s.io/v1/Ingress': { module: 'kubernetes-models/networking.k8s.io/v1/Ingress' },
   'monitoring.coreos.com/v1/ServiceMonitor': {
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
   },
 };
 

@@ -1,11 +1,11 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import Redis, { Cluster } from 'ioredis';
+import { freePort as listenFree, spawnRedisServer, stopProcess } from '../../src/dev/throwaway-redis';
 
 const run = promisify(execFile);
 
@@ -16,17 +16,6 @@ export async function freePort(withBus = false): Promise<number> {
     if (!withBus) return port;
     if ((await isFree(port)) && (await isFree(port + 10000))) return port;
   }
-}
-
-function listenFree(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address() as { port: number };
-      server.close(() => resolve(bound));
-    });
-  });
 }
 
 const isFree = (port: number) => listenFree(port).then(() => true, () => false);
@@ -44,9 +33,12 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 /** A node's replication role now (ROLE): 'master' or 'slave'. */
 export const roleOf = async (node: Redis): Promise<string> => ((await node.call('ROLE')) as [string])[0];
 
-const ping = async (port: number) => (await run('redis-cli', ['-p', String(port), 'ping'])).stdout.trim() === 'PONG';
-
-/** One redis-server process that this harness started, and only it is ever signalled. */
+/**
+ * One redis-server process that this harness started, and only it is ever
+ * signalled; it can be stopped, killed, frozen and started again on its port
+ * (the fault suites do). Started and stopped by src/dev/throwaway-redis.ts,
+ * the helper the demo and the simulator use too.
+ */
 export class RedisProcess {
   private child?: ChildProcess;
 
@@ -65,25 +57,12 @@ export class RedisProcess {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--protected-mode', 'no', ...this.extraArgs],
-      { stdio: 'ignore' },
-    );
-    const child = this.child;
-    await waitUntil(`redis-server on ${this.port}`, async () => child.exitCode === null && (await ping(this.port)), 10_000);
+    this.child = await spawnRedisServer(this.port, this.dir, this.extraArgs);
   }
 
   /** Stops the server (SIGTERM, then SIGKILL) and waits until it is gone. */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGCONT');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(this.child);
   }
 
   /** Kills the process outright (SIGKILL: no shutdown, nothing written) and waits until it is gone; start() brings it back. */

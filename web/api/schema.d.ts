@@ -37,6 +37,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/queue-it/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The way back to a Queue-it protected page for an admitted ticket
+         * @description Queue-it connector compatibility (docs/queue-it.md). The waiting page calls it when its ticket is admitted: it answers the target with queueittoken appended, signed with QUEUE_IT_SECRET_KEY (which never leaves the service), valid until the session ends. The target's origin must be one of the event's redirectOrigins. 404 NOT_FOUND while QUEUE_IT_CUSTOMER_ID and QUEUE_IT_SECRET_KEY are not set.
+         */
+        post: operations["QueueItTokenController_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -256,8 +276,71 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Seat map, paged in seat order (section, row, seat); filter by status, section or price level */
+        /**
+         * Seat map, paged in seat order (section, row, seat); filter by status, section or price level
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling.
+         */
         get: operations["SeatController_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/seats/layout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The layout: price levels, sections, rows and seat ids in seat order (never changes after creation: fetch once)
+         * @description With an `ETag` of the event's creation and `Cache-Control: public, max-age=300`; `304` on `If-None-Match`.
+         */
+        get: operations["SeatMapController_layout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/seats/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every seat's state (or one section's) in 2 bits per seat, in seat order
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling. Pair it with GET .../seats/layout (fetched once): 60,000 seats are 20,000 base64 characters.
+         */
+        get: operations["SeatMapController_state"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{eventId}/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Seats available, held and sold per section, in section order
+         * @description Served from the replica's seat snapshot of the event (refreshed within a second of any seat change, at no Redis cost per read), with an `ETag` (`304` on `If-None-Match`) and `Cache-Control: public, max-age=1`, so a CDN or reverse proxy can absorb polling.
+         */
+        get: operations["SeatMapController_sections"];
         put?: never;
         post?: never;
         delete?: never;
@@ -422,6 +505,13 @@ export interface components {
              */
             queueOpensAt?: string;
             /**
+             * @description Queue-it connector flow (docs/queue-it.md): the exact origins (https://host[:port], or http://localhost[:port]) the waiting page may send an admitted visitor back to with a queueittoken; any other target is refused. The eventId must then contain no "_" (the token's separator). Default: none.
+             * @example [
+             *       "https://shop.example.com"
+             *     ]
+             */
+            redirectOrigins?: string[];
+            /**
              * Format: date-time
              * @description joins before it wait in the pre-queue (status prequeue, no position); at salesStartAt the pre-queue is shuffled (shuffle in the event view) and admission begins
              * @example 2026-06-01T20:00:00Z
@@ -435,7 +525,7 @@ export interface components {
              * @example DUPLICATE
              * @enum {string}
              */
-            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_DELETED" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
+            code: "VALIDATION" | "UNAUTHORIZED" | "FORBIDDEN" | "CHALLENGE_REQUIRED" | "CHALLENGE_FAILED" | "QUEUE_NOT_OPEN" | "NOT_OWNER" | "TARGET_NOT_ALLOWED" | "NOT_FOUND" | "EVENT_NOT_FOUND" | "TICKET_NOT_FOUND" | "SEAT_NOT_FOUND" | "SECTION_NOT_FOUND" | "HOLD_NOT_FOUND" | "FLAG_NOT_FOUND" | "EVENT_EXISTS" | "EVENT_DELETED" | "EVENT_ACTIVE" | "DUPLICATE" | "SEAT_UNAVAILABLE" | "SOLD_OUT" | "LIMIT_EXCEEDED" | "NO_ADJACENT_SEATS" | "NOT_ADMITTED" | "HOLD_EXPIRED" | "QUEUE_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL" | "UNAVAILABLE";
             /** @example this user already has a ticket */
             message: string;
             /** @example 409 */
@@ -457,6 +547,8 @@ export interface components {
              * @description joins before it get 403 QUEUE_NOT_OPEN; null: none
              */
             queueOpensAt: string | null;
+            /** @description the origins the Queue-it flow may send admitted visitors back to (docs/queue-it.md); [] for none */
+            redirectOrigins: string[];
             /**
              * Format: date-time
              * @description the pre-queue is shuffled and admission begins; null: no pre-queue
@@ -556,6 +648,14 @@ export interface components {
             /** @description sections, best first; seat ids are <sectionId>-<rowId>-<seat> */
             sections: components["schemas"]["SectionDto"][];
         };
+        LayoutPriceLevelDto: {
+            /** @example EUR */
+            currency?: string;
+            /** @description minor units; absent for GA */
+            price?: number;
+            /** @example P1 */
+            priceLevel: string;
+        };
         LayoutRowDto: {
             /** @example 1 */
             rowId: string;
@@ -564,6 +664,14 @@ export interface components {
              * @example 30
              */
             seats: number | string[];
+        };
+        LayoutSectionDto: {
+            count: number;
+            /** @description seat index (in seat order, from 0) of the section's first seat */
+            firstIndex: number;
+            priceLevel: string;
+            rows: components["schemas"]["SeatRowDto"][];
+            sectionId: string;
         };
         LevelView: {
             available: number;
@@ -617,6 +725,34 @@ export interface components {
             /** @description users waiting now */
             waiting: number;
         };
+        QueueItRedirectDto: {
+            /**
+             * Format: date-time
+             * @description the session end: the connector refuses the token after it
+             */
+            expiresAt: string;
+            /**
+             * @description e_<eventId>~q_<queue id>~ts_<session end, epoch s>~ce_false~rt_queue~h_<hex HMAC-SHA256 of everything before "~h_", keyed with QUEUE_IT_SECRET_KEY>
+             * @example e_concert-2026~q_6f1c2a9e-0b4d-7e21-9c3a-55d0e1f2a3b4~ts_1780000000~ce_false~rt_queue~h_9a0b…
+             */
+            queueittoken: string;
+            /**
+             * @description the target with queueittoken appended: where the page sends the visitor
+             * @example https://shop.example.com/checkout?basket=42&queueittoken=e_concert-2026~q_6f1c…~ts_1780000000~ce_false~rt_queue~h_9a0b…
+             */
+            redirectUrl: string;
+        };
+        QueueItTokenDto: {
+            /** @example concert-2026 */
+            eventId: string;
+            /**
+             * @description the connector's target (the t of its redirect); its origin must be one of the event's redirectOrigins
+             * @example https://shop.example.com/checkout?basket=42
+             */
+            target: string;
+            /** @description the admitted ticket (from the join) */
+            ticket: string;
+        };
         RecountDto: {
             available: number;
             held: number;
@@ -633,12 +769,52 @@ export interface components {
             /** @enum {string} */
             status: "available" | "held" | "sold";
         };
+        SeatLayoutDto: {
+            capacity: number;
+            eventId: string;
+            priceLevels: components["schemas"]["LayoutPriceLevelDto"][];
+            sections: components["schemas"]["LayoutSectionDto"][];
+        };
         SeatPageDto: {
             available: number;
             held: number;
             /** @description pass as cursor for the next page; null at the end */
             nextCursor: number | null;
             seats: components["schemas"]["SeatDto"][];
+            sold: number;
+        };
+        SeatRowDto: {
+            rowId: string;
+            /** @description in seat order */
+            seatIds: string[];
+        };
+        SeatStateDto: {
+            available: number;
+            /** @description seats described */
+            count: number;
+            /** @enum {string} */
+            encoding: "2bit-base64";
+            /** @description seat index (in seat order, from 0) of the first seat described */
+            firstIndex: number;
+            held: number;
+            sold: number;
+            /** @description base64 (standard, padded) of ceil(count / 4) bytes: seat k of the range (seat index firstIndex + k) is (byte[k >> 2] >> ((k & 3) * 2)) & 3, 0 available, 1 held, 2 sold */
+            state: string;
+            /** @description the event's seat version: every change to any seat raises it */
+            version: number;
+        };
+        SectionCountsDto: {
+            available: number;
+            held: number;
+            /**
+             * @description GA for events without a layout
+             * @example P1
+             */
+            priceLevel: string;
+            /** @description rows in the section (1 for GA) */
+            rows: number;
+            /** @example A */
+            sectionId: string;
             sold: number;
         };
         SectionDto: {
@@ -651,6 +827,12 @@ export interface components {
             rows: components["schemas"]["LayoutRowDto"][];
             /** @example A */
             sectionId: string;
+        };
+        SectionsDto: {
+            /** @description in section order; one section GA for events without a layout */
+            sections: components["schemas"]["SectionCountsDto"][];
+            /** @description the seat version these counts are of */
+            version: number;
         };
         SetFlagDto: {
             enabled: boolean;
@@ -708,6 +890,13 @@ export interface components {
              * @enum {string}
              */
             queueMethod?: "fifo" | "random" | "passthrough" | "reject";
+            /**
+             * @description Queue-it connector flow (docs/queue-it.md): the exact origins (https://host[:port], or http://localhost[:port]) the waiting page may send an admitted visitor back to with a queueittoken; any other target is refused. The eventId must then contain no "_" (the token's separator). Replaces the list; [] removes every origin.
+             * @example [
+             *       "https://shop.example.com"
+             *     ]
+             */
+            redirectOrigins?: string[];
         };
     };
     responses: never;
@@ -982,6 +1171,85 @@ export interface operations {
                         /** @example error */
                         status?: string;
                     };
+                };
+            };
+        };
+    };
+    QueueItTokenController_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueItTokenDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueItRedirectDto"];
+                };
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: TARGET_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: NOT_FOUND | EVENT_NOT_FOUND | TICKET_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: NOT_ADMITTED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
                 };
             };
         };
@@ -2027,6 +2295,190 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SeatPageDto"];
                 };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_layout: {
+        parameters: {
+            query?: {
+                /** @description only this section */
+                sectionId?: string;
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatLayoutDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND | SECTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_state: {
+        parameters: {
+            query?: {
+                /** @description only this section */
+                sectionId?: string;
+            };
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatStateDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND | SECTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    SeatMapController_sections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SectionsDto"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description code: VALIDATION */
             400: {

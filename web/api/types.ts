@@ -31,13 +31,26 @@ export type Level = EventView['levels'][number];
 /** POST /v1/events/:eventId/holds by quantity: the best seats, optionally together, in a level or section. */
 export type BestSeats = Pick<components['schemas']['HoldSeatsDto'], 'together' | 'priceLevel' | 'sectionId'> & { quantity: number };
 
-/** GET /v1/events/:eventId/seats */
-export type SeatPage = operations['SeatController_page']['responses'][200]['content']['application/json'];
-
-export type Seat = SeatPage['seats'][number];
-
 /** POST /v1/events/:eventId/holds */
 export type Hold = operations['SeatController_hold']['responses'][201]['content']['application/json'];
 
 /** POST /v1/events/:eventId/holds/:holdId/confirm */
 export type Order = operations['SeatController_confirm']['responses'][201]['content']['application/json'];
+
+/** GET /v1/events/:eventId/sections: every section in layout order (events without a layout: one, GA), with the seat version. */
+export type Sections = operations['SeatMapController_sections']['responses'][200]['content']['application/json'];
+
+/** One section's counts, level and number of rows. */
+export type SectionSummary = Sections['sections'][number];
+
+/** GET /v1/events/:eventId/seats/layout[?sectionId=]: never changes after the event is made. */
+export type Layout = operations['SeatMapController_layout']['responses'][200]['content']['application/json'];
+
+/** One section of the layout: its seats in seat order, row by row (the seat index of the first is firstIndex). */
+export type SectionLayout = Layout['sections'][number];
+
+/** GET /v1/events/:eventId/seats/state[?sectionId=]: every seat's state in 2 bits (seatmap/codec.ts). */
+export type SeatStateBody = operations['SeatMapController_state']['responses'][200]['content']['application/json'];
+
+/** POST /queue-it/token: the way back to a Queue-it protected page. */
+export type QueueItRedirect = operations['QueueItTokenController_token']['responses'][200]['content']['application/json'];

@@ -1,13 +1,12 @@
 /** 5. Bought: the order, then buy more or finish (which ends the turn). */
 import * as api from '../api/client.js';
 import type { Order } from '../api/types.js';
+import { alertUser } from '../alerts.js';
+import { flow, provide } from '../flow.js';
 import { endSession, session, show } from '../state.js';
 import { $, listSeats, money } from '../util.js';
-import { alertUser } from './errors.js';
-import { startOver } from './join.js';
-import { openSeats } from './seats.js';
 
-export function showDone(order: Order): void {
+function showDone(order: Order): void {
   show('done');
   $('done-text').textContent = `${order.seatIds.length > 1 ? 'Seats' : 'Seat'} ${listSeats(order.seatIds)} ${order.seatIds.length > 1 ? 'are' : 'is'} yours.`;
   $('order-id').textContent = `Order ${order.orderId}${order.total ? ` · paid ${money(order.total.amount, order.total.currency)}` : ''}`;
@@ -21,11 +20,12 @@ async function finish(): Promise<void> {
     await api.leaveQueue(s.eventId, s.ticket).catch(() => undefined);
   }
   endSession();
-  startOver();
+  flow.startOver();
   alertUser('Thank you! Enjoy the show.', [], 'info');
 }
 
 export function initDone(): void {
-  $('more-button').addEventListener('click', () => void openSeats());
+  provide({ showDone });
+  $('more-button').addEventListener('click', () => void flow.openSeats());
   $('finish-button').addEventListener('click', () => void finish());
 }

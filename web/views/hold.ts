@@ -2,13 +2,13 @@
 import * as api from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import type { Hold } from '../api/types.js';
+import { alertUser, clearAlert, explain } from '../alerts.js';
+import { totalOf } from '../event-info.js';
+import { flow, provide } from '../flow.js';
 import { onLeaveView, saveSession, session, show } from '../state.js';
 import { $, clock, listSeats, money } from '../util.js';
-import { showDone } from './done.js';
-import { alertUser, clearAlert, explain } from './errors.js';
-import { openSeats, totalOf } from './seats.js';
 
-export function showHold(hold: Hold): void {
+function showHold(hold: Hold): void {
   show('hold');
   $('held-seats').textContent = `${hold.seatIds.length > 1 ? 'Seats' : 'Seat'} ${listSeats(hold.seatIds)}`;
   // The price before "Buy now" (venue seats are priced by their level).
@@ -35,7 +35,7 @@ export function showHold(hold: Hold): void {
       // read the map after that, so it shows them available.
       const reopen = window.setTimeout(
         () =>
-          void openSeats().then(() =>
+          void flow.openSeats().then(() =>
             alertUser('Your hold ran out and those seats went back on sale. Pick seats again while your turn lasts.'),
           ),
         1200,
@@ -59,12 +59,12 @@ async function confirmHold(): Promise<void> {
     const order = await api.confirmHold(s.eventId, s.hold.holdId, s.accessToken);
     s.hold = undefined;
     saveSession(s);
-    showDone(order);
+    flow.showDone(order);
   } catch (err) {
     if (err instanceof ApiError && (err.code === 'HOLD_EXPIRED' || err.code === 'HOLD_NOT_FOUND')) {
       s.hold = undefined;
       saveSession(s);
-      await openSeats();
+      await flow.openSeats();
     }
     explain(err, () => void confirmHold());
   } finally {
@@ -83,11 +83,12 @@ async function releaseHold(): Promise<void> {
   }
   s.hold = undefined;
   saveSession(s);
-  await openSeats();
+  await flow.openSeats();
   alertUser('Seats released. Pick others, or leave them for someone else.', [], 'info');
 }
 
 export function initHold(): void {
+  provide({ showHold });
   $('confirm-button').addEventListener('click', () => void confirmHold());
   $('release-button').addEventListener('click', () => void releaseHold());
 }

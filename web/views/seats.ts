@@ -1,174 +1,344 @@
-/** 3. The seat map during the person's turn: pick seats and hold them. */
+/**
+ * 3. The seat map during the person's turn: pick seats and hold them, or let
+ * the service find the best ones (one tap from the first screen).
+ *
+ * A venue opens on its sections (level, price, seats left); choosing one shows
+ * its rows and seats. One section at a time keeps a stadium usable on a phone:
+ * never 100,000 buttons, only the open section's. Its layout is fetched once
+ * (it never changes); what refreshes every few seconds is the compact state
+ * (2 bits a seat) with If-None-Match, so a refresh while nothing changed is a
+ * 304 of no bytes. An event without a layout is one section, GA, opened at once.
+ */
 import * as api from '../api/client.js';
-import type { BestSeats, EventView, Hold, Seat } from '../api/types.js';
+import type { BestSeats, Hold, SectionLayout, SectionSummary, SeatStateBody } from '../api/types.js';
+import { alertUser, clearAlert, explain, joinAgain } from '../alerts.js';
+import { getCurrentEvent, isVenue, levelPrice, maxSeats, noteSeatLevel, seatPrice, setCurrentEvent, totalOf } from '../event-info.js';
+import { flow, provide } from '../flow.js';
+import { SectionSeats, Picks } from '../seatmap/section-seats.js';
 import { endSession, onLeaveView, saveSession, session, show } from '../state.js';
 import { $, clock, listSeats, money, plural } from '../util.js';
-import { alertUser, clearAlert, explain, joinAgain } from './errors.js';
-import { showHold } from './hold.js';
-import { startOver } from './join.js';
 
-let currentEvent: EventView | undefined;
-const seats = new Map<string, Seat>();
+/** How often the open section's state (or the section list) is read again. */
+const REFRESH_MS = 5000;
+/** A section with more seats than this is not drawn seat by seat: "best available" in it instead. */
+const MAX_SEATS_DRAWN = 2500;
+
+/** The turn the map is for (event, ticket, access token): a new one starts from nothing. */
+let turn: string | undefined;
+/** The last section list read, and its ETag. */
+let sections: SectionSummary[] = [];
+let sectionsTag: string | undefined;
+/** The section on screen (undefined: the section list), its seats when drawn, and its state's ETag. */
+let openSectionId: string | undefined;
+let openSection: SectionSeats | undefined;
+let stateTag: string | undefined;
+/** Section layouts already read, by event and section: a layout never changes, so it is read once. */
+const layouts = new Map<string, SectionLayout>();
+const picks = new Picks();
 const seatButtons = new Map<string, HTMLButtonElement>();
-const picked = new Set<string>();
 
-export const maxSeats = () => currentEvent?.config.maxSeatsPerUser ?? 4;
+const seatsIn = (s: SectionSummary) => s.available + s.held + s.sold;
+const summaryOf = (sectionId: string | undefined) => sections.find((s) => s.sectionId === sectionId);
 
-/** A venue (made with a layout): seats have sections, rows and priced levels. */
-const isVenue = () => (currentEvent?.levels ?? []).some((l) => l.price !== undefined);
-
-function levelPrice(priceLevel?: string): { amount: number; currency: string } | undefined {
-  const level = currentEvent?.levels?.find((l) => l.priceLevel === priceLevel);
-  return level?.price !== undefined && level.currency ? { amount: level.price, currency: level.currency } : undefined;
+/** Forgets the map and the picks (a new person or a new turn starts from nothing). */
+function forget(): void {
+  picks.clear();
+  sections = [];
+  sectionsTag = undefined;
+  openSectionId = undefined;
+  openSection = undefined;
+  stateTag = undefined;
+  seatButtons.clear();
+  $('seat-map').replaceChildren();
 }
 
-/** What these seats cost, when they are priced: the total shown before "Buy now". */
-export function totalOf(seatIds: string[]): { amount: number; currency: string } | undefined {
-  let amount = 0;
-  let currency = '';
-  for (const id of seatIds) {
-    const price = levelPrice(seats.get(id)?.priceLevel);
-    if (!price) return undefined;
-    amount += price.amount;
-    currency = price.currency;
-  }
-  return seatIds.length ? { amount, currency } : undefined;
+function renderCounts(counts: { available: number; held: number; sold: number }, where = ''): void {
+  $('counts').textContent = `${where}${plural(counts.available, 'seat', 'seats')} available · ${counts.held.toLocaleString()} held · ${counts.sold.toLocaleString()} sold`;
 }
 
-/** A venue seat sits in its section's block, on its row's line: made on first sight, in seat order. */
-function seatSlot(seat: Seat): HTMLElement {
-  if (!seat.sectionId) return $('seat-map');
+function sum(list: SectionSummary[]): { available: number; held: number; sold: number } {
+  return list.reduce((t, s) => ({ available: t.available + s.available, held: t.held + s.held, sold: t.sold + s.sold }), { available: 0, held: 0, sold: 0 });
+}
+
+function levelText(priceLevel: string): string {
+  const price = levelPrice(priceLevel);
+  return price ? `${priceLevel} · ${money(price.amount, price.currency)}` : priceLevel;
+}
+
+/** The first screen of a venue: one button per section, best first, with its level, price and seats left. */
+function renderSectionList(): void {
   const map = $('seat-map');
-  map.classList.add('venue');
-  let section = map.querySelector<HTMLElement>(`[data-section="${CSS.escape(seat.sectionId)}"]`);
-  if (!section) {
-    section = document.createElement('div');
-    section.className = 'section';
-    section.dataset.section = seat.sectionId;
-    const heading = document.createElement('h2');
-    const price = levelPrice(seat.priceLevel);
-    heading.textContent = `Section ${seat.sectionId} · ${seat.priceLevel}${price ? ` · ${money(price.amount, price.currency)}` : ''}`;
-    section.append(heading);
-    map.append(section);
+  map.className = 'seat-map sections';
+  $('map-nav').hidden = true;
+  const list = document.createElement('ul');
+  list.className = 'section-list';
+  for (const s of sections) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'section-choice';
+    button.dataset.section = s.sectionId;
+    button.disabled = s.available === 0;
+    const name = document.createElement('span');
+    name.className = 'section-name';
+    name.textContent = `Section ${s.sectionId}`;
+    const level = document.createElement('span');
+    level.className = 'section-level';
+    level.textContent = levelText(s.priceLevel);
+    const left = document.createElement('span');
+    left.className = 'section-left';
+    left.textContent = s.available ? `${s.available.toLocaleString()} left` : 'Sold out';
+    button.append(name, level, left);
+    const item = document.createElement('li');
+    item.append(button);
+    list.append(item);
   }
-  let row = section.querySelector<HTMLElement>(`[data-row="${CSS.escape(seat.rowId ?? '')}"]`);
-  if (!row) {
-    row = document.createElement('div');
-    row.className = 'row';
-    row.dataset.row = seat.rowId ?? '';
-    const label = document.createElement('span');
-    label.className = 'row-label';
-    label.textContent = `Row ${seat.rowId}`;
-    row.append(label);
-    section.append(row);
-  }
-  return row;
+  map.replaceChildren(list);
+  renderCounts(sum(sections));
 }
 
-function renderCounts(page: { available: number; held: number; sold: number }): void {
-  $('counts').textContent = `${plural(page.available, 'seat', 'seats')} available · ${page.held.toLocaleString()} held · ${page.sold.toLocaleString()} sold`;
+/** The open section's heading and the way back to the list (a venue with more than one section). */
+function renderSectionNav(summary: SectionSummary | undefined, sectionId: string): void {
+  const venue = sectionId !== 'GA' || sections.length > 1;
+  $('map-nav').hidden = !venue;
+  $('all-sections').hidden = sections.length < 2;
+  $('section-title').textContent = `Section ${sectionId}${summary ? ` · ${levelText(summary.priceLevel)}` : ''}`;
 }
 
-function renderSeat(seat: Seat): void {
-  let button = seatButtons.get(seat.seatId);
-  if (!button) {
-    button = document.createElement('button');
+/** The seat's number as its row shows it (the row says section and row). */
+const seatLabel = (seatId: string, sectionId: string, rowId: string) =>
+  seatId.startsWith(`${sectionId}-${rowId}-`) ? seatId.slice(`${sectionId}-${rowId}-`.length) : seatId;
+
+/** Draws the open section: a grid of seats for general admission, else row by row. */
+function drawSection(section: SectionSeats): void {
+  const map = $('seat-map');
+  const { layout } = section;
+  const ga = layout.sectionId === 'GA' && layout.rows.length === 1 && layout.rows[0].rowId === 'GA';
+  map.className = ga ? 'seat-map' : 'seat-map venue';
+  seatButtons.clear();
+  const seatButton = (seatId: string, label: string) => {
+    const button = document.createElement('button');
     button.type = 'button';
     button.className = 'seat';
-    // On a venue map the row says section and row: the button shows the seat number.
-    button.textContent = seat.sectionId ? seat.seatId.slice(`${seat.sectionId}-${seat.rowId}-`.length) : seat.seatId;
-    button.dataset.seat = seat.seatId;
-    button.addEventListener('click', () => togglePick(seat.seatId));
-    seatButtons.set(seat.seatId, button);
-    seatSlot(seat).append(button);
+    button.textContent = label;
+    button.dataset.seat = seatId;
+    seatButtons.set(seatId, button);
+    return button;
+  };
+  if (ga) {
+    map.replaceChildren(...layout.rows[0].seatIds.map((id) => seatButton(id, id)));
+    return;
   }
-  if (seat.status !== 'available') picked.delete(seat.seatId);
-  const mine = picked.has(seat.seatId);
-  button.classList.toggle('held', seat.status === 'held');
-  button.classList.toggle('sold', seat.status === 'sold');
-  button.disabled = seat.status !== 'available';
+  const block = document.createElement('div');
+  block.className = 'section';
+  block.dataset.section = layout.sectionId;
+  for (const row of layout.rows) {
+    const line = document.createElement('div');
+    line.className = 'row';
+    line.dataset.row = row.rowId;
+    const label = document.createElement('span');
+    label.className = 'row-label';
+    label.textContent = `Row ${row.rowId}`;
+    line.append(label, ...row.seatIds.map((id) => seatButton(id, seatLabel(id, layout.sectionId, row.rowId))));
+    block.append(line);
+  }
+  map.replaceChildren(block);
+}
+
+/** A section too big to draw on this screen: its seats left, and "best available" in it. */
+function drawBigSection(summary: SectionSummary): void {
+  const map = $('seat-map');
+  map.className = 'seat-map big';
+  const note = document.createElement('p');
+  note.className = 'big-note';
+  note.textContent = `${plural(summary.available, 'seat', 'seats')} left here: too many to show one by one on this screen. Choose how many you want above, and we find you the best ones.`;
+  map.replaceChildren(note);
+  renderCounts(summary, summary.sectionId === 'GA' ? '' : `Section ${summary.sectionId}: `);
+}
+
+function renderSeat(seatId: string): void {
+  const button = seatButtons.get(seatId);
+  const status = openSection?.status(seatId);
+  if (!button || !status) return;
+  if (status !== 'available') picks.drop(seatId);
+  const mine = picks.has(seatId);
+  button.classList.toggle('held', status === 'held');
+  button.classList.toggle('sold', status === 'sold');
+  button.disabled = status !== 'available';
   button.setAttribute('aria-pressed', String(mine));
-  const price = levelPrice(seat.priceLevel);
-  button.setAttribute('aria-label', `Seat ${seat.seatId}${price ? `, ${money(price.amount, price.currency)}` : ''}, ${mine ? 'picked' : seat.status}`);
+  const price = seatPrice(seatId);
+  button.setAttribute('aria-label', `Seat ${seatId}${price ? `, ${money(price.amount, price.currency)}` : ''}, ${mine ? 'picked' : status}`);
 }
 
 function renderSelection(): void {
-  const ids = [...picked];
+  const ids = picks.list();
   const max = maxSeats();
   const total = totalOf(ids);
+  // Seats are picked on a drawn section only: on the list or a section too big to draw, no legend, no hold button (unless seats are picked).
+  const drawn = openSection !== undefined;
+  $('legend').hidden = !drawn;
   $('selection').textContent = ids.length
     ? `${listSeats(ids)} (${ids.length} of at most ${max})${total ? ` · ${money(total.amount, total.currency)}` : ''}`
-    : `No seats picked yet. You can pick up to ${plural(max, 'seat', 'seats')}${isVenue() ? ', or let us find the best ones' : ''}.`;
+    : drawn
+      ? `No seats picked yet. You can pick up to ${plural(max, 'seat', 'seats')}${isVenue() ? ', or let us find the best ones' : ''}.`
+      : openSectionId === undefined
+        ? 'Choose a section to pick seats in it, or let us find the best ones.'
+        : '';
   const button = $<HTMLButtonElement>('hold-button');
+  button.hidden = ids.length === 0 && !drawn;
+  $('seat-actions').hidden = button.hidden && !$('selection').textContent;
   button.disabled = ids.length === 0;
   button.textContent = ids.length ? `Hold ${plural(ids.length, 'seat', 'seats')}` : 'Hold seats';
 }
 
 function togglePick(seatId: string): void {
-  const seat = seats.get(seatId);
-  if (!seat || seat.status !== 'available') return;
-  if (picked.has(seatId)) picked.delete(seatId);
-  else if (picked.size >= maxSeats()) {
-    return alertUser(`You can pick at most ${plural(maxSeats(), 'seat', 'seats')}. Unpick one first.`);
-  } else picked.add(seatId);
+  const result = picks.toggle(seatId, openSection?.status(seatId), maxSeats());
+  if (result === 'unavailable') return;
+  if (result === 'full') return alertUser(`You can pick at most ${plural(maxSeats(), 'seat', 'seats')}. Unpick one first.`);
   clearAlert();
-  renderSeat(seat);
+  renderSeat(seatId);
   renderSelection();
 }
 
+/** Takes a state read of the open section: only the seats it changed are redrawn. */
+function applyState(section: SectionSeats, read: SeatStateBody): void {
+  const changed = section.apply(read);
+  if (!changed) return;
+  for (const id of changed) renderSeat(id);
+  renderCounts(read, section.sectionId === 'GA' ? '' : `Section ${section.sectionId}: `);
+  renderSelection();
+}
+
+/** Reads the section list (304 while no seat changed). */
+async function readSections(eventId: string): Promise<boolean> {
+  const fresh = await api.getSections(eventId, sectionsTag);
+  if (!fresh) return false;
+  sections = fresh.body.sections;
+  sectionsTag = fresh.etag;
+  return true;
+}
+
+/** Reads the open section's state again (304 while no seat of the event changed). */
+async function readState(eventId: string, section: SectionSeats): Promise<void> {
+  const fresh = await api.getSectionState(eventId, section.sectionId, stateTag);
+  // The person may have moved to another section meanwhile: this read is not for it.
+  if (!fresh || section !== openSection) return;
+  stateTag = fresh.etag;
+  applyState(section, fresh.body);
+}
+
+async function sectionLayout(eventId: string, sectionId: string): Promise<SectionLayout> {
+  const key = `${eventId} ${sectionId}`;
+  let layout = layouts.get(key);
+  if (!layout) {
+    layout = (await api.getSectionLayout(eventId, sectionId)).sections[0];
+    layouts.set(key, layout);
+  }
+  return layout;
+}
+
+/** Opens a section: its layout (read once) and its state. */
+async function showSection(eventId: string, sectionId: string): Promise<void> {
+  const summary = summaryOf(sectionId);
+  openSectionId = sectionId;
+  openSection = undefined;
+  stateTag = undefined;
+  renderSectionNav(summary, sectionId);
+  if (summary && seatsIn(summary) > MAX_SEATS_DRAWN) return drawBigSection(summary);
+  const layout = await sectionLayout(eventId, sectionId);
+  if (openSectionId !== sectionId) return;
+  const section = new SectionSeats(layout);
+  noteSeatLevel(layout.rows.flatMap((r) => r.seatIds), layout.priceLevel);
+  const read = await api.getSectionState(eventId, sectionId);
+  if (openSectionId !== sectionId || !read) return;
+  openSection = section;
+  stateTag = read.etag;
+  drawSection(section);
+  applyState(section, read.body);
+}
+
+/** Back to the section list. */
+async function showSectionList(eventId: string): Promise<void> {
+  openSectionId = undefined;
+  openSection = undefined;
+  await readSections(eventId);
+  renderSectionList();
+  renderBest();
+  renderSelection();
+}
+
+/** Reads again what is on screen: the open section's seats, or the section list. */
+async function refreshSeats(): Promise<void> {
+  const s = session;
+  if (!s) return;
+  if (openSection) return readState(s.eventId, openSection);
+  const changed = await readSections(s.eventId);
+  // Redraw only what is still on screen: a section may have been drawn while the list was read.
+  if (!changed || openSection) return;
+  if (openSectionId === undefined) {
+    renderSectionList();
+    renderBest();
+    return;
+  }
+  // A section too big to draw shows its seats left.
+  const big = summaryOf(openSectionId);
+  if (big && seatsIn(big) > MAX_SEATS_DRAWN) drawBigSection(big);
+}
+
 /** Seats someone else just took: shown as taken at once, then the map is read again. */
-export function markTaken(ids: string[]): void {
+function markTaken(ids: string[]): void {
   for (const id of ids) {
-    const seat = seats.get(id);
-    if (seat && seat.status === 'available') seat.status = 'held';
-    picked.delete(id);
-    if (seat) renderSeat(seat);
+    picks.drop(id);
+    if (openSection?.markTaken(id)) renderSeat(id);
     seatButtons.get(id)?.classList.add('taken-now');
   }
   renderSelection();
   void refreshSeats();
 }
 
-export async function refreshSeats(): Promise<void> {
-  if (!session) return;
-  const page = await api.getAllSeats(session.eventId);
-  for (const seat of page.seats) {
-    seats.set(seat.seatId, seat);
-    renderSeat(seat);
-  }
-  renderCounts(page);
-  renderSelection();
-}
-
-/** Forgets the map and the picks (a new person or a new turn starts from nothing). */
-export function resetSeatMap(): void {
-  picked.clear();
-  seats.clear();
-  seatButtons.clear();
-  $('seat-map').replaceChildren();
-  $('seat-map').classList.remove('venue');
-}
-
-export async function openSeats(): Promise<void> {
-  const s = session;
-  if (!s?.accessToken) return startOver();
-  show('seats');
-  // What the map showed before may be stale: dim it until it is read again.
+/** Runs a map change with the map dimmed, and says what went wrong if it fails. */
+async function busy(work: () => Promise<void>, retry: () => void): Promise<boolean> {
   const map = $('seat-map');
   map.setAttribute('aria-busy', 'true');
   try {
-    currentEvent = await api.getEvent(s.eventId);
-    await refreshSeats();
+    await work();
+    return true;
   } catch (err) {
-    return explain(err, () => void openSeats());
+    explain(err, retry);
+    return false;
   } finally {
     map.setAttribute('aria-busy', 'false');
   }
+}
+
+async function openSeats(): Promise<void> {
+  const s = session;
+  if (!s?.accessToken) return flow.startOver();
+  show('seats');
+  const thisTurn = `${s.eventId} ${s.ticket} ${s.accessToken}`;
+  if (thisTurn !== turn) {
+    if (!turn?.startsWith(`${s.eventId} `)) layouts.clear();
+    forget();
+    turn = thisTurn;
+  }
+  // What the map showed before may be stale: it is dimmed until read again.
+  const opened = await busy(
+    async () => {
+      setCurrentEvent(await api.getEvent(s.eventId));
+      sectionsTag = undefined;
+      await readSections(s.eventId);
+      // One section (an event without a layout): no list to choose from.
+      const sectionId = openSectionId ?? (sections.length === 1 ? sections[0].sectionId : undefined);
+      if (sectionId) await showSection(s.eventId, sectionId);
+      else await showSectionList(s.eventId);
+    },
+    () => void openSeats(),
+  );
+  if (!opened) return;
   renderBest();
   renderSelection();
-  $('seat-map').querySelector<HTMLButtonElement>('.seat:not(:disabled)')?.focus({ preventScroll: true });
+  $('seat-map').querySelector<HTMLButtonElement>('.seat:not(:disabled), .section-choice:not(:disabled)')?.focus({ preventScroll: true });
 
-  // Keep the map fresh while the person picks, and count their turn down.
+  // Keep the map fresh while the person picks (one read at a time), and count their turn down.
   let refreshing = false;
   const refresh = window.setInterval(() => {
     if (refreshing) return;
@@ -176,7 +346,7 @@ export async function openSeats(): Promise<void> {
     void refreshSeats()
       .catch(() => undefined)
       .finally(() => (refreshing = false));
-  }, 5000);
+  }, REFRESH_MS);
   const timer = $('session-timer');
   const ends = s.accessExpiresAt ? Date.parse(s.accessExpiresAt) : NaN;
   const tick = () => {
@@ -198,7 +368,13 @@ export async function openSeats(): Promise<void> {
   });
 }
 
-/** "Best N together": how many (up to the limit), together in one row or not, in which price level. */
+/** Seats left at a price level: from the last section list read (fresher than the event view read when the turn opened). */
+function levelLeft(priceLevel: string, fromEventView: number): number {
+  const inLevel = sections.filter((s) => s.priceLevel === priceLevel);
+  return inLevel.length ? sum(inLevel).available : fromEventView;
+}
+
+/** "Best N": how many (up to the limit), together in one row or not, at which price level or in the open section. */
 function renderBest(): void {
   const quantity = $<HTMLSelectElement>('best-quantity');
   const chosen = Number(quantity.value) || 2;
@@ -207,16 +383,20 @@ function renderBest(): void {
   );
   // Together and levels need a venue; on general admission "best N" is just N seats.
   $('best-together-label').hidden = !isVenue();
+  const inSection = isVenue() && openSectionId !== undefined;
+  $('best-in-section').hidden = !inSection;
   const level = $<HTMLSelectElement>('best-level');
-  const priced = (currentEvent?.levels ?? []).filter((l) => l.price !== undefined);
-  $('best-level-label').hidden = priced.length < 2;
+  const priced = (getCurrentEvent()?.levels ?? []).filter((l) => l.price !== undefined);
+  $('best-level-label').hidden = inSection || priced.length < 2;
+  const chosenLevel = level.value; // redrawn on every list refresh: the person's choice stays
   level.replaceChildren(
     new Option('any price', ''),
-    ...priced.map((l) => new Option(`${l.priceLevel} · ${money(l.price as number, l.currency as string)} (${l.available.toLocaleString()} left)`, l.priceLevel)),
+    ...priced.map((l) => new Option(`${l.priceLevel} · ${money(l.price as number, l.currency as string)} (${levelLeft(l.priceLevel, l.available).toLocaleString()} left)`, l.priceLevel)),
   );
+  level.value = chosenLevel;
 }
 
-async function hold(request: (token: string, eventId: string) => Promise<Hold>, retry: () => void): Promise<void> {
+async function hold(request: (token: string, eventId: string) => Promise<Hold>, retry: () => void, priceLevel?: string): Promise<void> {
   const s = session;
   if (!s?.accessToken) return;
   clearAlert();
@@ -224,10 +404,12 @@ async function hold(request: (token: string, eventId: string) => Promise<Hold>, 
   buttons.forEach((b) => (b.disabled = true));
   try {
     const held = await request(s.accessToken, s.eventId);
-    picked.clear();
+    // Seats found for the person may lie in a section not drawn: their level prices the total.
+    if (priceLevel) noteSeatLevel(held.seatIds, priceLevel);
+    picks.clear();
     s.hold = held;
     saveSession(s);
-    showHold(held);
+    flow.showHold(held);
   } catch (err) {
     explain(err, retry);
     renderSelection();
@@ -237,23 +419,56 @@ async function hold(request: (token: string, eventId: string) => Promise<Hold>, 
 }
 
 function holdPicked(): Promise<void> {
-  const seatIds = [...picked];
+  const seatIds = picks.list();
   if (seatIds.length === 0) return Promise.resolve();
   return hold((token, eventId) => api.createHold(eventId, seatIds, token), () => void holdPicked());
 }
 
 function holdBest(): Promise<void> {
   const best: BestSeats = { quantity: Number($<HTMLSelectElement>('best-quantity').value) || 1 };
-  if (isVenue() && $<HTMLInputElement>('best-together').checked) best.together = true;
-  const level = $<HTMLSelectElement>('best-level').value;
-  if (isVenue() && level) best.priceLevel = level;
-  return hold((token, eventId) => api.holdBest(eventId, best, token), () => void holdBest());
+  let level: string | undefined;
+  if (isVenue()) {
+    if ($<HTMLInputElement>('best-together').checked) best.together = true;
+    if (openSectionId !== undefined) {
+      best.sectionId = openSectionId;
+      level = summaryOf(openSectionId)?.priceLevel;
+    } else {
+      level = $<HTMLSelectElement>('best-level').value || undefined;
+      if (level) best.priceLevel = level;
+      // One priced level: whatever is found costs that.
+      const priced = (getCurrentEvent()?.levels ?? []).filter((l) => l.price !== undefined);
+      if (!level && priced.length === 1) level = priced[0].priceLevel;
+    }
+  }
+  return hold((token, eventId) => api.holdBest(eventId, best, token), () => void holdBest(), level);
 }
 
 export function initSeats(): void {
+  provide({ openSeats, refreshSeats, markTaken });
   $('hold-button').addEventListener('click', () => void holdPicked());
   $('best-form').addEventListener('submit', (e) => {
     e.preventDefault();
     void holdBest();
+  });
+  // One listener for every seat and section button the map draws.
+  $('seat-map').addEventListener('click', (e) => {
+    const target = (e.target as HTMLElement).closest<HTMLElement>('[data-seat], .section-choice');
+    if (!target) return;
+    if (target.dataset.seat) return togglePick(target.dataset.seat);
+    const s = session;
+    const sectionId = target.dataset.section;
+    if (!s || !sectionId) return;
+    void busy(
+      async () => {
+        await showSection(s.eventId, sectionId);
+        renderBest();
+        renderSelection();
+      },
+      () => target.click(),
+    );
+  });
+  $('all-sections').addEventListener('click', () => {
+    const s = session;
+    if (s) void busy(() => showSectionList(s.eventId), () => $('all-sections').click());
   });
 }

@@ -3,11 +3,10 @@ import * as api from '../api/client.js';
 import { ApiError } from '../api/client.js';
 import type { TicketStatus } from '../api/types.js';
 import { followTicket } from '../live.js';
+import { alertUser, explain } from '../alerts.js';
+import { flow, provide } from '../flow.js';
 import { endSession, onLeaveView, saveSession, session, show } from '../state.js';
 import { $, clock, describeEta } from '../util.js';
-import { alertUser, explain } from './errors.js';
-import { startOver } from './join.js';
-import { openSeats } from './seats.js';
 
 /** The highest place seen in this wait: the progress bar's full length. */
 let firstPosition = 0;
@@ -43,12 +42,23 @@ async function showCommitment(eventId: string, started: boolean): Promise<void> 
     if (!view.shuffle) return;
     const note = $('shuffle-note');
     note.hidden = false;
-    note.textContent = started
-      ? `The line was shuffled at the start. Commitment ${view.shuffle.commitment}; seed ${view.shuffle.seed ?? '(not out yet)'}: check your place with scripts/verify-shuffle.mjs.`
-      : `The order is fixed already: its commitment is ${view.shuffle.commitment} (the seed behind it is published when sales start).`;
+    // The commitment and seed are 64 hex characters with no place to break: each
+    // goes in its own <code class="hash">, which wraps anywhere (a phone is 390 px wide).
+    note.replaceChildren(
+      ...(started
+        ? ['The line was shuffled at the start. Commitment ', hash(view.shuffle.commitment), '; seed ', view.shuffle.seed ? hash(view.shuffle.seed) : '(not out yet)', ': check your place with scripts/verify-shuffle.mjs.']
+        : ['The order is fixed already: its commitment is ', hash(view.shuffle.commitment), ' (the seed behind it is published when sales start).']),
+    );
   } catch {
     /* the note is extra: the wait goes on without it */
   }
+}
+
+function hash(hex: string): HTMLElement {
+  const code = document.createElement('code');
+  code.className = 'hash';
+  code.textContent = hex;
+  return code;
 }
 
 function leavePrequeue(): void {
@@ -93,18 +103,21 @@ function onStatus(s: TicketStatus): void {
     session.accessExpiresAt = s.accessExpiresAt;
     saveSession(session);
     document.title = 'Your turn · queuegate';
-    void openSeats();
+    void flow.openSeats();
   } else if (s.status === 'soldOut') {
+    // One sold-out state, the one a newcomer sees too: the join view for this
+    // event (sold out, no "Join the line") under the banner. The waiting card
+    // goes, so no place or wait is left on screen.
     endSession();
+    flow.startOver();
     document.title = 'Sold out · queuegate';
-    $('wait-mode').textContent = 'The sale has ended';
     alertUser('Sold out: every seat has been sold, so nobody else will be let in. Thank you for waiting.', [], 'info');
   } else {
     renderWaiting(s);
   }
 }
 
-export function startWaiting(initial?: TicketStatus): void {
+function startWaiting(initial?: TicketStatus): void {
   show('wait');
   firstPosition = 0;
   shownPosition = Infinity;
@@ -132,17 +145,18 @@ export function startWaiting(initial?: TicketStatus): void {
 
 async function leaveLine(): Promise<void> {
   const s = session;
-  if (!s) return startOver();
+  if (!s) return flow.startOver();
   try {
     await api.leaveQueue(s.eventId, s.ticket);
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 'TICKET_NOT_FOUND')) return explain(err, () => void leaveLine());
   }
   endSession();
-  startOver();
+  flow.startOver();
   alertUser('You left the line. You can join again at any time, but you will start at the back.', [], 'info');
 }
 
 export function initWait(): void {
+  provide({ startWaiting });
   $('leave-button').addEventListener('click', () => void leaveLine());
 }

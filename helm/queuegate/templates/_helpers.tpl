@@ -92,7 +92,7 @@ Secret uses the environment variable names; an existing one may use others.
 {{- if $ctx.Values.auth.existingSecret }}
 {{- index $ctx.Values.auth.existingSecretKeys $which }}
 {{- else }}
-{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD" "joinJwtSecret" "JOIN_JWT_SECRET" "awsVwrSigningKey" "AWS_VWR_SIGNING_KEY" "awsVwrAccessKeys" "AWS_VWR_ACCESS_KEYS") $which }}
+{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD" "joinJwtSecret" "JOIN_JWT_SECRET" "queueItSecretKey" "QUEUE_IT_SECRET_KEY" "awsVwrSigningKey" "AWS_VWR_SIGNING_KEY" "awsVwrAccessKeys" "AWS_VWR_ACCESS_KEYS") $which }}
 {{- end }}
 {{- end }}
 
@@ -162,6 +162,12 @@ Fails the render with a clear message on values the app would refuse at boot
 {{- end }}
 {{- if and .Values.auth.joinJwtSecret (lt (len .Values.auth.joinJwtSecret) 32) }}
 {{- fail "queuegate: auth.joinJwtSecret must be at least 32 characters (JOIN_JWT_SECRET)" }}
+{{- end }}
+{{- if and .Values.auth.queueItSecretKey (lt (len .Values.auth.queueItSecretKey) 32) }}
+{{- fail "queuegate: auth.queueItSecretKey must be at least 32 characters (QUEUE_IT_SECRET_KEY)" }}
+{{- end }}
+{{- if ne (empty .Values.config.queueItCustomerId) (empty .Values.auth.queueItSecretKey) }}
+{{- fail "queuegate: config.queueItCustomerId and auth.queueItSecretKey must be set together (Queue-it connector compatibility)" }}
 {{- end }}
 {{- if and (eq .Values.config.joinIdentity "jwt") (not .Values.auth.joinJwtSecret) (not .Values.config.joinJwtPublicKey) }}
 {{- fail "queuegate: config.joinIdentity jwt needs auth.joinJwtSecret (HS256) or config.joinJwtPublicKey (RS256/ES256)" }}

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
 import { UniqueItems } from '../../common/unique-items';
+import { IsExactOrigin } from '../../common/web-origin';
 import { LayoutDto } from './layout.dto';
 import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
 import { ADMISSION_MODES, AdmissionMode, QUEUE_METHODS, QueueMethod } from '../event-status';
@@ -54,6 +55,17 @@ export class ChallengeSettingsDto {
   @IsInt() @Min(0) @Max(MAX_DIFFICULTY_BITS)
   difficultyBits!: number;
 }
+
+/** Most origins one event may send people back to (the Queue-it flow). */
+export const MAX_REDIRECT_ORIGINS = 20;
+
+export const REDIRECT_ORIGINS_DOC: ApiPropertyOptions & { description: string } = {
+  type: [String],
+  maxItems: MAX_REDIRECT_ORIGINS,
+  example: ['https://shop.example.com'],
+  description:
+    'Queue-it connector flow (docs/queue-it.md): the exact origins (https://host[:port], or http://localhost[:port]) the waiting page may send an admitted visitor back to with a queueittoken; any other target is refused. The eventId must then contain no "_" (the token\'s separator).',
+};
 
 export class CreateEventDto {
   @ApiProperty({ pattern: ID_PATTERN.source, example: 'concert-2026' })
@@ -110,6 +122,10 @@ export class CreateEventDto {
   @ApiPropertyOptional({ enum: ['streams', 'zset'], description: 'queue backend; default from the streamsQueue flag' })
   @IsOptional() @IsIn(['streams', 'zset'])
   queue?: 'streams' | 'zset';
+
+  @ApiPropertyOptional({ ...REDIRECT_ORIGINS_DOC, description: `${REDIRECT_ORIGINS_DOC.description} Default: none.` })
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_REDIRECT_ORIGINS) @UniqueItems() @IsExactOrigin()
+  redirectOrigins?: string[];
 }
 
 export class DeleteEventQuery {

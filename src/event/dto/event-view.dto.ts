@@ -39,6 +39,8 @@ export class EventConfigView {
   queueOpensAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'the pre-queue is shuffled and admission begins; null: no pre-queue' })
   salesStartAt!: string | null;
+  @ApiProperty({ type: [String], description: 'the origins the Queue-it flow may send admitted visitors back to (docs/queue-it.md); [] for none' })
+  redirectOrigins!: string[];
 }
 
 export class ShuffleView {

@@ -1,8 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { UniqueItems } from '../../common/unique-items';
+import { IsExactOrigin } from '../../common/web-origin';
 import { QUEUE_METHODS, QueueMethod } from '../event-status';
-import { AdmissionDto, ChallengeSettingsDto, INSTANT, INSTANT_MESSAGE } from './create-event.dto';
+import { AdmissionDto, ChallengeSettingsDto, INSTANT, INSTANT_MESSAGE, MAX_REDIRECT_ORIGINS, REDIRECT_ORIGINS_DOC } from './create-event.dto';
 
 export class UpdateEventDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 3600 })
@@ -36,4 +38,8 @@ export class UpdateEventDto {
   @ApiPropertyOptional({ enum: QUEUE_METHODS, description: 'switching moves nobody: those waiting keep their place' })
   @IsOptional() @IsIn(QUEUE_METHODS)
   queueMethod?: QueueMethod;
+
+  @ApiPropertyOptional({ ...REDIRECT_ORIGINS_DOC, description: `${REDIRECT_ORIGINS_DOC.description} Replaces the list; [] removes every origin.` })
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_REDIRECT_ORIGINS) @UniqueItems() @IsExactOrigin()
+  redirectOrigins?: string[];
 }

@@ -1,30 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Static, Type as Schema } from '@sinclair/typebox';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/identifiers';
-
-export class HoldSeatsDto {
-  @ApiPropertyOptional({ type: [String], description: 'named seats, all or nothing (1..maxSeatsPerUser)' })
-  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(20) @ArrayUnique()
-  @Matches(ID_PATTERN, { each: true, message: `each seat id ${ID_MESSAGE}` })
-  seatIds?: string[];
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 20, description: 'or: this many of the best available seats (section, row, seat order)' })
-  @IsOptional() @IsInt() @Min(1) @Max(20)
-  quantity?: number;
-
-  @ApiPropertyOptional({ description: 'with quantity: the best run of `quantity` adjacent free seats in one row (layout events)' })
-  @IsOptional() @IsBoolean()
-  together?: boolean;
-
-  @ApiPropertyOptional({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this price level (layout events)' })
-  @IsOptional() @Matches(ID_PATTERN, { message: `priceLevel ${ID_MESSAGE}` })
-  priceLevel?: string;
-
-  @ApiPropertyOptional({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this section (layout events)' })
-  @IsOptional() @Matches(ID_PATTERN, { message: `sectionId ${ID_MESSAGE}` })
-  sectionId?: string;
-}
 
 export class HoldDto {
   @ApiProperty() holdId!: string;
@@ -109,21 +87,38 @@ export class AuditDto {
   totalsChecked!: boolean;
 }
 
-/** Fastify's compiled schema for the hold route (same rules as HoldSeatsDto, which documents it). */
-export type HoldSeatsBody = { seatIds?: string[]; quantity?: number; together?: boolean; priceLevel?: string; sectionId?: string };
+/**
+ * The hold body, defined once: Fastify validates requests with this JSON
+ * schema (compiled, on the hot path), HoldSeatsBody is its type, and the
+ * OpenAPI document shows it as the component HoldSeatsDto (docs/decisions.md).
+ */
+export const HoldSeatsBody = Schema.Object(
+  {
+    seatIds: Schema.Optional(
+      Schema.Array(Schema.String({ pattern: ID_PATTERN.source }), {
+        minItems: 1,
+        maxItems: 20,
+        uniqueItems: true,
+        description: 'named seats, all or nothing (1..maxSeatsPerUser)',
+      }),
+    ),
+    quantity: Schema.Optional(
+      Schema.Integer({ minimum: 1, maximum: 20, description: 'or: this many of the best available seats (section, row, seat order)' }),
+    ),
+    together: Schema.Optional(
+      Schema.Boolean({ description: 'with quantity: the best run of `quantity` adjacent free seats in one row (layout events)' }),
+    ),
+    priceLevel: Schema.Optional(
+      Schema.String({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this price level (layout events)' }),
+    ),
+    sectionId: Schema.Optional(Schema.String({ pattern: ID_PATTERN.source, description: 'with quantity: only seats of this section (layout events)' })),
+  },
+  { additionalProperties: false },
+);
+export type HoldSeatsBody = Static<typeof HoldSeatsBody>;
 
 export const HOLD_SCHEMA = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      seatIds: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN.source } },
-      quantity: { type: 'integer', minimum: 1, maximum: 20 },
-      together: { type: 'boolean' },
-      priceLevel: { type: 'string', pattern: ID_PATTERN.source },
-      sectionId: { type: 'string', pattern: ID_PATTERN.source },
-    },
-  },
+  body: HoldSeatsBody,
   response: {
     201: {
       type: 'object',

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startRedis } from './support/redis-harness';
+import { freePort, startRedis } from '../support/redis-harness';
 
 // The container image, built from the real Dockerfile and booted for real:
 // scripts/build-image.sh (buildah with a local Node base; the script uses
@@ -13,7 +13,7 @@ import { freePort, startRedis } from './support/redis-harness';
 // minute); later builds reuse cached layers.
 
 const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(__dirname, '../..');
 // Its own tag per run, so two test runs at once never remove each other's image.
 const TAG = `localhost/queuegate:e2e-${process.pid}`;
 const ADMIN_TOKEN = 'image-test-admin-token-0123456789';

@@ -2,11 +2,11 @@
  * The alert box above the views, and what a person reads for each error code
  * with what they can do next.
  */
-import { ApiError } from '../api/client.js';
-import { endSession, show } from '../state.js';
-import { $, listSeats, plural } from '../util.js';
-import { startOver } from './join.js';
-import { markTaken, maxSeats, openSeats, refreshSeats } from './seats.js';
+import { ApiError } from './api/client.js';
+import { maxSeats } from './event-info.js';
+import { flow } from './flow.js';
+import { endSession, show } from './state.js';
+import { $, listSeats, plural } from './util.js';
 
 export interface Action {
   label: string;
@@ -39,7 +39,7 @@ export function clearAlert(): void {
   $('alert').hidden = true;
 }
 
-export const joinAgain: Action = { label: 'Join the line again', run: () => startOver() };
+export const joinAgain: Action = { label: 'Join the line again', run: () => flow.startOver() };
 
 /** What a person should read for an error, and what they can do next. */
 export function explain(err: unknown, retry?: () => void): void {
@@ -47,8 +47,9 @@ export function explain(err: unknown, retry?: () => void): void {
   const retryAction = retry ? [{ label: 'Try again', run: retry }] : [];
   switch (e.code) {
     case 'QUEUE_NOT_OPEN': {
+      // The join view counts down to the opening and joins then; this is for anywhere else.
       const opens = typeof e.body.queueOpensAt === 'string' ? new Date(e.body.queueOpensAt).toLocaleString() : 'later';
-      return alertUser(`The line for this event opens at ${opens}. Come back then to join it.`, retryAction, 'info');
+      return alertUser(`The line for this event opens at ${opens}.`, retryAction, 'info');
     }
     case 'QUEUE_CLOSED':
       return alertUser('The line for this event is closed: it takes no new people right now.', [], 'info');
@@ -57,16 +58,16 @@ export function explain(err: unknown, retry?: () => void): void {
       if (e.status === 410) return alertUser('Sold out: every seat has been sold, so the line is closed.', [], 'info');
       return alertUser(
         'Sorry, every seat is taken right now. Some are only held and go back on sale if those people do not buy, so it is worth trying again in a minute.',
-        [{ label: 'Check again', run: () => void refreshSeats() }],
+        [{ label: 'Check again', run: () => void flow.refreshSeats() }],
       );
     case 'NO_ADJACENT_SEATS':
       return alertUser(
         'There are seats left, but not that many side by side in one row. Ask for fewer seats together, untick "together", or pick seats on the map.',
-        [{ label: 'Show the map', run: () => void refreshSeats() }],
+        [{ label: 'Show the map', run: () => void flow.refreshSeats() }],
       );
     case 'SEAT_UNAVAILABLE': {
       const ids = Array.isArray(e.body.seatIds) ? (e.body.seatIds as string[]) : [];
-      markTaken(ids);
+      flow.markTaken(ids);
       return alertUser(
         `Someone else just took ${ids.length ? `seat${ids.length > 1 ? 's' : ''} ${listSeats(ids)}` : 'one of those seats'}. The map is updated: please pick other seats.`,
       );
@@ -86,10 +87,10 @@ export function explain(err: unknown, retry?: () => void): void {
     case 'HOLD_EXPIRED':
     case 'HOLD_NOT_FOUND':
       return alertUser('Your hold ran out and those seats went back on sale. Pick seats again while your turn lasts.', [
-        { label: 'Back to the seat map', run: () => void openSeats() },
+        { label: 'Back to the seat map', run: () => void flow.openSeats() },
       ]);
     case 'NOT_OWNER':
-      return alertUser('That hold belongs to someone else. Pick seats again.', [{ label: 'Back to the seat map', run: () => void openSeats() }]);
+      return alertUser('That hold belongs to someone else. Pick seats again.', [{ label: 'Back to the seat map', run: () => void flow.openSeats() }]);
     case 'TICKET_NOT_FOUND':
       endSession();
       show('join');
