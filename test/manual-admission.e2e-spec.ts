@@ -1,7 +1,7 @@
-import { startApp, TestApp, uniqueId } from './support/app-harness';
+import { TestApp, uniqueId } from './support/app-harness';
 import { expectError, sleep, ticketSeq } from './support/inspect';
 import { pool } from './support/seat-flows';
-import { startTopology, Topology, withClient } from './support/topology';
+import { startTopologyApp, stopTopologyApp, Topology, withClient } from './support/topology';
 
 /**
  * CONTRACT "Admission mode" and POST /v1/events/:eventId/admissions: a manual
@@ -13,13 +13,9 @@ describe('manual admission on single Redis', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    topology = await startTopology('single');
-    app = await startApp({ ...topology.env, REDIS_COMMAND_TIMEOUT_MS: '10000' });
+    ({ topology, app } = await startTopologyApp('single', { REDIS_COMMAND_TIMEOUT_MS: '10000' }));
   }, 60_000);
-  afterAll(async () => {
-    await app?.close();
-    await topology?.stop();
-  });
+  afterAll(() => stopTopologyApp(topology, app));
 
   const activeSeqs = (eventId: string) =>
     withClient(topology, async (c) => (await c.zrange(`qg:{${eventId}}:active`, 0, -1)).map(Number).sort((a, b) => a - b));
