@@ -29,6 +29,8 @@ export const EV = {
   dupWatch: 'bench-dup-watch',
   mixed: 'bench-mixed',
   venue: 'bench-venue',
+  assign: 'bench-aws-assign',
+  compatPoll: 'bench-aws-poll',
 } as const;
 
 const BIG_ADMISSION = { ratePerSecond: 100_000, maxActive: 1_000_000, sessionTtlSeconds: 3600 };
@@ -36,6 +38,8 @@ const HOLD_USERS = 2000;
 const HOLD_RELEASE_USERS = 1000;
 const MIXED_USERS = 2000;
 const POLL_TICKETS = 10_000;
+/** AWS-compatible request ids polled by the compat-poll scenario. */
+const COMPAT_POLL_IDS = 2000;
 const MIXED_TICKETS = 10_000;
 const DUP_USERS = 10;
 /** The venue scenarios: 60,000 seats (60 sections x 25 rows x 40), 80 % sold at random before measuring. */
@@ -52,6 +56,7 @@ export interface Admitted {
 
 interface Fixtures {
   pollTickets: string[];
+  compatPollIds: string[];
   holdUsers: Admitted[];
   holdReleaseUsers: Admitted[];
   mixedUsers: Admitted[];
@@ -147,6 +152,15 @@ async function setUp(ctx: HttpContext): Promise<Fixtures> {
   log(`  poll: ${POLL_TICKETS} waiting tickets`);
   const pollTickets = await joinMany(client, EV.poll, Array.from({ length: POLL_TICKETS }, (_, i) => `poll-${i}`));
 
+  log(`  AWS compat: assign (paused), poll with ${COMPAT_POLL_IDS} request ids`);
+  await paused(EV.assign, 'streams');
+  await paused(EV.compatPoll, 'streams');
+  const compatPollIds = await inParallel(COMPAT_POLL_IDS, 50, async () => {
+    const r = await client.request('POST', '/aws-vwr/public/assign_queue_num', { event_id: EV.compatPoll });
+    if (r.status !== 200) throw new Error(`assign_queue_num ${EV.compatPoll}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.api_request_id as string;
+  });
+
   const seatEvent = (holdTtlSeconds: number) => ({
     capacity: 100_000,
     queue: 'streams',
@@ -166,7 +180,7 @@ async function setUp(ctx: HttpContext): Promise<Fixtures> {
   await client.adminExpect(200, 'PATCH', `/v1/events/${EV.mixed}`, { paused: true, admission: { ratePerSecond: MIXED_ADMISSION_RATE } });
   const mixedTickets = await joinMany(client, EV.mixed, Array.from({ length: MIXED_TICKETS }, (_, i) => `waiter-${i}`));
   const venueUsers = wanted('venue-quantity') || wanted('venue-together') ? await venueSetUp(ctx) : [];
-  return { pollTickets, holdUsers, holdReleaseUsers, mixedUsers, mixedTickets, venueUsers };
+  return { pollTickets, compatPollIds, holdUsers, holdReleaseUsers, mixedUsers, mixedTickets, venueUsers };
 }
 
 /**
@@ -218,6 +232,31 @@ const joinStep = (eventId: string, prefix: string): Step => ({
     req.body = `{"userId":"${uid(prefix)}"}`;
   },
 });
+
+/** AWS's sample site joining: POST /aws-vwr/public/assign_queue_num (a new anonymous place each). */
+const assignStep = (eventId: string): Step => ({
+  method: 'POST',
+  path: '/aws-vwr/public/assign_queue_num',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ event_id: eventId }),
+});
+
+/** AWS's sample site waiting: queue_num, serving_num and waiting_num in turn, over pre-assigned ids. */
+const compatPollStep = (eventId: string, ids: string[]): Step => {
+  let i = 0;
+  return {
+    method: 'GET',
+    path: `/aws-vwr/public/serving_num?event_id=${eventId}`,
+    setup: (req) => {
+      i += 1;
+      const kind = i % 3;
+      req.path =
+        kind === 0
+          ? `/aws-vwr/public/queue_num?event_id=${eventId}&request_id=${ids[Math.floor(i / 3) % ids.length]}`
+          : `/aws-vwr/public/${kind === 1 ? 'serving_num' : 'waiting_num'}?event_id=${eventId}`;
+    },
+  };
+};
 
 const roundRobin = <T>(items: T[]) => {
   let i = 0;
@@ -292,6 +331,20 @@ function scenarios(ctx: HttpContext, f: Fixtures): Scenario[] {
       description: 'POST /v1/events/:id/queue, a new userId per request, paused event (admission does not run)',
       server: 'service',
       steps: () => [joinStep(EV.join, 'j')],
+    },
+    {
+      name: 'assign-queue-num',
+      title: 'assign_queue_num (AWS compat)',
+      description: 'POST /aws-vwr/public/assign_queue_num {event_id}, a new anonymous place per request, paused event: the native join plus a request id',
+      server: 'service',
+      steps: () => [assignStep(EV.assign)],
+    },
+    {
+      name: 'compat-poll',
+      title: 'AWS compat polls (queue_num / serving_num / waiting_num)',
+      description: `GET queue_num over ${COMPAT_POLL_IDS} request ids, serving_num and waiting_num in turn: answered from the replica's snapshot`,
+      server: 'service',
+      steps: () => [compatPollStep(EV.compatPoll, f.compatPollIds)],
     },
     {
       name: 'join-zset',

@@ -11,6 +11,7 @@
  * Writes bench/results/<timestamp>.json and, for a full run,
  * bench/results/summary.{md,json}. Knobs: bench/README.md.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
@@ -30,7 +31,7 @@ import { BigVenueResult, runBigVenue } from './big-venue';
 import { runSeatMap, SeatMapResult, seatMapMarkdown } from './seat-map';
 import { runSweepCalls, SweepCallsResult } from './sweep-calls';
 
-const HTTP_SCENARIOS = ['ceiling', 'join', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
+const HTTP_SCENARIOS = ['ceiling', 'join', 'assign-queue-num', 'compat-poll', 'join-zset', 'poll', 'hold', 'hold-release', 'venue-quantity', 'venue-together', 'join-dup-lua', 'join-dup-watch', 'mixed'];
 
 const log = (line: string) => console.log(line);
 
@@ -54,7 +55,13 @@ async function httpPart(profile: string[]): Promise<HttpResults> {
 
   const profiled = (name: string) => profiling(profile.length > 0, name);
 
-  const service = await startService('service', { REDIS_URL: redis.url }, cleanups, profiled('service'));
+  // The AWS-compatible API on too (assign_queue_num beside the native join); production needs its signing key.
+  const awsVwr = {
+    AWS_VWR_COMPAT: 'true',
+    AWS_VWR_ISSUER: 'https://bench.queuegate.invalid',
+    AWS_VWR_SIGNING_KEY: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+  const service = await startService('service', { REDIS_URL: redis.url, ...awsVwr }, cleanups, profiled('service'));
   log(`  service (node dist/main.js) pid ${service.pid} on ${service.url}, log ${service.logFile}`);
 
   const startCeiling = async () => {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppModule, AppModuleOptions } from './app.module';
+import { registerAwsVwrRoutes } from './compat/aws-vwr/aws-vwr.routes';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { openApiDocument } from './common/openapi';
 import { validationPipe } from './common/validation';
@@ -83,6 +84,8 @@ export async function createApp(options: AppModuleOptions & { logger?: ConsoleLo
   app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   SwaggerModule.setup('docs', app, openApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  // AWS Virtual Waiting Room's APIs (AWS_VWR_COMPAT=true), outside the OpenAPI document: docs/aws-vwr.md.
+  registerAwsVwrRoutes(app);
   // The waiting room at `/`. Its catch-all route is the least specific one,
   // so the API routes and /docs still win; unknown paths stay a JSON 404.
   if (existsSync(PUBLIC_DIR)) {

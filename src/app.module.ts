@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { AwsVwrModule } from './compat/aws-vwr/aws-vwr.module';
 import { QueueItModule } from './compat/queue-it/queue-it.module';
 import { appConfig, authConfig, BootOptions, bootOptionsConfig, flagDefaultsConfig, joinConfig, redisConfig } from './config/configuration';
 import { EventModule } from './event/event.module';
@@ -34,6 +35,7 @@ export class AppModule {
         QueueItModule,
         MetricsModule,
         LoggingModule,
+        AwsVwrModule,
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { parseEnv } from '../src/config/env.schema';
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -218,6 +219,8 @@ describe('helm chart helm/queuegate', () => {
       JOIN_IDENTITY: 'anonymous',
       JOIN_RATE_PER_MINUTE: '0',
       TRUST_PROXY_HOPS: '0',
+      AWS_VWR_COMPAT: 'false',
+      AWS_VWR_REGION: 'us-east-1',
     });
   });
 
@@ -237,6 +240,20 @@ describe('helm chart helm/queuegate', () => {
     expect(await renderError(['--set', 'config.joinIdentity=jwt'])).toMatch(/joinIdentity jwt needs auth.joinJwtSecret/);
     expect(await renderError(['--set', 'config.joinIdentity=oauth'])).toMatch(/joinIdentity/);
     expect(await renderError(['--set', 'auth.joinJwtSecret=short'])).toMatch(/joinJwtSecret must be at least 32/);
+  });
+
+  it('AWS_VWR_COMPAT: issuer and region in the ConfigMap, a generated RSA signing key the app accepts and the access keys in the Secret; no issuer fails the render', async () => {
+    const objects = await render(['--set', 'config.awsVwrCompat=true', '--set', 'config.awsVwrIssuer=https://wait.example', '--set', 'auth.awsVwrAccessKeys=AKID1:s3cret']);
+    expect(configData(objects)).toMatchObject({ AWS_VWR_COMPAT: 'true', AWS_VWR_ISSUER: 'https://wait.example', AWS_VWR_REGION: 'us-east-1' });
+    const data = (one(objects, 'Secret') as any).data as Record<string, string>;
+    const pem = Buffer.from(data.AWS_VWR_SIGNING_KEY, 'base64').toString();
+    const prod = { NODE_ENV: 'production', ADMIN_TOKEN: 'a'.repeat(16), ACCESS_TOKEN_SECRET: 'b'.repeat(32), AWS_VWR_COMPAT: 'true', AWS_VWR_ISSUER: 'iss' };
+    expect(parseEnv({ ...prod, AWS_VWR_SIGNING_KEY: pem }).AWS_VWR_SIGNING_KEY).toBe(pem);
+    expect(Buffer.from(data.AWS_VWR_ACCESS_KEYS, 'base64').toString()).toBe('AKID1:s3cret');
+    const env = deployment(objects).spec.template.spec.containers[0].env as { name: string; valueFrom?: any }[];
+    expect(env.find((e) => e.name === 'AWS_VWR_SIGNING_KEY')?.valueFrom.secretKeyRef).toMatchObject({ key: 'AWS_VWR_SIGNING_KEY' });
+    expect(env.find((e) => e.name === 'AWS_VWR_ACCESS_KEYS')?.valueFrom.secretKeyRef).toMatchObject({ key: 'AWS_VWR_ACCESS_KEYS', optional: false });
+    expect(await renderError(['--set', 'config.awsVwrCompat=true'])).toMatch(/awsVwrCompat needs config.awsVwrIssuer/);
   });
 
   it('Queue-it compatibility: the customer id in the ConfigMap, the secret from the Secret, both or neither', async () => {

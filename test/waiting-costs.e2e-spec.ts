@@ -149,7 +149,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
 
     const [a, b] = await Promise.all([1, 2].map(() => app.request('GET', `/v1/events/${eventId}/queue`)));
     expect(a.status).toBe(200);
-    expect(a.body).toEqual({ status: 'paused', waiting: 3, admittedThrough: 0, observedRatePerSecond: null, updatedAt: expect.any(String) });
+    expect(a.body).toEqual({ status: 'paused', waiting: 3, admittedThrough: 0, observedRatePerSecond: null, admissionMode: 'auto', updatedAt: expect.any(String) });
     expect(b.body).toEqual(a.body);
     expect(a.headers.get('cache-control')).toBe('public, max-age=1');
     const etag = a.headers.get('etag');

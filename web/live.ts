@@ -57,9 +57,12 @@ export function followTicket(eventId: string, firstTicket: string, on: LiveHandl
     if (seq !== undefined) {
       const head = await api.getQueueHead(eventId);
       // Before the first admission only the ticket's own answer knows the configured rate.
-      const known = head.observedRatePerSecond !== null || rate > 0;
+      // Let in by the organiser (admission.mode manual): a place, but no rate to tell a wait from.
+      const manual = head.admissionMode === 'manual';
+      const known = manual || head.observedRatePerSecond !== null || rate > 0;
       if (known && head.status !== 'soldOut' && head.status !== 'closed' && seq > head.admittedThrough) {
         const position = seq - head.admittedThrough;
+        if (manual) return { status: 'waiting', position };
         const perSecond = head.observedRatePerSecond ?? rate;
         return { status: 'waiting', position, etaSeconds: Math.ceil(position / Math.max(perSecond, 1 / 60)) };
       }

@@ -80,6 +80,23 @@ export function evaluateTargets(http?: HttpResults, memory?: MemoryAndAdmission,
     measured: hold && join ? `${f(holdVsJoin)}× (${n(hold.load.reqPerSec)} vs ${n(join.load.reqPerSec)} req/s)` : 'not measured',
     pass: Number.isFinite(holdVsJoin) ? holdVsJoin >= 0.8 : null,
   });
+  const assign = s('assign-queue-num');
+  const assignVsJoin = ratio(assign?.load.reqPerSec, join?.load.reqPerSec);
+  rows.push({
+    figure: '`assign_queue_num` (AWS-compatible) vs the native join, same run',
+    target: '≥ 0.8×',
+    measured: assign && join
+      ? `${f(assignVsJoin)}× (${n(assign.load.reqPerSec)} vs ${n(join.load.reqPerSec)} req/s; server CPU ${n(assign.cpu.serverUsPerRequest)} vs ${n(join.cpu.serverUsPerRequest)} µs/request)`
+      : 'not measured',
+    pass: Number.isFinite(assignVsJoin) ? assignVsJoin >= 0.8 : null,
+  });
+  const compatPoll = s('compat-poll');
+  rows.push({
+    figure: 'AWS compat polls (queue_num, serving_num, waiting_num): Redis commands per poll',
+    target: '0',
+    measured: compatPoll ? `${n(compatPoll.load.reqPerSec)} polls/s, ${f(compatPoll.redis.net.commandsPerRequest, 4)} Redis commands per poll (background ticks subtracted)` : 'not measured',
+    pass: compatPoll ? compatPoll.redis.net.commandsPerRequest < 0.01 : null,
+  });
   const luaVsWatch = ratio(dupLua?.load.reqPerSec, dupWatch?.load.reqPerSec);
   rows.push({
     figure: '`luaAtomic` on vs off (WATCH/MULTI), same-user contention',

@@ -14,7 +14,7 @@
       queueMethod, queueOpensAt, salesStartAt, endsAt (ms, 0: none), commitment ('' without
       a pre-queue), seed ('' until salesStartAt: never shown before), nowMs,
       powBits (join challenge difficulty, 0: none),
-      redirectOrigins (JSON list of origins, '[]' for none),
+      redirectOrigins (JSON list of origins, '[]' for none), admissionMode ('auto' | 'manual'),
       currency, levelCount, name1, price1, available1, held1, sold1, name2, ... }
     currency '' and levelCount 0 for events made without a layout
     { 'EVENT_NOT_FOUND' }
@@ -28,7 +28,7 @@ local metaKey, streamKey, zqueueKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 local m = rcall('HMGET', metaKey, 'queue', 'capacity', 'available', 'held', 'sold',
   'holdTtlSeconds', 'maxSeatsPerUser', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'paused', 'observedRate',
   'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt', 'commitment', 'seed', 'pqWaiting', 'powBits',
-  'redirectOrigins')
+  'redirectOrigins', 'admissionMode')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -45,7 +45,7 @@ end
 local out = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]), waiting, active,
   tonumber(m[6]), tonumber(m[7]), tonumber(m[8]), tonumber(m[9]), tonumber(m[10]), tonumber(m[11]), m[12] or '',
   m[13] or 'fifo', tonumber(m[14] or '0'), salesStartAt, tonumber(m[16] or '0'), m[17] or '', seed, now,
-  tonumber(m[20] or '0'), m[21] or '[]' }
+  tonumber(m[20] or '0'), m[21] or '[]', m[22] or 'auto' }
 -- Price levels of a layout (see includes/layout): definition and counters.
 local layout = rcall('HMGET', metaKey, 'currency', 'levels')
 local levels = tonumber(layout[2] or 0)

@@ -12,7 +12,8 @@
               powBits (join challenge difficulty, 0..32),
               endsAt (Redis time in ms, 0 for no end),
               queueMethod (switching moves nobody: see admit-12.lua),
-              redirectOrigins (JSON list of origins, read by the Queue-it flow)
+              redirectOrigins (JSON list of origins, read by the Queue-it flow),
+              admissionMode ('auto' | 'manual')
               (names and ranges checked by the service)
 
   Output:

@@ -65,9 +65,14 @@
                       uses 100, ADMIT_MAX_BATCH, so one call stays near a millisecond)
     ARGV[3] randomSeed 32 hex digits of fresh randomness from the service (needed only
                       for queueMethod random; '' otherwise is refused when a draw is due)
+    ARGV[4] manual    optional; 0 or absent: an admission tick (admits nobody while
+                      admissionMode is 'manual'); n >= 1: admit the next min(n, maxBatch)
+                      now (POST .../admissions), whatever admissionMode, paused, the
+                      bucket and maxActive say; the bucket is left alone
 
   Output:
-    { 'OK', admitted, endedSessions, head, createdAtMs }   head after the call (replicas' answers start from it)
+    { 'OK', admitted, endedSessions, head, createdAtMs, waiting }   head after the call
+                                       (replicas' answers start from it); waiting: those still in line
     { 'PAUSED', endedSessions }
     { 'NOT_STARTED', endedSessions }   before salesStartAt (or queueOpensAt): nobody is admitted
     { 'CLOSED', endedSessions }        endsAt passed or queueMethod reject: nobody is admitted
@@ -98,12 +103,13 @@ local randomSeed = ARGV[3] or ''
 if randomSeed ~= '' and not string.match(randomSeed, '^' .. string.rep('[0-9a-f]', 32) .. '$') then
   argFail('randomSeed', randomSeed, 'must be 32 lowercase hex digits or empty')
 end
+local manual = argInt('manual', ARGV[4] or '0', 0)
 -- Most entries written by one HSET/ZADD: unpack stays far below Lua's stack limit (8000).
 local WRITE_CHUNK = 500
 
 local m = rcall('HMGET', metaKey, 'queue', 'ratePerSecond', 'maxActive', 'sessionTtlSeconds',
   'paused', 'head', 'tokens', 'tokensAt', 'available', 'held', 'admWin', 'admHist', 'admFirst',
-  'seq', 'drained', 'sessionsUntil', 'createdAt')
+  'seq', 'drained', 'sessionsUntil', 'createdAt', 'admissionMode')
 local queueKind = m[1]
 if not queueKind then
   return { 'EVENT_NOT_FOUND' }
@@ -127,13 +133,17 @@ elseif status == 'closed' then
   return { 'CLOSED', ended }
 elseif status == 'scheduled' or status == 'prequeue' then
   return { 'NOT_STARTED', ended }
-elseif status == 'paused' then
+elseif status == 'paused' and manual == 0 then
   return { 'PAUSED', ended }
+end
+-- A manual event admits only when asked (POST .../admissions): its tick just ends sessions.
+if manual == 0 and m[18] == 'manual' then
+  return { 'OK', 0, ended, head, tonumber(m[17]), 0 }
 end
 -- No seat to sell: admit nobody. Seats held may come back, so wait (the
 -- bucket is left alone, as when paused).
 if m[9] == '0' then
-  return { 'OK', 0, ended, head, tonumber(m[17]) }
+  return { 'OK', 0, ended, head, tonumber(m[17]), 0 }
 end
 local burst = math.max(1, rate * tickMs / 1000)
 -- The bucket holds the burst's whole admissions plus a fraction under one.
@@ -148,6 +158,7 @@ local wasFull = tokens >= cap
 tokens = math.min(cap, tokens + math.max(0, now - tokensAt) * rate / 1000)
 
 local want = math.min(math.floor(tokens), maxActive - rcall('ZCARD', activeKey), maxBatch)
+if manual > 0 then want = math.min(manual, maxBatch) end
 local admitted = 0
 local sessionEnd = now + sessionTtlMs
 
@@ -319,7 +330,7 @@ if want > admitted and (not base or taken >= count) then
 end
 
 flushAdmissions()
-if admitted > 0 or not wasFull then
+if manual == 0 and (admitted > 0 or not wasFull) then
   rcall('HSET', metaKey, 'tokens', tokens - admitted, 'tokensAt', now)
 end
 if admitted > 0 and sessionEnd > tonumber(m[16] or '0') then
@@ -328,8 +339,9 @@ end
 -- Nobody waits any more (those ahead were admitted or left, the pre-queue
 -- too): record up to which sequence, so the replicas stop ticking until a
 -- join raises seq (or fills the pre-queue: pqWaiting).
-if waitingCount(queueKind, streamKey, zqueueKey, rcall('HGET', metaKey, 'pqWaiting')) == 0 and m[15] ~= m[14] then
+local stillWaiting = waitingCount(queueKind, streamKey, zqueueKey, rcall('HGET', metaKey, 'pqWaiting'))
+if stillWaiting == 0 and m[15] ~= m[14] then
   rcall('HSET', metaKey, 'drained', m[14])
 end
 observeAdmissions(metaKey, admitted, now, { admWin = m[11], admHist = m[12], admFirst = m[13] })
-return { 'OK', admitted, ended, tonumber(rcall('HGET', metaKey, 'head')), tonumber(m[17]) }
+return { 'OK', admitted, ended, tonumber(rcall('HGET', metaKey, 'head')), tonumber(m[17]), stillWaiting }

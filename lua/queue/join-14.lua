@@ -26,7 +26,8 @@
   mark, not the clock: Redis time may step back) nobody enters it again.
   With queueMethod 'passthrough' a join is admitted at once while nobody
   waits, active < maxActive and the token bucket has a whole admission
-  (so the rate limit holds as in admit-12.lua); otherwise it waits in line.
+  (so the rate limit holds as in admit-12.lua), unless admissionMode is
+  'manual'; otherwise it waits in line.
 
   With JOIN_IDENTITY=jwt the user is a verified person, so a repeated join
   (another tab, another device) is answered with that person's existing
@@ -264,7 +265,8 @@ end
 cleanup()
 local base, count, taken = sealPrequeue(metaKey, prequeueKey, now)
 
-if f.queueMethod == 'passthrough' and status == 'open' then
+-- A manual event (admissionMode) admits nobody by itself, passthrough included.
+if f.queueMethod == 'passthrough' and status == 'open' and rcall('HGET', metaKey, 'admissionMode') ~= 'manual' then
   local p = rcall('HMGET', metaKey, 'ratePerSecond', 'maxActive', 'sessionTtlSeconds', 'tokens', 'tokensAt',
     'admWin', 'admHist', 'admFirst')
   local bucketRate = tonumber(p[1])

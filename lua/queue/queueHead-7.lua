@@ -36,7 +36,7 @@
     { 'OK', queue, createdAtMs, head, seq, waiting, available, held, paused,
       ratePerSecond, observedRate ('' before the first admission),
       leftVersion, nowMs, queueMethod, queueOpensAt, salesStartAt, endsAt,
-      pqSealed (0|1), pqBase, pqCount,
+      pqSealed (0|1), pqBase, pqCount, admissionMode ('auto' | 'manual'),
       nonceFrom, nonceCheck, nonces, pnonceFrom, pnonceCheck, pnonces,
       member1, version1, member2, version2, ... }
       nonceFrom: the sequence the bytes `nonces` start at (4 per sequence, up to
@@ -69,7 +69,7 @@ local maxNonces = argInt('maxNonces', ARGV[7], 1, 65536)
 
 local m = rcall('HMGET', metaKey, 'queue', 'createdAt', 'head', 'seq', 'available', 'held', 'paused',
   'ratePerSecond', 'observedRate', 'leftVersion', 'queueMethod', 'queueOpensAt', 'salesStartAt', 'endsAt',
-  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting', 'pseq')
+  'pqSealed', 'pqBase', 'pqCount', 'pqWaiting', 'pseq', 'admissionMode')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -79,7 +79,7 @@ local leftVersion = tonumber(m[10] or '0')
 local reply = { 'OK', m[1], tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), waiting, tonumber(m[5]),
   tonumber(m[6]), tonumber(m[7]), m[8], m[9] or '', leftVersion, nowMs(),
   m[11] or 'fifo', tonumber(m[12] or '0'), tonumber(m[13] or '0'), tonumber(m[14] or '0'),
-  m[15] == '1' and 1 or 0, tonumber(m[16] or '0'), tonumber(m[17] or '0') }
+  m[15] == '1' and 1 or 0, tonumber(m[16] or '0'), tonumber(m[17] or '0'), m[20] == 'manual' and 'manual' or 'auto' }
 if nonceFrom == 0 then
   nonceFrom = tonumber(m[3]) + 1
 end

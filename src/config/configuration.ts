@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { getConfigToken, registerAs } from '@nestjs/config';
 import { jwtAlgorithmFor, parseEnv } from './env.schema';
 
@@ -100,6 +100,30 @@ export const flagDefaultsConfig = registerAs('flagDefaults', () => {
     streamsQueue: { enabled: e.ENABLE_STREAMS_QUEUE, source: fromEnv('ENABLE_STREAMS_QUEUE') ? 'env' : 'default' },
     luaAtomic: { enabled: e.ENABLE_LUA_ATOMIC, source: fromEnv('ENABLE_LUA_ATOMIC') ? 'env' : 'default' },
   } as const;
+});
+
+/**
+ * The AWS Virtual Waiting Room compatibility layer (docs/aws-vwr.md). Outside
+ * production a missing signing key is a fresh RSA key per process (tokens of
+ * one replica are then not verifiable with another's public key: fine for
+ * development, and production refuses to boot without one).
+ */
+export const awsVwrConfig = registerAs('awsVwr', () => {
+  const e = env();
+  const accessKeys = new Map<string, string>();
+  for (const pair of (e.AWS_VWR_ACCESS_KEYS ?? '').split(',').filter(Boolean)) {
+    const at = pair.indexOf(':');
+    accessKeys.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return {
+    enabled: e.AWS_VWR_COMPAT,
+    signingKey: e.AWS_VWR_COMPAT
+      ? createPrivateKey(e.AWS_VWR_SIGNING_KEY ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }))
+      : undefined,
+    issuer: e.AWS_VWR_ISSUER ?? '',
+    accessKeys,
+    region: e.AWS_VWR_REGION,
+  };
 });
 
 /** Validates the whole environment once, before Nest starts, for a clear boot error. */

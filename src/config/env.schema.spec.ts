@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, parseEnv } from './env.schema';
 
 describe('REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS', () => {
@@ -24,6 +25,33 @@ describe('REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS', () => {
   it('refuse a negative or non-numeric replica count', () => {
     expect(() => parseEnv({ REDIS_WAIT_REPLICAS: '-1' })).toThrow(ConfigError);
     expect(() => parseEnv({ REDIS_WAIT_REPLICAS: 'one' })).toThrow(/REDIS_WAIT_REPLICAS/);
+  });
+});
+
+describe('AWS_VWR_* (the AWS Virtual Waiting Room compatibility layer)', () => {
+  const rsaPem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+  it('off by default, region us-east-1', () => {
+    const env = parseEnv({});
+    expect({ on: env.AWS_VWR_COMPAT, region: env.AWS_VWR_REGION }).toEqual({ on: false, region: 'us-east-1' });
+  });
+
+  it('on: the issuer is required, naming it; outside production the key may be missing', () => {
+    expect(() => parseEnv({ AWS_VWR_COMPAT: 'true' })).toThrow(/AWS_VWR_ISSUER must be set/);
+    expect(parseEnv({ AWS_VWR_COMPAT: 'true', AWS_VWR_ISSUER: 'https://q.example' }).AWS_VWR_SIGNING_KEY).toBeUndefined();
+  });
+
+  it('in production the signing key is required too, naming it; a key that is not RSA is refused', () => {
+    const prod = { NODE_ENV: 'production', ADMIN_TOKEN: 'a'.repeat(16), ACCESS_TOKEN_SECRET: 'b'.repeat(32), AWS_VWR_COMPAT: 'true' };
+    expect(() => parseEnv({ ...prod, AWS_VWR_ISSUER: 'iss' })).toThrow(/AWS_VWR_SIGNING_KEY must be set when AWS_VWR_COMPAT=true and NODE_ENV=production/);
+    const pem = rsaPem();
+    expect(parseEnv({ ...prod, AWS_VWR_ISSUER: 'iss', AWS_VWR_SIGNING_KEY: pem.replace(/\n/g, '\\n') }).AWS_VWR_SIGNING_KEY).toBe(pem);
+    expect(() => parseEnv({ ...prod, AWS_VWR_ISSUER: 'iss', AWS_VWR_SIGNING_KEY: 'not a key' })).toThrow(/AWS_VWR_SIGNING_KEY must be an RSA private key/);
+  });
+
+  it('access keys must be id:secret pairs', () => {
+    expect(parseEnv({ AWS_VWR_ACCESS_KEYS: 'AKID1:s1,AKID2:s2/x+y' }).AWS_VWR_ACCESS_KEYS).toBe('AKID1:s1,AKID2:s2/x+y');
+    expect(() => parseEnv({ AWS_VWR_ACCESS_KEYS: 'AKID1' })).toThrow(/AWS_VWR_ACCESS_KEYS/);
   });
 });
 

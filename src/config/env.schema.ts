@@ -1,9 +1,11 @@
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toBool = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
+/** A PEM given on one line with literal '\\n' for line breaks, as one-line env files need, read as a PEM. */
+const pemLines = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.replace(/\\n/g, '\n') : value);
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && value !== '' ? Number(value) : value);
 
 /** Every environment variable queuegate reads (CONTRACT §6), with its default. */
@@ -38,7 +40,7 @@ export class Env {
   @IsOptional() @IsString() @MinLength(32) JOIN_JWT_SECRET?: string;
   /** PEM public key (RSA: RS256, EC P-256: ES256) of the identity tokens; or give JOIN_JWT_SECRET. */
   /** (A value with literal '\\n' for line breaks, as one-line env files need, is read as a PEM too.) */
-  @Transform(({ value }) => (typeof value === 'string' ? value.replace(/\\n/g, '\n') : value))
+  @Transform(pemLines)
   @IsOptional() @IsString() JOIN_JWT_PUBLIC_KEY?: string;
   @IsOptional() @IsString() JOIN_JWT_ISSUER?: string;
   @IsOptional() @IsString() JOIN_JWT_AUDIENCE?: string;
@@ -46,6 +48,18 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(0) @Max(1000000) JOIN_RATE_PER_MINUTE = 0;
   /** Proxies in front of the service: the client is the n-th address from the right of X-Forwarded-For (0: the socket peer). */
   @Transform(toInt) @IsInt() @Min(0) @Max(10) TRUST_PROXY_HOPS = 0;
+  /** Serve AWS Virtual Waiting Room's public and private APIs under /aws-vwr (docs/aws-vwr.md). */
+  @Transform(toBool) @IsBoolean() AWS_VWR_COMPAT = false;
+  /** RSA private key (PEM) the AWS-compatible tokens are signed with (RS256); random per process outside production. */
+  @Transform(pemLines)
+  @IsOptional() @IsString() AWS_VWR_SIGNING_KEY?: string;
+  /** The `iss` of the AWS-compatible tokens. */
+  @IsOptional() @IsString() AWS_VWR_ISSUER?: string;
+  /** Keys that may sign private calls (AWS Signature V4): 'accessKeyId:secret' pairs, comma-separated. */
+  @IsOptional() @IsString() @Matches(/^[^:,\s]+:[^,\s]+(,[^:,\s]+:[^,\s]+)*$/, { message: 'AWS_VWR_ACCESS_KEYS must be accessKeyId:secret pairs, comma-separated' })
+  AWS_VWR_ACCESS_KEYS?: string;
+  /** The region private calls are signed for (SigV4 scope, service execute-api). */
+  @Matches(/^[a-z0-9-]+$/, { message: 'AWS_VWR_REGION must be a region name such as us-east-1' }) AWS_VWR_REGION = 'us-east-1';
   /** Queue-it connector compatibility (docs/queue-it.md): the customer id the connector sends as `c`; set with QUEUE_IT_SECRET_KEY. */
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'QUEUE_IT_CUSTOMER_ID must be letters, digits, ".", "_" or "-" (at most 64)' })
   QUEUE_IT_CUSTOMER_ID?: string;
@@ -76,6 +90,16 @@ function publicKeyProblem(pem: string): string | undefined {
   }
 }
 
+function rsaPrivateKeyProblem(pem: string): string | undefined {
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'rsa') return `AWS_VWR_SIGNING_KEY must be an RSA private key (RS256), not ${key.asymmetricKeyType}`;
+    return undefined;
+  } catch (err) {
+    return `AWS_VWR_SIGNING_KEY must be an RSA private key in PEM: ${(err as Error).message}`;
+  }
+}
+
 /** Validates and types the environment. Throws ConfigError with every problem at once. */
 export function parseEnv(raw: Record<string, string | undefined>): Env {
   const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
@@ -97,6 +121,16 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
       problems.push('set only one of JOIN_JWT_SECRET and JOIN_JWT_PUBLIC_KEY');
     } else if (env.JOIN_JWT_PUBLIC_KEY) {
       const problem = publicKeyProblem(env.JOIN_JWT_PUBLIC_KEY);
+      if (problem) problems.push(problem);
+    }
+  }
+  if (env.AWS_VWR_COMPAT) {
+    if (!env.AWS_VWR_ISSUER) problems.push('AWS_VWR_ISSUER must be set when AWS_VWR_COMPAT=true (the tokens\' iss)');
+    if (env.NODE_ENV === 'production' && !env.AWS_VWR_SIGNING_KEY) {
+      problems.push('AWS_VWR_SIGNING_KEY must be set when AWS_VWR_COMPAT=true and NODE_ENV=production');
+    }
+    if (env.AWS_VWR_SIGNING_KEY) {
+      const problem = rsaPrivateKeyProblem(env.AWS_VWR_SIGNING_KEY);
       if (problem) problems.push(problem);
     }
   }

@@ -2,7 +2,7 @@ import { EventProbe } from './event.repository';
 import { needsOf } from './event-activity';
 
 const NOW = 1_800_000_000_000;
-const idle: EventProbe = { paused: false, endsAt: 0, seq: 7, drained: 7, held: 0, available: 5, pqWaiting: 0, salesStartAt: 0, sessionsUntil: 0 };
+const idle: EventProbe = { paused: false, manual: false, endsAt: 0, seq: 7, drained: 7, held: 0, available: 5, pqWaiting: 0, salesStartAt: 0, sessionsUntil: 0 };
 
 describe('needsOf: what one probe of an event asks of the admitter and sweeper', () => {
   it('an idle event (nobody waiting, no session, no hold) needs nothing, and is not finished while open', () => {
@@ -19,6 +19,11 @@ describe('needsOf: what one probe of an event asks of the admitter and sweeper',
     expect(needsOf({ ...idle, seq: 8, paused: true }, NOW).admit).toBe('none');
     expect(needsOf({ ...idle, seq: 8, endsAt: NOW - 1 }, NOW).admit).toBe('none');
     expect(needsOf({ ...idle, seq: 8, paused: true, sessionsUntil: NOW + 60_000 }, NOW).admit).toBe('prune');
+  });
+
+  it('waiting on a manual event: no ticks (only POST .../admissions admits); sessions still get pruned', () => {
+    expect(needsOf({ ...idle, seq: 8, manual: true }, NOW).admit).toBe('none');
+    expect(needsOf({ ...idle, seq: 8, manual: true, sessionsUntil: NOW + 60_000 }, NOW).admit).toBe('prune');
   });
 
   it('waiting but sold out (nothing available, nothing held): no ticks; held seats may come back, so those still tick', () => {

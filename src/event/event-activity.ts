@@ -34,7 +34,8 @@ export function needsOf(p: EventProbe | null, now: number): EventNeeds {
   // Pre-queue entries wait too, but nobody is admitted before salesStartAt.
   const waiting = (p.seq > p.drained || p.pqWaiting > 0) && !(p.salesStartAt > now);
   const sessions = p.sessionsUntil + SESSION_GRACE_MS > now;
-  const admit = waiting && !p.paused && !closed && !soldOut ? 'tick' : sessions ? 'prune' : 'none';
+  // A manual event is admitted only by POST .../admissions: its ticks just end sessions.
+  const admit = waiting && !p.manual && !p.paused && !closed && !soldOut ? 'tick' : sessions ? 'prune' : 'none';
   const sweep = p.held > 0;
   return { admit, sweep, finished: closed && !sessions && !sweep };
 }

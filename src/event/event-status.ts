@@ -12,6 +12,10 @@
 export const EVENT_STATUSES = ['scheduled', 'prequeue', 'open', 'paused', 'soldOut', 'closed'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 
+/** CONTRACT "Admission mode": auto admits by rate and maxActive; manual only through POST .../admissions. */
+export const ADMISSION_MODES = ['auto', 'manual'] as const;
+export type AdmissionMode = (typeof ADMISSION_MODES)[number];
+
 export const QUEUE_METHODS = ['fifo', 'random', 'passthrough', 'reject'] as const;
 export type QueueMethod = (typeof QUEUE_METHODS)[number];
 

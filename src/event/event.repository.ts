@@ -4,7 +4,7 @@ import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { randomToken } from '../common/random';
-import { QueueMethod } from './event-status';
+import { AdmissionMode, QueueMethod } from './event-status';
 import { ROW_SPAN, SeatPlan } from './seat-plan';
 
 /**
@@ -47,6 +47,7 @@ export interface EventSchedule {
   /** ms, 0: no pre-queue */
   salesStartAt: number;
   queueMethod: QueueMethod;
+  admissionMode: AdmissionMode;
   /** hex seed and its hex SHA-256, '' without a pre-queue */
   seed: string;
   commitment: string;
@@ -75,6 +76,7 @@ export interface EventSnapshot extends EventSettings {
   seed: string;
   /** Redis time of the read (ms) */
   nowMs: number;
+  admissionMode: AdmissionMode;
 }
 
 /**
@@ -84,6 +86,8 @@ export interface EventSnapshot extends EventSettings {
  */
 export interface EventProbe {
   paused: boolean;
+  /** admission.mode manual: nobody is admitted by the ticks, only by POST .../admissions */
+  manual: boolean;
   endsAt: number;
   /** last join's sequence */
   seq: number;
@@ -179,6 +183,8 @@ export class EventRepository {
         schedule.seed,
         'commitment',
         schedule.commitment,
+        'admissionMode',
+        schedule.admissionMode,
         'redirectOrigins',
         JSON.stringify(s.redirectOrigins),
       ],
@@ -215,14 +221,15 @@ export class EventRepository {
       nowMs: n(21),
       powBits: n(22),
       redirectOrigins: originsAt(r, 23),
-      levels: levelsAt(r, 24),
+      admissionMode: stringAt('eventView', r, 24) === 'manual' ? 'manual' : 'auto',
+      levels: levelsAt(r, 25),
     };
   }
 
   /** Returns the event's new revision, or null when the event does not exist. */
   async update(
     eventId: string,
-    fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number; queueMethod?: QueueMethod },
+    fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number; queueMethod?: QueueMethod; admissionMode?: AdmissionMode },
   ): Promise<number | null> {
     const args = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
@@ -233,7 +240,7 @@ export class EventRepository {
 
   /** One HMGET per event (pipelined on a single node), null for an event that is gone. */
   async probe(eventIds: string[]): Promise<(EventProbe | null)[]> {
-    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available', 'pqWaiting', 'salesStartAt'];
+    const fields = ['capacity', 'paused', 'endsAt', 'seq', 'drained', 'held', 'sessionsUntil', 'available', 'pqWaiting', 'salesStartAt', 'admissionMode'];
     const metas = eventIds.map((id) => this.keys.event(id).meta);
     let rows: (string | null)[][];
     if (isCluster(this.redis)) {
@@ -247,11 +254,12 @@ export class EventRepository {
       });
     }
     const num = (v: string | null) => (v === null ? 0 : Number(v));
-    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available, pqWaiting, salesStartAt]) =>
+    return rows.map(([capacity, paused, endsAt, seq, drained, held, sessionsUntil, available, pqWaiting, salesStartAt, admissionMode]) =>
       capacity === null
         ? null
         : {
             paused: paused === '1',
+            manual: admissionMode === 'manual',
             endsAt: num(endsAt),
             seq: num(seq),
             drained: num(drained),

@@ -61,6 +61,7 @@ export class EventService {
         queueOpensAt,
         salesStartAt,
         queueMethod: dto.queueMethod ?? 'fifo',
+        admissionMode: dto.admission?.mode ?? 'auto',
         seed: seed ? seed.toString('hex') : '',
         commitment: seed ? createHash('sha256').update(seed).digest('hex') : '',
       },
@@ -103,6 +104,7 @@ export class EventService {
       powBits: dto.challenge?.difficultyBits,
       endsAt: instant('endsAt', dto.endsAt),
       queueMethod: dto.queueMethod,
+      admissionMode: dto.admission?.mode,
       redirectOrigins: dto.redirectOrigins,
     });
     if (revision === null) throw eventNotFound(eventId);
@@ -174,7 +176,7 @@ function toView(eventId: string, s: EventSnapshot): EventView {
     config: {
       holdTtlSeconds: s.holdTtlSeconds,
       maxSeatsPerUser: s.maxSeatsPerUser,
-      admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds },
+      admission: { ratePerSecond: s.ratePerSecond, maxActive: s.maxActive, sessionTtlSeconds: s.sessionTtlSeconds, mode: s.admissionMode },
       paused: s.paused,
       challenge: { difficultyBits: s.powBits },
       endsAt: isoOrNull(s.endsAt),

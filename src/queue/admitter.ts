@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { ConfigType } from '@nestjs/config';
+import { DomainError, eventNotFound } from '../common/domain-error';
 import { RecurringJob } from '../common/recurring-job';
 import { appConfig } from '../config/configuration';
 import { EventActivity } from '../event/event-activity';
@@ -18,6 +19,15 @@ import { queueKeys } from './queue.repository';
  * A tick that may admit more makes several calls.
  */
 export const ADMIT_MAX_BATCH = 100;
+
+/** Most people one POST .../admissions may admit (CONTRACT). */
+export const ADMISSIONS_MAX_COUNT = 100_000;
+
+/** What POST .../admissions answers: how many were admitted and the last sequence whose turn came. */
+export interface AdmissionsResult {
+  admitted: number;
+  admittedThrough: number;
+}
 
 /**
  * Every replica runs this loop: each tick, one admit script per event that
@@ -67,7 +77,51 @@ export class Admitter extends RecurringJob {
       total += count;
       if (count < ADMIT_MAX_BATCH) break;
     }
-    if (total > 0) this.admitted.set(eventId, (this.admitted.get(eventId) ?? 0) + total);
+    this.count(eventId, total);
     return total;
+  }
+
+  /**
+   * Admits the next `count` people in line now, whatever the event's mode,
+   * pause, rate and maxActive (POST .../admissions, and the AWS-compatible
+   * increment_serving_counter): the caller is the admission policy. Calls of
+   * at most ADMIT_MAX_BATCH, each one atomic, so Redis serves other commands
+   * between them and concurrent callers never admit anyone twice; it stops
+   * when `count` are in or nobody waits any more. Before salesStartAt it
+   * admits nobody (the pre-queue's order is not fixed yet).
+   */
+  async admitNow(eventId: string, count: number): Promise<AdmissionsResult> {
+    const keys = queueKeys(this.keys.event(eventId));
+    let admitted = 0;
+    let admittedThrough = 0;
+    while (admitted < count) {
+      const r = await this.scripts.run('admit', keys, [this.config.admitTickMs, ADMIT_MAX_BATCH, randomBytes(16).toString('hex'), count - admitted]);
+      if (r[0] === ReplyCode.EVENT_NOT_FOUND) throw eventNotFound(eventId);
+      // Sold out or closed half-way: those admitted so far are the answer.
+      if (r[0] === ReplyCode.SOLD_OUT && admitted === 0) {
+        throw new DomainError('SOLD_OUT', `event ${eventId} is sold out: nobody more is admitted`);
+      }
+      if (r[0] === ReplyCode.CLOSED && admitted === 0) {
+        throw new DomainError('QUEUE_CLOSED', `event ${eventId} is closed: nobody more is admitted`, { statusCode: 409 });
+      }
+      // NOT_STARTED (before salesStartAt nobody has a place yet), or sold out / closed after some.
+      if (r[0] !== ReplyCode.OK) break;
+      const n = numberAt('admit', r, 1);
+      const head = numberAt('admit', r, 3);
+      const stillWaiting = numberAt('admit', r, 5);
+      this.snapshots.noteHead(eventId, numberAt('admit', r, 4), head);
+      admitted += n;
+      // Nobody left in line, or a call that neither admitted nor passed over
+      // anyone (no seat on sale right now): more calls would change nothing.
+      const moved = n > 0 || head > admittedThrough;
+      admittedThrough = head;
+      if (stillWaiting === 0 || !moved) break;
+    }
+    this.count(eventId, admitted);
+    return { admitted, admittedThrough };
+  }
+
+  private count(eventId: string, n: number): void {
+    if (n > 0) this.admitted.set(eventId, (this.admitted.get(eventId) ?? 0) + n);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RecurringJob } from '../common/recurring-job';
-import { eventStatus, EventStatus, QueueMethod } from '../event/event-status';
+import { AdmissionMode, eventStatus, EventStatus, QueueMethod } from '../event/event-status';
 import { NonceCache } from './nonce-cache';
 import { QueueRepository } from './queue.repository';
 
@@ -22,6 +22,8 @@ export interface QueueHeadView {
   waiting: number;
   admittedThrough: number;
   observedRatePerSecond: number | null;
+  /** manual: people are let in by the organiser (POST .../admissions), so no ETA follows from a rate */
+  admissionMode: AdmissionMode;
   updatedAt: string;
 }
 
@@ -322,7 +324,8 @@ export class QueueSnapshots extends RecurringJob {
       previous.view.status === status &&
       previous.view.waiting === h.waiting &&
       previous.view.admittedThrough === head &&
-      previous.view.observedRatePerSecond === h.observedRate;
+      previous.view.observedRatePerSecond === h.observedRate &&
+      previous.view.admissionMode === h.admissionMode;
     let view: QueueHeadView, viewJson: string, etag: string;
     if (same) {
       ({ view, viewJson, etag } = previous);
@@ -332,6 +335,7 @@ export class QueueSnapshots extends RecurringJob {
         waiting: h.waiting,
         admittedThrough: head,
         observedRatePerSecond: h.observedRate,
+        admissionMode: h.admissionMode,
         updatedAt: new Date(h.nowMs).toISOString(),
       };
       viewJson = JSON.stringify(view);

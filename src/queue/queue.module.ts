@@ -4,6 +4,7 @@ import { FeatureFlagModule } from '../feature-flag/feature-flag.module';
 import { EventModule } from '../event/event.module';
 import { JoinModule } from '../join/join.module';
 import { QueuegateRedisModule } from '../redis/redis.module';
+import { AdmissionsController } from './admissions.controller';
 import { Admitter } from './admitter';
 import { QueueSnapshots } from './queue-snapshots';
 import { QueueController } from './queue.controller';
@@ -13,7 +14,7 @@ import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
   imports: [QueuegateRedisModule, FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
-  controllers: [QueueController],
+  controllers: [QueueController, AdmissionsController],
   providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
   exports: [QueueService, Admitter, QueueSnapshots],
 })

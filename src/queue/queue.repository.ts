@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { QueueMethod } from '../event/event-status';
+import { AdmissionMode, QueueMethod } from '../event/event-status';
 import { EventKeys, KeyBuilder } from '../redis/keys';
 import { REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
 import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
@@ -90,6 +90,7 @@ export interface QueueHead {
   endsAt: number;
   /** the pre-queue's reserved sequences pqBase+1 .. pqEnd once sealed at salesStartAt; null before */
   prequeue: { base: number; end: number } | null;
+  admissionMode: AdmissionMode;
   /** [member, leftVersion] of the leaves after the version asked for, oldest first: '<seq>', 'a<seq>' or 'p<pn>' */
   leaves: [string, number][];
   /** join nonces by sequence from nonces.from on (4 bytes each), and the 4 bytes at the check point asked for */
@@ -303,7 +304,7 @@ export class QueueRepository implements QueueStore {
     const r = raw.map((v) => (Buffer.isBuffer(v) ? v.toString() : v));
     const n = (i: number) => numberAt('queueHead', r, i);
     const leaves: [string, number][] = [];
-    for (let i = 26; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
+    for (let i = 27; i < r.length; i += 2) leaves.push([String(r[i]), n(i + 1)]);
     const sealed = n(17) === 1;
     const observed = stringAt('queueHead', r, 10);
     return {
@@ -324,9 +325,10 @@ export class QueueRepository implements QueueStore {
       salesStartAt: n(15),
       endsAt: n(16),
       prequeue: sealed ? { base: n(18), end: n(18) + n(19) } : null,
+      admissionMode: String(r[20]) === 'manual' ? 'manual' : 'auto',
       leaves,
-      nonces: { from: n(20), check: bytes(21), bytes: bytes(22) },
-      pnonces: { from: n(23), check: bytes(24), bytes: bytes(25) },
+      nonces: { from: n(21), check: bytes(22), bytes: bytes(23) },
+      pnonces: { from: n(24), check: bytes(25), bytes: bytes(26) },
     };
   }
 }

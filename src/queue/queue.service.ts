@@ -258,6 +258,8 @@ export class QueueService implements BeforeApplicationShutdown {
     if (s.status === 'soldOut') return { status: 'soldOut' };
     if (s.status === 'closed') return { status: 'closed' };
     if (s.queueMethod === 'random') return { status: 'waiting' };
+    // A manual event admits when its organiser says: a place, but no ETA from a rate.
+    if (s.view.admissionMode === 'manual') return { status: 'waiting', position };
     return { status: 'waiting', position, etaSeconds: eta(position, rate) };
   }
 

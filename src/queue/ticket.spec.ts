@@ -1,4 +1,4 @@
-import { formatTicket, keyFingerprint, macMatches, newNonce, ticketKey, ticketMac, verifyTicket } from './ticket';
+import { formatTicket, keyFingerprint, macMatches, mintedTicketParts, newNonce, ticketKey, ticketMac, verifyTicket } from './ticket';
 
 describe('self-verifying tickets bound to their join', () => {
   const key = ticketKey('a-secret-of-at-least-thirty-two-characters');
@@ -54,6 +54,13 @@ describe('self-verifying tickets bound to their join', () => {
     expect(macMatches(mac, mac.subarray(0, 5))).toBe(false);
     expect(macMatches(ticketMac(key, 'gig', epoch, { kind: 's', n: 5, nonce: 10 }), mac.subarray(0, 8))).toBe(false);
     expect(macMatches(ticketMac(key, 'gig', epoch, { kind: 'p', n: 5, nonce: 9 }), mac.subarray(0, 8))).toBe(false);
+  });
+
+  it('mintedTicketParts reads back the parts of every ticket form it formats (no MAC check)', () => {
+    for (const parts of [{ kind: 's' as const, n: '42', nonce: 7 }, { kind: 'p' as const, n: '9', nonce: 2 ** 32 - 1 }, { kind: 's' as const, n: '50', nonce: 3, pn: '9' }]) {
+      expect(mintedTicketParts(formatTicket(key, 'gig', 1, parts))).toEqual(parts);
+    }
+    expect(mintedTicketParts('not a ticket')).toBeNull();
   });
 
   it('nonces are never 0 and spread over 32 bits', () => {

@@ -113,6 +113,19 @@ export function formatTicket(key: Buffer, eventId: string, epoch: number, parts:
   return `${parts.kind}${parts.n}${pn}.${body.toString('base64url')}`;
 }
 
+/**
+ * The parts of ticket text this service has just minted itself (a join's
+ * answer, re-encoded by the AWS-compatible layer as a request id), without
+ * checking its MAC: never for text that came from a client (use verifyTicket).
+ */
+export function mintedTicketParts(raw: string): TicketParts | null {
+  const match = TICKET.exec(raw);
+  if (!match) return null;
+  const [, kind, n, pn, body64] = match;
+  const nonce = Buffer.from(body64, 'base64url').readUInt32BE(0);
+  return { kind: kind as 's' | 'p', n, nonce, ...(pn === undefined ? {} : { pn }) };
+}
+
 /** A ticket whose MAC checks out for this event, or null (answered as TICKET_NOT_FOUND). */
 export function verifyTicket(key: Buffer, eventId: string, epoch: number, raw: string): Ticket | null {
   const match = TICKET.exec(raw);

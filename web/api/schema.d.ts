@@ -93,6 +93,26 @@ export interface paths {
         patch: operations["EventController_update"];
         trace?: never;
     };
+    "/v1/events/{eventId}/admissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admit the next count people in line now (admin)
+         * @description In the event's queue order, whatever admission.mode, paused, ratePerSecond and maxActive say: the caller is the admission policy (with admission.mode manual, the only one). Fewer when fewer wait; none before salesStartAt or while no seat is on sale.
+         */
+        post: operations["AdmissionsController_admit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{eventId}/audit": {
         parameters: {
             query?: never;
@@ -370,6 +390,11 @@ export interface components {
     schemas: {
         AdmissionConfigView: {
             maxActive: number;
+            /**
+             * @description manual: nobody is admitted but through POST .../admissions
+             * @enum {string}
+             */
+            mode: "auto" | "manual";
             ratePerSecond: number;
             sessionTtlSeconds: number;
         };
@@ -379,6 +404,12 @@ export interface components {
              * @default 1000
              */
             maxActive: number;
+            /**
+             * @description auto: admitted by ratePerSecond and maxActive; manual: nobody is admitted but through POST /v1/events/{eventId}/admissions
+             * @default auto
+             * @enum {string}
+             */
+            mode: "auto" | "manual";
             /**
              * @description users admitted per second, across all replicas
              * @default 50
@@ -395,6 +426,16 @@ export interface components {
             configuredRatePerSecond: number;
             /** @description admissions per second over the last minute; null before the first admission */
             observedRatePerSecond: number | null;
+        };
+        AdmissionsDto: {
+            /** @description how many of those waiting to admit now, in queue order */
+            count: number;
+        };
+        AdmissionsView: {
+            /** @description people admitted by this call (fewer than count when fewer wait) */
+            admitted: number;
+            /** @description the last arrival number whose turn has come (the queue head after this call) */
+            admittedThrough: number;
         };
         AuditDto: {
             mismatches: components["schemas"]["MismatchDto"][];
@@ -668,6 +709,11 @@ export interface components {
             priceLevel: string;
         };
         QueueHeadDto: {
+            /**
+             * @description manual: people are let in by the organiser, so no ETA can be told
+             * @enum {string}
+             */
+            admissionMode: "auto" | "manual";
             /** @description the last arrival sequence admitted: a ticket at or below it had its turn */
             admittedThrough: number;
             /** @description admissions per second over the last minute; null before the first admission */
@@ -1441,6 +1487,78 @@ export interface operations {
             };
             /** @description code: EVENT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+        };
+    };
+    AdmissionsController_admit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdmissionsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdmissionsView"];
+                };
+            };
+            /** @description code: VALIDATION */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBodyDto"];
+                };
+            };
+            /** @description code: SOLD_OUT | QUEUE_CLOSED */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

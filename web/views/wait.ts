@@ -81,7 +81,9 @@ function renderWaiting(s: TicketStatus): void {
   shownPosition = position;
   if (position > firstPosition) firstPosition = position;
   $('position').textContent = position.toLocaleString();
-  $('eta').textContent = describeEta(s.etaSeconds ?? 0);
+  // No ETA on an event whose organiser lets people in (admission.mode manual): no rate to tell it from.
+  $('eta').textContent =
+    s.etaSeconds === undefined ? `You are number ${position.toLocaleString()}; people are let in by the organiser` : describeEta(s.etaSeconds);
   const progress = $<HTMLProgressElement>('progress');
   progress.max = Math.max(firstPosition, 1);
   progress.value = firstPosition - position + (firstPosition === position ? 0 : 1);

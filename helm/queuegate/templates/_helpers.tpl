@@ -92,7 +92,7 @@ Secret uses the environment variable names; an existing one may use others.
 {{- if $ctx.Values.auth.existingSecret }}
 {{- index $ctx.Values.auth.existingSecretKeys $which }}
 {{- else }}
-{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD" "joinJwtSecret" "JOIN_JWT_SECRET" "queueItSecretKey" "QUEUE_IT_SECRET_KEY") $which }}
+{{- index (dict "adminToken" "ADMIN_TOKEN" "accessTokenSecret" "ACCESS_TOKEN_SECRET" "redisPassword" "REDIS_PASSWORD" "joinJwtSecret" "JOIN_JWT_SECRET" "queueItSecretKey" "QUEUE_IT_SECRET_KEY" "awsVwrSigningKey" "AWS_VWR_SIGNING_KEY" "awsVwrAccessKeys" "AWS_VWR_ACCESS_KEYS") $which }}
 {{- end }}
 {{- end }}
 
@@ -172,6 +172,9 @@ Fails the render with a clear message on values the app would refuse at boot
 {{- if and (eq .Values.config.joinIdentity "jwt") (not .Values.auth.joinJwtSecret) (not .Values.config.joinJwtPublicKey) }}
 {{- fail "queuegate: config.joinIdentity jwt needs auth.joinJwtSecret (HS256) or config.joinJwtPublicKey (RS256/ES256)" }}
 {{- end }}
+{{- end }}
+{{- if and .Values.config.awsVwrCompat (not .Values.config.awsVwrIssuer) }}
+{{- fail "queuegate: config.awsVwrCompat needs config.awsVwrIssuer (AWS_VWR_ISSUER, the tokens' iss)" }}
 {{- end }}
 {{- if not (has .Values.config.joinIdentity (list "anonymous" "jwt")) }}
 {{- fail "queuegate: config.joinIdentity must be anonymous or jwt (JOIN_IDENTITY)" }}

@@ -18,7 +18,7 @@ import { UniqueItems } from '../../common/unique-items';
 import { IsExactOrigin } from '../../common/web-origin';
 import { LayoutDto } from './layout.dto';
 import { MAX_DIFFICULTY_BITS } from '../../join/challenge';
-import { QUEUE_METHODS, QueueMethod } from '../event-status';
+import { ADMISSION_MODES, AdmissionMode, QUEUE_METHODS, QueueMethod } from '../event-status';
 
 /** An ISO 8601 date and time with its offset ('Z' or '+02:00'): without one it would mean the server's local time. */
 export const INSTANT = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -36,6 +36,14 @@ export class AdmissionDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 7200, default: 600, description: 'how long an admitted session lasts' })
   @IsOptional() @IsInt() @Min(1) @Max(7200)
   sessionTtlSeconds?: number;
+
+  @ApiPropertyOptional({
+    enum: ADMISSION_MODES,
+    default: 'auto',
+    description: 'auto: admitted by ratePerSecond and maxActive; manual: nobody is admitted but through POST /v1/events/{eventId}/admissions',
+  })
+  @IsOptional() @IsIn(ADMISSION_MODES)
+  mode?: AdmissionMode;
 }
 
 export class ChallengeSettingsDto {

@@ -1,4 +1,4 @@
-import { EVENT_STATUSES, EventStatus, QUEUE_METHODS, QueueMethod } from '../event-status';
+import { ADMISSION_MODES, AdmissionMode, EVENT_STATUSES, EventStatus, QUEUE_METHODS, QueueMethod } from '../event-status';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class LevelView {
@@ -14,6 +14,7 @@ export class AdmissionConfigView {
   @ApiProperty() ratePerSecond!: number;
   @ApiProperty() maxActive!: number;
   @ApiProperty() sessionTtlSeconds!: number;
+  @ApiProperty({ enum: ADMISSION_MODES, description: 'manual: nobody is admitted but through POST .../admissions' }) mode!: AdmissionMode;
 }
 
 export class ChallengeConfigView {

@@ -38,6 +38,8 @@ export class QueueHeadDto {
   @ApiProperty({ description: 'the last arrival sequence admitted: a ticket at or below it had its turn' }) admittedThrough!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'admissions per second over the last minute; null before the first admission' })
   observedRatePerSecond!: number | null;
+  @ApiProperty({ enum: ['auto', 'manual'], description: 'manual: people are let in by the organiser, so no ETA can be told' })
+  admissionMode!: 'auto' | 'manual';
   @ApiProperty({ description: 'when this replica last saw the head change (Redis time)' }) updatedAt!: string;
 }
 
