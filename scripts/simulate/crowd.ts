@@ -9,6 +9,7 @@
  * for walked-away holds to expire and reads the final counters and the audit:
  * everything the report is made from.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer, Http } from './http';
 import type { Layout, Options } from './options';
@@ -144,8 +145,12 @@ class Crowd {
   private async journey(index: number): Promise<Outcome> {
     // A scheduled sale: everyone joins the pre-queue at a random moment in its first 80 %.
     if (this.o.prequeue > 0) await sleep(rand(0, 0.8 * this.o.prequeue * 1000));
-    const joined = await this.retrying('join', 'POST', `${this.path}/queue`, { userId: `u${index}` });
-    if (joined.status !== 202) {
+    // As a real client does (web/api/client.ts): one Idempotency-Key per person, sent
+    // again on every retry, so a join that went through but was answered 503 (or whose
+    // answer was lost) gets its ticket back instead of 409 DUPLICATE and no place.
+    const joinKey = { 'idempotency-key': randomBytes(18).toString('base64url') };
+    const joined = await this.retrying('join', 'POST', `${this.path}/queue`, { userId: `u${index}` }, joinKey);
+    if (joined.status !== 202 && joined.status !== 200) {
       this.t.joinFailed += 1;
       if (joined.body?.code === 'SOLD_OUT') return this.told('soldOut');
       if (joined.body?.code === 'QUEUE_CLOSED') return this.told('closed');
