@@ -31,7 +31,7 @@ local metaKey = KEYS[1]
 -- Counters, queue state and what the replicas read to schedule their work:
 -- only the scripts that keep them may write them.
 local KEPT = { capacity = true, available = true, held = true, sold = true, queue = true, seq = true,
-  head = true, lastScore = true, tokens = true, tokensAt = true, leftVersion = true, createdAt = true, rev = true, seatv = true,
+  head = true, lastScore = true, tokens = true, tokensAt = true, leftVersion = true, createdAt = true, rev = true, seatv = true, seatt = true,
   drained = true, sessionsUntil = true,
   seed = true, commitment = true, queueOpensAt = true, salesStartAt = true,
   pseq = true, pqWaiting = true, pqSealed = true, pqBase = true, pqCount = true, pqTaken = true }

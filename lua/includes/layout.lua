@@ -19,7 +19,7 @@
                   'a:<i>' 'h:<i>' 's:<i>' per-level available / held / sold,
                   'rev' seat changes so far (the audit's consistency check),
                   'seatv' the seat version: entries ever written to the seat
-                  change log (below).
+                  change log (below), 'seatt' the tag of entry 'seatv'.
 
   The seat change log lets every replica keep its copy of the seat map
   (src/seat/seat-snapshots.ts) at a cost of O(changes), never O(capacity):
@@ -29,6 +29,14 @@
   reader more than SEAT_LOG_SIZE entries behind reads the whole map again
   (seat/seatChanges-2.lua, seat/seatChunk-4.lua). Events without a layout
   keep the log in k.rows too (they have no rows otherwise).
+  With each entry goes its tag, 't<v % SEAT_LOG_SIZE>' = the Redis TIME of
+  the script that wrote it ('<seconds>.<microseconds>'). A reader keeps the
+  tag of the last entry it applied: if Redis loses recent writes (a failover,
+  AOF's last second) and later changes reuse those versions, entry v's tag is
+  no longer the one the reader saw, and it reads the whole map again instead
+  of missing changes it can no longer tell from the ones it applied. The
+  latest tag is also in meta ('seatt'), so a refresh that finds nothing new
+  checks it in the same HMGET that reads the version.
 ]]
 local ROW_SPAN, RUN_CAP, RUN_BANDS, RUN_ROWS = 4096, 20, 64, 131072
 local SEAT_LOG_SIZE = 4096
@@ -112,7 +120,13 @@ local function seatsMoved(k, seatIds, from, to)
     k.revCounted = true
   end
   local v = redis.call('HINCRBY', k.meta, 'seatv', 1)
-  redis.call('HSET', k.rows, 'c' .. (v % SEAT_LOG_SIZE), to .. table.concat(seatIds, ','))
+  if not k.seatTag then
+    local t = redis.call('TIME')
+    k.seatTag = t[1] .. '.' .. t[2]
+    redis.call('HSET', k.meta, 'seatt', k.seatTag)
+  end
+  local slot = v % SEAT_LOG_SIZE
+  redis.call('HSET', k.rows, 'c' .. slot, to .. table.concat(seatIds, ','), 't' .. slot, k.seatTag)
   if not hasLayout(k) then return end
   local perLevel, perRow = {}, {}
   for _, seatId in ipairs(seatIds) do

@@ -19,8 +19,9 @@
                        (with after = 0) the price levels; '0': states only
 
   Output:
-    { 'OK', createdAt, version, capacity, next, states, ids, indexes, rows, levels }
-      version: the seat version when read; next: the last seat index read
+    { 'OK', createdAt, version, capacity, next, states, ids, indexes, rows, levels, tag }
+      version: the seat version when read; tag: the change-log tag of entry
+      `version` ('' for version 0), which the caller's next seatChanges checks; next: the last seat index read
       when more seats follow, else 0; states: one character per seat read
       ('a', 'h' or 's'); with layout '1': ids and indexes of those seats,
       rows = { row, '<level>|<seats>|<sectionId>|<rowId>', ... } for each row
@@ -38,7 +39,7 @@ local k = { meta = KEYS[1], seats = KEYS[2], seatIndex = KEYS[3], rows = KEYS[4]
 local after, limit = argInt('after', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
 local withLayout = argOneOf('layout', ARGV[3], { '0', '1' }) == '1'
 
-local m = rcall('HMGET', k.meta, 'createdAt', 'seatv', 'capacity')
+local m = rcall('HMGET', k.meta, 'createdAt', 'seatv', 'capacity', 'seatt')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }
 end
@@ -79,4 +80,4 @@ end
 if not withLayout then
   ids, indexes = {}, {}
 end
-return { 'OK', m[1], tonumber(m[2] or 0), tonumber(m[3]), next, table.concat(states), ids, indexes, rows, levels }
+return { 'OK', m[1], tonumber(m[2] or 0), tonumber(m[3]), next, table.concat(states), ids, indexes, rows, levels, m[4] or '' }

@@ -9,6 +9,8 @@ export interface SeatChanges {
   epoch: number;
   version: number;
   reachable: boolean;
+  /** the tag of the last entry returned (of entry `from` when none): the next call's `fromTag` */
+  tag: string;
   /** the log entries after `from`, oldest first (at most the `max` asked for) */
   entries: string[];
 }
@@ -23,16 +25,22 @@ export class SeatMapRepository {
     private readonly scripts: ScriptRegistry,
   ) {}
 
-  /** null when the event does not exist. */
-  async changes(eventId: string, from: number, max: number): Promise<SeatChanges | null> {
+  /**
+   * null when the event does not exist. `fromTag`: entry `from`'s tag as the
+   * caller saw it; when Redis's differs (lost writes reused the version) the
+   * answer is not `reachable`.
+   */
+  async changes(eventId: string, from: number, fromTag: string, max: number): Promise<SeatChanges | null> {
     const k = this.keys.event(eventId);
-    const r = await this.scripts.run('seatChanges', [k.meta, k.rows], [from, max]);
+    const r = await this.scripts.run('seatChanges', [k.meta, k.rows], [from, max, fromTag]);
     if (r[0] !== ReplyCode.OK) return null;
+    const reachable = numberAt('seatChanges', r, 3) === 1;
     return {
       epoch: numberAt('seatChanges', r, 1),
       version: numberAt('seatChanges', r, 2),
-      reachable: numberAt('seatChanges', r, 3) === 1,
-      entries: r.slice(4).map(String),
+      reachable,
+      tag: reachable ? stringAt('seatChanges', r, 4) : '',
+      entries: reachable ? r.slice(5).map(String) : [],
     };
   }
 
@@ -54,6 +62,7 @@ export class SeatMapRepository {
       indexes: strings(r[7]).map(Number),
       rows,
       levels: strings(r[9]),
+      tag: String(r[10] ?? ''),
     };
   }
 }

@@ -10,7 +10,7 @@ function venueChunks(): SeatChunk[] {
     [2, '1|3|S1|B'],
     [3, '2|2|S2|A'],
   ]);
-  const base = { epoch: 1700000000000, version: 7, capacity: 8, levels: [] as string[], rows: new Map<number, string>() };
+  const base = { epoch: 1700000000000, version: 7, tag: '1700000000.123456', capacity: 8, levels: [] as string[], rows: new Map<number, string>() };
   // Two chunks of 5 and 3 seats, the first with the price levels.
   return [
     { ...base, next: 8194, states: 'ahsaa', ids: ids.slice(0, 5), indexes: indexes.slice(0, 5), rows: new Map([...rows].slice(0, 2)), levels: ['EUR', 'P1|5000', 'P2|2500'] },
@@ -83,7 +83,7 @@ describe('SeatMap', () => {
   });
 
   it('an event without a layout is one GA section and row', () => {
-    const ga = buildLayout([{ epoch: 1, version: 0, capacity: 3, next: 0, states: 'aha', ids: ['GA-1', 'GA-2', 'GA-3'], indexes: [1, 2, 3], rows: new Map(), levels: [] }]);
+    const ga = buildLayout([{ epoch: 1, version: 0, tag: '', capacity: 3, next: 0, states: 'aha', ids: ['GA-1', 'GA-2', 'GA-3'], indexes: [1, 2, 3], rows: new Map(), levels: [] }]);
     const map = new SeatMap(ga, 'aha', 0);
     expect(json(map.sections())).toEqual({ version: 0, sections: [{ sectionId: 'GA', priceLevel: 'GA', available: 2, held: 1, sold: 0, rows: 1 }] });
     expect(json(map.page({ status: 'held' })).seats).toEqual([{ seatId: 'GA-2', status: 'held', priceLevel: 'GA' }]);

@@ -56,6 +56,8 @@ export interface SeatChunk {
   capacity: number;
   /** the last seat index read when more follow, else 0 */
   next: number;
+  /** the change-log tag of entry `version` */
+  tag: string;
   states: string;
   ids: string[];
   indexes: number[];
@@ -157,6 +159,8 @@ export class SeatMap {
     readonly layout: SeatLayout,
     states: string,
     public version: number,
+    /** the change-log tag of entry `version` (includes/layout.lua): what the next seatChanges checks */
+    public tag = '',
   ) {
     this.states = new Uint8Array(layout.ids.length);
     this.counts = new Int32Array(layout.sections.length * 3);
@@ -174,10 +178,11 @@ export class SeatMap {
 
   /**
    * Applies change-log entries (the seats' new state, then their ids) and
-   * moves to `version`. Seats the layout does not know are skipped (none
-   * exist: seats are fixed at creation).
+   * moves to `version`, whose log entry is tagged `tag`. Seats the layout
+   * does not know are skipped (none exist: seats are fixed at creation).
    */
-  apply(entries: string[], version: number): void {
+  apply(entries: string[], version: number, tag = this.tag): void {
+    this.tag = tag;
     for (const entry of entries) {
       const to = STATE_OF[entry[0]];
       if (to === undefined) continue;

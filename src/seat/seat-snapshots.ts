@@ -195,16 +195,18 @@ export class SeatSnapshots extends RecurringJob {
   /**
    * Brings `map` up to date from the change log, in place, in calls of
    * SEAT_CHANGES_MAX entries. null: the event is gone; 'behind': the log no
-   * longer reaches back to the map's version (or writes outran
-   * MAX_CATCH_UP_CALLS calls); 'recreated': the event was deleted and created again.
+   * longer reaches back to the map's version, or its entry there is not the
+   * one the map applied (Redis lost writes and reused the version: the tags
+   * differ), or writes outran MAX_CATCH_UP_CALLS calls; 'recreated': the
+   * event was deleted and created again.
    */
   private async follow(eventId: string, map: SeatMap): Promise<SeatMap | null | 'behind' | 'recreated'> {
     for (let calls = 0; calls < MAX_CATCH_UP_CALLS; calls += 1) {
-      const c = await this.call(() => this.repo.changes(eventId, map.version, SEAT_CHANGES_MAX));
+      const c = await this.call(() => this.repo.changes(eventId, map.version, map.tag, SEAT_CHANGES_MAX));
       if (!c) return null;
       if (c.epoch !== map.epoch) return 'recreated';
       if (!c.reachable) return 'behind';
-      map.apply(c.entries, map.version + c.entries.length);
+      map.apply(c.entries, map.version + c.entries.length, c.tag);
       if (map.version >= c.version) return map;
     }
     return 'behind';
@@ -234,7 +236,7 @@ export class SeatSnapshots extends RecurringJob {
         continue;
       }
       layout ??= buildLayout(chunks);
-      const followed = await this.follow(eventId, new SeatMap(layout, chunks.map((c) => c.states).join(''), first.version));
+      const followed = await this.follow(eventId, new SeatMap(layout, chunks.map((c) => c.states).join(''), first.version, first.tag));
       if (typeof followed !== 'string') return followed;
       if (followed === 'recreated') layout = undefined;
     }
