@@ -3,7 +3,7 @@ import { KeyBuilder } from '../src/redis/keys';
 import { SeatSnapshots } from '../src/seat/seat-snapshots';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil } from './support/inspect';
-import { admitAll } from './support/seat-flows';
+import { admitAll, decodeSeatState, storedSeatStatus } from './support/seat-flows';
 import { startRedis } from './support/redis-harness';
 
 /**
@@ -16,14 +16,7 @@ import { startRedis } from './support/redis-harness';
  * redis-server: SAVE, changes, DEBUG RELOAD NOSAVE, as many other changes.
  */
 
-const STATUS = ['available', 'held', 'sold'];
-
-/** The states a 2bit-base64 answer encodes, as status names. */
-function decodeState(body: { state: string; count: number }): string[] {
-  const bytes = Buffer.from(body.state, 'base64');
-  return Array.from({ length: body.count }, (_, k) => STATUS[(bytes[k >> 2] >> ((k & 3) * 2)) & 3]);
-}
-
+const decodeState = decodeSeatState;
 const heldIds = (states: string[]) => states.map((s, i) => (s === 'held' ? `GA-${i + 1}` : null)).filter(Boolean);
 
 describe('seat snapshots when Redis loses writes and reuses their versions (SAVE, holds, DEBUG RELOAD NOSAVE)', () => {
@@ -51,7 +44,7 @@ describe('seat snapshots when Redis loses writes and reuses their versions (SAVE
   async function redisStates(eventId: string): Promise<string[]> {
     const k = app.app.get(KeyBuilder).event(eventId);
     const values = await control.hmget(k.seats, ...Array.from({ length: CAPACITY }, (_, i) => `GA-${i + 1}`));
-    return values.map((v) => STATUS['ahs'.indexOf((v ?? '?')[0])] ?? `missing ${v}`);
+    return values.map(storedSeatStatus);
   }
 
   it.each([

@@ -10,7 +10,7 @@ import { Sweeper } from '../src/seat/sweeper';
 import { commandDelta, commandStats as sharedCommandStats } from './support/command-stats';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { pollUntil } from './support/inspect';
-import { admitAll, eventView, expectError, pool, sample, sleep } from './support/seat-flows';
+import { admitAll, decodeSeatState, eventView, expectError, pool, sample, sleep, storedSeatStatus } from './support/seat-flows';
 import { startTopology, Topology, TOPOLOGIES, withClient } from './support/topology';
 
 /**
@@ -34,14 +34,7 @@ function venue(sections: number, rows: number, perRow: number, levels = ['P1', '
   };
 }
 
-const STATUS = ['available', 'held', 'sold'];
-
-/** The states a 2bit-base64 answer encodes, as status names. */
-function decodeState(body: { state: string; count: number }): string[] {
-  const bytes = Buffer.from(body.state, 'base64');
-  expect(bytes.length).toBe(Math.ceil(body.count / 4));
-  return Array.from({ length: body.count }, (_, k) => STATUS[(bytes[k >> 2] >> ((k & 3) * 2)) & 3]);
-}
+const decodeState = decodeSeatState;
 
 /** Every seat's status from GET .../seats, page by page (1,000 a page). */
 async function pagedRead(app: TestApp, eventId: string): Promise<{ seatId: string; status: string }[]> {
@@ -61,7 +54,7 @@ async function redisStates(topology: Topology, seatsKey: string, seatIds: string
     const out: string[] = [];
     for (let i = 0; i < seatIds.length; i += 1000) {
       const values = await client.hmget(seatsKey, ...seatIds.slice(i, i + 1000));
-      out.push(...values.map((v) => STATUS['ahs'.indexOf((v ?? '?')[0])] ?? `missing ${v}`));
+      out.push(...values.map(storedSeatStatus));
     }
     return out;
   });

@@ -147,3 +147,16 @@ export function sample<T>(items: T[], n: number): T[] {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seat statuses in the order the 2bit-base64 seat state encodes them. */
+export const SEAT_STATUS = ['available', 'held', 'sold'];
+
+/** The states a 2bit-base64 answer (GET .../seats/state) encodes, as status names. */
+export function decodeSeatState(body: { state: string; count: number }): string[] {
+  const bytes = Buffer.from(body.state, 'base64');
+  expect(bytes.length).toBe(Math.ceil(body.count / 4));
+  return Array.from({ length: body.count }, (_, k) => SEAT_STATUS[(bytes[k >> 2] >> ((k & 3) * 2)) & 3]);
+}
+
+/** A seat's status as the seats hash stores it ('a', 'h:<holdId>', 's:<orderId>'). */
+export const storedSeatStatus = (value: string | null) => SEAT_STATUS['ahs'.indexOf((value ?? '?')[0])] ?? `missing ${value}`;
