@@ -5,7 +5,7 @@
 
   Input:
     KEYS[1] meta       event hash ('createdAt', 'seatv', 'seatt')
-    KEYS[2] rows       holds the change log ring ('c<v % SEAT_LOG_SIZE>')
+    KEYS[2] rows       holds the change log ring ('c<v % SEAT_LOG_SIZE>', tags 't<v % SEAT_LOG_SIZE>')
 
     ARGV[1] from       the seat version the caller has (0 or more)
     ARGV[2] max        most entries returned (1..500)
