@@ -1,4 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { DomainError } from '../common/domain-error';
+import { redisConfig } from '../config/configuration';
 import { RecurringJob } from '../common/recurring-job';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SNAPSHOT_IDLE_MS, SNAPSHOT_MAX_AGE_MS, SNAPSHOT_REFRESH_MS } from '../queue/queue-snapshots';
@@ -12,6 +15,12 @@ import { ScriptRegistry } from '../redis/script-registry';
  * call cost 1.1-1.5 ms of Redis CPU on the loaded bench machine, 1,000 a median of 3.6 ms).
  */
 export const SEAT_CHUNK = 250;
+/**
+ * How old a map a read may still be answered with when Redis does not answer a
+ * refresh within a command timeout (frozen, failing over, just thawed).
+ */
+export const SEAT_STALE_MAX_MS = 10_000;
+
 /** Change-log entries per refresh call (each a hold's, release's, confirm's or expiry's seats: up to 20). */
 export const SEAT_CHANGES_MAX = 250;
 /** Entries the change log keeps (SEAT_LOG_SIZE in lua/includes/layout.lua). */
@@ -70,6 +79,7 @@ export class SeatSnapshots extends RecurringJob {
   constructor(
     private readonly repo: SeatMapRepository,
     scripts: ScriptRegistry,
+    @Inject(redisConfig.KEY) private readonly redisSettings: ConfigType<typeof redisConfig>,
   ) {
     super('SeatSnapshots', SNAPSHOT_REFRESH_MS);
     // Every seat change this replica makes goes through one of these scripts.
@@ -94,6 +104,29 @@ export class SeatSnapshots extends RecurringJob {
    * first read, or one of an event not refreshed lately, refreshes itself.
    */
   async get(eventId: string): Promise<SeatMap | null> {
+    // A read may wait for the next periodic refresh and then for its calls: with Redis
+    // frozen or just thawed that is a tick plus command timeouts, past the CONTRACT's
+    // bound for an answer (REDIS_COMMAND_TIMEOUT_MS + 200 ms). So a read waits one command
+    // timeout at most; then it answers from the map it has, if that is recent (Redis is
+    // not answering, so nothing newer can be known), and 503 without one.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.redisSettings.commandTimeoutMs);
+    });
+    const fresh = this.fresh(eventId);
+    fresh.catch(() => undefined); // a refresh that fails after the deadline has no one to tell
+    try {
+      const map = await Promise.race([fresh, late]);
+      if (map !== 'late') return map;
+      const entry = this.entries.get(eventId);
+      if (entry?.map && performance.now() - entry.readAt < SEAT_STALE_MAX_MS) return entry.map;
+      throw new DomainError('UNAVAILABLE', 'The seat map could not be read in time; retry shortly.');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async fresh(eventId: string): Promise<SeatMap | null> {
     let entry = this.entries.get(eventId);
     if (!entry) {
       entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1, waiters: new Set() };
