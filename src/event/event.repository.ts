@@ -5,6 +5,7 @@ import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { randomToken } from '../common/random';
 import { AdmissionMode, QueueMethod } from './event-status';
+import { createEvent, createEventBegin, createEventSeats } from './event.scripts';
 import { ROW_SPAN, SeatPlan } from './seat-plan';
 
 /**
@@ -134,9 +135,8 @@ export class EventRepository {
     plan: SeatPlan,
   ): Promise<number | null | 'deleted'> {
     const k = this.keys.event(eventId);
-    const token = randomToken(16);
-    const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
-    if (begun[0] !== ReplyCode.OK) return null;
+    const claim = { token: randomToken(16), claimMs: CREATE_CLAIM_MS };
+    if (!(await this.scripts.call(createEventBegin, k, claim))) return null;
     let nextRow = 0;
     for (let from = 0; from < plan.capacity; from += CREATE_CHUNK_SEATS) {
       const to = Math.min(from + CREATE_CHUNK_SEATS, plan.capacity);
@@ -149,7 +149,7 @@ export class EventRepository {
       const seats: (string | number)[] = [];
       for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
       try {
-        await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+        await this.scripts.call(createEventSeats, k, { ...claim, rows, seats });
       } catch (err) {
         if (!/^CREATION_LOST/.test((err as Error).message)) throw err;
         // The claim is gone: a DELETE of this id removed what was loaded (deleted), or
@@ -157,20 +157,18 @@ export class EventRepository {
         return (await this.redis.exists(k.meta, k.creating)) > 0 ? null : 'deleted';
       }
     }
-    const reply = await this.scripts.run(
-      'createEvent',
-      [k.meta, k.creating],
-      [
-        token,
-        queue,
-        s.holdTtlSeconds,
-        s.maxSeatsPerUser,
-        s.ratePerSecond,
-        s.maxActive,
-        s.sessionTtlSeconds,
-        plan.capacity,
-        s.endsAt,
-        s.powBits,
+    return this.scripts.call(createEvent, k, {
+      token: claim.token,
+      queue,
+      holdTtlSeconds: s.holdTtlSeconds,
+      maxSeatsPerUser: s.maxSeatsPerUser,
+      ratePerSecond: s.ratePerSecond,
+      maxActive: s.maxActive,
+      sessionTtlSeconds: s.sessionTtlSeconds,
+      capacity: plan.capacity,
+      endsAt: s.endsAt,
+      powBits: s.powBits,
+      fields: [
         ...plan.meta,
         // The fair-start schedule, as more meta fields (createEvent-2.lua writes them as given).
         'queueOpensAt',
@@ -188,8 +186,7 @@ export class EventRepository {
         'redirectOrigins',
         JSON.stringify(s.redirectOrigins),
       ],
-    );
-    return reply[0] === ReplyCode.OK ? numberAt('createEvent', reply, 2) : null;
+    });
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | null> {
