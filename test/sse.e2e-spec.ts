@@ -1,6 +1,6 @@
 import { QueueRepository } from '../src/queue/queue.repository';
 import { SNAPSHOT_IDLE_MS } from '../src/queue/queue-snapshots';
-import { STREAM_MIN_GAP_MS as WATCH_POLL_MS } from '../src/queue/queue.service';
+import { STREAM_MIN_GAP_MS as WATCH_POLL_MS } from '../src/queue/queue-status.service';
 import { startApp, TestApp, uniqueId } from './support/app-harness';
 import { waitForAdmission } from './support/flows';
 import { BUSY_MACHINE_MARGIN_MS, expectError, pollUntil, sleep } from './support/inspect';

@@ -1,5 +1,7 @@
 import type Redis from 'ioredis';
+import { createEvent, createEventBegin, createEventSeats } from '../../src/event/event.scripts';
 import type { EventKeys } from '../../src/redis/keys';
+import { runScriptOn } from '../../src/redis/script-catalogue';
 
 /** What an event made straight through the scripts is given (the service's defaults otherwise). */
 export interface DirectEvent {
@@ -21,16 +23,25 @@ export interface DirectEvent {
  * HTTP, for benchmarks that load Redis directly. Returns the event's createdAt.
  */
 export async function createEventDirect(redis: Redis, sha: (name: string) => string, k: EventKeys, e: DirectEvent): Promise<number> {
-  const token = 'bench';
-  const claimMs = 30_000;
-  await redis.evalsha(sha('createEventBegin'), 7, k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, token, claimMs);
+  const claim = { token: 'bench', claimMs: 30_000 };
+  if (!(await runScriptOn(redis, sha, createEventBegin, k, claim))) throw new Error(`createEventBegin ${k.meta}: the event exists`);
   for (let from = 0; from < e.capacity; from += 300) {
-    const pairs = Array.from({ length: Math.min(300, e.capacity - from) }, (_, i) => [from + i + 1, `GA-${from + i + 1}`]).flat();
-    await redis.evalsha(sha('createEventSeats'), 6, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs, token, claimMs, 0, ...pairs);
+    const seats = Array.from({ length: Math.min(300, e.capacity - from) }, (_, i) => [from + i + 1, `GA-${from + i + 1}`]).flat();
+    await runScriptOn(redis, sha, createEventSeats, k, { ...claim, rows: [], seats });
   }
-  const r = (await redis.evalsha(sha('createEvent'), 2, k.meta, k.creating, token, e.queue,
-    e.holdTtlSeconds ?? 300, e.maxSeatsPerUser ?? 4, e.ratePerSecond ?? 50, e.maxActive ?? 1000, e.sessionTtlSeconds ?? 600,
-    e.capacity, 0, 0, ...(e.meta ?? []))) as unknown[];
-  if (r[0] !== 'OK') throw new Error(`createEvent ${k.meta}: ${JSON.stringify(r)}`);
-  return Number(r[2]);
+  const createdAt = await runScriptOn(redis, sha, createEvent, k, {
+    token: claim.token,
+    queue: e.queue,
+    holdTtlSeconds: e.holdTtlSeconds ?? 300,
+    maxSeatsPerUser: e.maxSeatsPerUser ?? 4,
+    ratePerSecond: e.ratePerSecond ?? 50,
+    maxActive: e.maxActive ?? 1000,
+    sessionTtlSeconds: e.sessionTtlSeconds ?? 600,
+    capacity: e.capacity,
+    endsAt: 0,
+    powBits: 0,
+    fields: e.meta ?? [],
+  });
+  if (createdAt === null) throw new Error(`createEvent ${k.meta}: the creation claim was lost`);
+  return createdAt;
 }

@@ -23,7 +23,7 @@
     error reply 'ERR bad argument ...' when ARGV is malformed (nothing written)
 ]]
 local rcall = redis.call
-local metaKey, creatingKey = KEYS[1], KEYS[2]
+local metaKey, creatingKey, seatIndexKey = KEYS[1], KEYS[2], KEYS[5]
 
 --- @include "includes/args"
 
@@ -33,7 +33,7 @@ local token, claimMs = argId('token', ARGV[1]), argInt('claimMs', ARGV[2], 1)
 -- creation that died half way, left behind (deleteEvent-4.lua removes the
 -- seat index last; DELETE /v1/events/:eventId finishes either): a new event
 -- must not mix with it.
-if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', creatingKey) == 1 or rcall('EXISTS', KEYS[5]) == 1 then
+if rcall('EXISTS', metaKey) == 1 or rcall('EXISTS', creatingKey) == 1 or rcall('EXISTS', seatIndexKey) == 1 then
   return { 'EVENT_EXISTS' }
 end
 rcall('SET', creatingKey, token, 'PX', claimMs)

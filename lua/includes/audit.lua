@@ -1,8 +1,9 @@
 --[[
   What the audit's chunk scripts (auditSeats, auditHolds, auditOrders) share.
-  They read only, and take the event's seat keys in KEYS[1..8] (seatKeys).
+  They read only, and take the event's seat keys in KEYS[1..8] (seatKeys),
+  passed in: auditBegin(seatKeys(unpack(KEYS, 1, 8))).
 
-  auditBegin(): the seat keys k (seatKeys()); the event's seat-change counter
+  auditBegin(k): the seat keys k, given back; the event's seat-change counter
     ('rev', 0 before the first change), a report(kind, detail) that records a
     mismatch (the first 100 are kept), and a reply(out) that appends the
     recorded mismatches to the reply table out as kind1, detail1, ... and
@@ -12,8 +13,7 @@
     particular order; '' when empty).
 ]]
 --- @include "includes/seatKeys"
-local function auditBegin()
-  local k = seatKeys()
+local function auditBegin(k)
   local m = redis.call('HMGET', k.meta, 'capacity', 'rev')
   if not m[1] then
     return k

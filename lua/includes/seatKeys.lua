@@ -1,8 +1,9 @@
 --[[
-  seatKeys(): the event's seat keys as a table, from KEYS[1..8] (every seat
-  script passes them in this order).
+  seatKeys(meta, seats, avail, seatIndex, holds, userSeats, rows, runs): the
+  event's seat keys as a table. Every seat script declares them as its
+  KEYS[1..8] in this order and passes them in: seatKeys(unpack(KEYS, 1, 8)).
 ]]
-local function seatKeys()
-  return { meta = KEYS[1], seats = KEYS[2], avail = KEYS[3], seatIndex = KEYS[4],
-    holds = KEYS[5], userSeats = KEYS[6], rows = KEYS[7], runs = KEYS[8] }
+local function seatKeys(meta, seats, avail, seatIndex, holds, userSeats, rows, runs)
+  return { meta = meta, seats = seats, avail = avail, seatIndex = seatIndex,
+    holds = holds, userSeats = userSeats, rows = rows, runs = runs }
 end

@@ -8,8 +8,8 @@ local INLINE_SWEEP_SEATS = 50
 --- @include "includes/layout"
 --[[
   Returning held seats to sale, through the live-hold index (see holdIndex);
-  these functions touch only the event's seat keys, which every caller
-  declares in KEYS[1..8] (see seatKeys); a venue's rows, run index and
+  these functions touch only the event's seat keys, in the table k every
+  caller passes (see seatKeys); a venue's rows, run index and
   per-level counters move with the seats (see layout).
 
   releaseHoldSeats(k, holdId, userId, seatList): puts the seats still held

@@ -23,7 +23,7 @@ local rcall = redis.call
 --- @include "includes/audit"
 
 local offset, limit = argInt('offset', ARGV[1], 0), argInt('limit', ARGV[2], 1, 1000)
-local k, rev, report, reply = auditBegin()
+local k, rev, report, reply = auditBegin(seatKeys(unpack(KEYS, 1, 8)))
 if not rev then
   return { 'EVENT_NOT_FOUND' }
 end

@@ -25,7 +25,7 @@ local ordersKey = KEYS[9]
 
 local after, limit = ARGV[1] or '', argInt('limit', ARGV[2], 1, 1000)
 
-local k, rev, report, reply = auditBegin()
+local k, rev, report, reply = auditBegin(seatKeys(unpack(KEYS, 1, 8)))
 if not rev then
   return { 'EVENT_NOT_FOUND' }
 end

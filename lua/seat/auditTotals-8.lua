@@ -13,7 +13,7 @@ local rcall = redis.call
 
 --- @include "includes/seatKeys"
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 local m = rcall('HMGET', k.meta, 'capacity', 'rev', 'available', 'held', 'sold', 'levels')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }

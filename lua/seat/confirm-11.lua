@@ -47,7 +47,7 @@ local useIdem = argOneOf('useIdem', ARGV[6], { '0', '1' }) == '1'
 local idemTtl = argInt('idemTtl', ARGV[7], 1)
 local sessionId = argId('sessionId', ARGV[8])
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end

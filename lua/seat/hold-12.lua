@@ -83,7 +83,7 @@ if mode == 'seats' then
   end
 end
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 local m = rcall('HMGET', k.meta, 'holdTtlSeconds', 'maxSeatsPerUser')
 if not m[1] then
   return { 'EVENT_NOT_FOUND' }

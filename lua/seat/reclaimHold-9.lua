@@ -32,7 +32,7 @@ if string.sub(holdKey, -(#holdId + 1)) ~= ':' .. holdId then
   argFail('hold key', holdKey, 'must be the record key of hold ' .. holdId)
 end
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end

@@ -26,7 +26,7 @@ local holdKey = KEYS[9]
 
 local userId, holdId, sessionId = argId('userId', ARGV[1]), argId('holdId', ARGV[2]), argId('sessionId', ARGV[3])
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end

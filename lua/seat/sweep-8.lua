@@ -29,7 +29,7 @@ local rcall = redis.call
 local limit = argInt('limit', ARGV[1], 1)
 local maxSeats = argInt('maxSeats', ARGV[2], 1)
 
-local k = seatKeys()
+local k = seatKeys(unpack(KEYS, 1, 8))
 if rcall('EXISTS', k.meta) == 0 then
   return { 'EVENT_NOT_FOUND' }
 end

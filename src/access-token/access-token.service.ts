@@ -37,6 +37,11 @@ export class AccessTokenService {
     return this.jwt.sign(payload);
   }
 
+  /** An admitted place's access token and its expiry, as a join or status answer carries them. */
+  grant(claims: AccessClaims): { accessToken: string; accessExpiresAt: string } {
+    return { accessToken: this.issue(claims), accessExpiresAt: new Date(claims.expiresAtMs).toISOString() };
+  }
+
   /**
    * Verifies signature and expiry; 401 UNAUTHORIZED for anything else.
    * A token is immutable, so a verified one is remembered (bounded, oldest

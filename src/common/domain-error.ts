@@ -79,3 +79,4 @@ export const errorBody = (code: ErrorCode, message: string, extra: Record<string
 
 /** The one wording of an unknown event, shared by every module. */
 export const eventNotFound = (eventId: string) => new DomainError('EVENT_NOT_FOUND', `event ${eventId} does not exist`);
+export const ticketNotFound = () => new DomainError('TICKET_NOT_FOUND', 'No such ticket: unknown, left, or its session is over.');

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { KeyBuilder } from '../redis/keys';
 import { isCluster, REDIS_CLIENT, RedisClient } from '../redis/redis.constants';
-import { numberAt, ReplyCode, stringAt } from '../redis/script-replies';
 import { ScriptRegistry } from '../redis/script-registry';
 import { randomToken } from '../common/random';
-import { AdmissionMode, QueueMethod } from './event-status';
+import { DeleteStart, EventSchedule, EventSettings, EventSnapshot, EventUpdate, QueueKind } from './event-records';
+import { createEvent, createEventBegin, createEventSeats, deleteEvent, eventView, updateEvent } from './event.scripts';
 import { ROW_SPAN, SeatPlan } from './seat-plan';
 
 /**
@@ -17,67 +17,6 @@ import { ROW_SPAN, SeatPlan } from './seat-plan';
 export const CREATE_CHUNK_SEATS = 100;
 /** The creation claim lasts this long unless the next chunk renews it. */
 const CREATE_CLAIM_MS = 30_000;
-
-export interface LevelSnapshot {
-  priceLevel: string;
-  price: number;
-  currency: string;
-  available: number;
-  held: number;
-  sold: number;
-}
-export type QueueKind = 'streams' | 'zset';
-
-export interface EventSettings {
-  holdTtlSeconds: number;
-  maxSeatsPerUser: number;
-  ratePerSecond: number;
-  maxActive: number;
-  sessionTtlSeconds: number;
-  /** join challenge difficulty in bits; 0: no challenge */
-  powBits: number;
-  /** exact origins the Queue-it flow may send admitted visitors back to (kept as JSON in meta) */
-  redirectOrigins: string[];
-}
-
-/** When the queue opens and sales start, and the pre-queue shuffle's seed (CONTRACT "Fair start"). */
-export interface EventSchedule {
-  /** ms, 0: none */
-  queueOpensAt: number;
-  /** ms, 0: no pre-queue */
-  salesStartAt: number;
-  queueMethod: QueueMethod;
-  admissionMode: AdmissionMode;
-  /** hex seed and its hex SHA-256, '' without a pre-queue */
-  seed: string;
-  commitment: string;
-}
-
-export interface EventSnapshot extends EventSettings {
-  queue: QueueKind;
-  capacity: number;
-  available: number;
-  held: number;
-  sold: number;
-  waiting: number;
-  active: number;
-  paused: boolean;
-  levels: LevelSnapshot[];
-  /** admissions per second over the last minute (admit script); null before the first admission */
-  observedRatePerSecond: number | null;
-  queueMethod: QueueMethod;
-  queueOpensAt: number;
-  salesStartAt: number;
-  /** ms since the epoch (Redis time), 0 for an event without an end */
-  endsAt: number;
-  /** '' without a pre-queue */
-  commitment: string;
-  /** '' until salesStartAt */
-  seed: string;
-  /** Redis time of the read (ms) */
-  nowMs: number;
-  admissionMode: AdmissionMode;
-}
 
 /**
  * What a replica reads of each event once a second, in one HMGET, to know
@@ -105,7 +44,7 @@ export interface EventProbe {
   sessionsUntil: number;
 }
 
-export type DeleteStart = { kind: 'deleting' } | { kind: 'active'; sessions: number; holds: number } | { kind: 'missing' };
+export type { DeleteStart, EventSchedule, EventSettings, EventSnapshot, EventUpdate, LevelSnapshot, QueueKind } from './event-records';
 
 /** Keys one deletion batch removes at most: one UNLINK of this many keys stays short. */
 const DELETE_BATCH = 500;
@@ -134,9 +73,8 @@ export class EventRepository {
     plan: SeatPlan,
   ): Promise<number | null | 'deleted'> {
     const k = this.keys.event(eventId);
-    const token = randomToken(16);
-    const begun = await this.scripts.run('createEventBegin', [k.meta, k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS]);
-    if (begun[0] !== ReplyCode.OK) return null;
+    const claim = { token: randomToken(16), claimMs: CREATE_CLAIM_MS };
+    if (!(await this.scripts.call(createEventBegin, k, claim))) return null;
     let nextRow = 0;
     for (let from = 0; from < plan.capacity; from += CREATE_CHUNK_SEATS) {
       const to = Math.min(from + CREATE_CHUNK_SEATS, plan.capacity);
@@ -149,7 +87,7 @@ export class EventRepository {
       const seats: (string | number)[] = [];
       for (let i = from; i < to; i += 1) seats.push(plan.indexes[i], plan.seatIds[i]);
       try {
-        await this.scripts.run('createEventSeats', [k.creating, k.seats, k.avail, k.seatIndex, k.rows, k.runs], [token, CREATE_CLAIM_MS, rows.length / 5, ...rows, ...seats]);
+        await this.scripts.call(createEventSeats, k, { ...claim, rows, seats });
       } catch (err) {
         if (!/^CREATION_LOST/.test((err as Error).message)) throw err;
         // The claim is gone: a DELETE of this id removed what was loaded (deleted), or
@@ -157,20 +95,18 @@ export class EventRepository {
         return (await this.redis.exists(k.meta, k.creating)) > 0 ? null : 'deleted';
       }
     }
-    const reply = await this.scripts.run(
-      'createEvent',
-      [k.meta, k.creating],
-      [
-        token,
-        queue,
-        s.holdTtlSeconds,
-        s.maxSeatsPerUser,
-        s.ratePerSecond,
-        s.maxActive,
-        s.sessionTtlSeconds,
-        plan.capacity,
-        s.endsAt,
-        s.powBits,
+    return this.scripts.call(createEvent, k, {
+      token: claim.token,
+      queue,
+      holdTtlSeconds: s.holdTtlSeconds,
+      maxSeatsPerUser: s.maxSeatsPerUser,
+      ratePerSecond: s.ratePerSecond,
+      maxActive: s.maxActive,
+      sessionTtlSeconds: s.sessionTtlSeconds,
+      capacity: plan.capacity,
+      endsAt: s.endsAt,
+      powBits: s.powBits,
+      fields: [
         ...plan.meta,
         // The fair-start schedule, as more meta fields (createEvent-2.lua writes them as given).
         'queueOpensAt',
@@ -188,54 +124,16 @@ export class EventRepository {
         'redirectOrigins',
         JSON.stringify(s.redirectOrigins),
       ],
-    );
-    return reply[0] === ReplyCode.OK ? numberAt('createEvent', reply, 2) : null;
+    });
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | null> {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('eventView', [k.meta, k.stream, k.zqueue, k.active]);
-    if (r[0] !== ReplyCode.OK) return null;
-    const n = (i: number) => numberAt('eventView', r, i);
-    return {
-      queue: stringAt('eventView', r, 1) as QueueKind,
-      capacity: n(2),
-      available: n(3),
-      held: n(4),
-      sold: n(5),
-      waiting: n(6),
-      active: n(7),
-      holdTtlSeconds: n(8),
-      maxSeatsPerUser: n(9),
-      ratePerSecond: n(10),
-      maxActive: n(11),
-      sessionTtlSeconds: n(12),
-      paused: n(13) === 1,
-      observedRatePerSecond: stringAt('eventView', r, 14) === '' ? null : n(14),
-      queueMethod: stringAt('eventView', r, 15) as QueueMethod,
-      queueOpensAt: n(16),
-      salesStartAt: n(17),
-      endsAt: n(18),
-      commitment: stringAt('eventView', r, 19),
-      seed: stringAt('eventView', r, 20),
-      nowMs: n(21),
-      powBits: n(22),
-      redirectOrigins: originsAt(r, 23),
-      admissionMode: stringAt('eventView', r, 24) === 'manual' ? 'manual' : 'auto',
-      levels: levelsAt(r, 25),
-    };
+    return this.scripts.call(eventView, this.keys.event(eventId), undefined);
   }
 
   /** Returns the event's new revision, or null when the event does not exist. */
-  async update(
-    eventId: string,
-    fields: Partial<EventSettings> & { paused?: boolean; endsAt?: number; queueMethod?: QueueMethod; admissionMode?: AdmissionMode },
-  ): Promise<number | null> {
-    const args = Object.entries(fields)
-      .filter(([, v]) => v !== undefined)
-      .flatMap(([name, v]) => [name, typeof v === 'boolean' ? (v ? 1 : 0) : Array.isArray(v) ? JSON.stringify(v) : (v as number | string)]);
-    const r = await this.scripts.run('updateEvent', [this.keys.event(eventId).meta], args);
-    return r[0] === ReplyCode.OK ? numberAt('updateEvent', r, 1) : null;
+  async update(eventId: string, fields: EventUpdate): Promise<number | null> {
+    return this.scripts.call(updateEvent, this.keys.event(eventId), fields);
   }
 
   /** One HMGET per event (pipelined on a single node), null for an event that is gone. */
@@ -274,16 +172,7 @@ export class EventRepository {
 
   /** First step of a delete: the event hash goes, so every script refuses the event from now on. */
   async beginDelete(eventId: string, force: boolean): Promise<DeleteStart> {
-    const k = this.keys.event(eventId);
-    const r = await this.scripts.run('deleteEvent', [k.meta, k.seatIndex, k.active, k.holds], [force ? 1 : 0]);
-    switch (r[0]) {
-      case ReplyCode.OK:
-        return { kind: 'deleting' };
-      case ReplyCode.EVENT_ACTIVE:
-        return { kind: 'active', sessions: numberAt('deleteEvent', r, 1), holds: numberAt('deleteEvent', r, 2) };
-      default:
-        return { kind: 'missing' };
-    }
+    return this.scripts.call(deleteEvent, this.keys.event(eventId), { force });
   }
 
   /**
@@ -362,22 +251,4 @@ export class EventRepository {
     await this.redis.zadd(this.keys.eventRegistry, 'NX', ...ids.flatMap((id) => [0, id]));
     await this.redis.srem(this.keys.legacyEventRegistry, ...ids);
   }
-}
-
-/** The JSON list of redirect origins at `at` ('[]' for an event made before the field existed). */
-function originsAt(r: unknown[], at: number): string[] {
-  const parsed: unknown = JSON.parse(stringAt('eventView', r, at));
-  if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === 'string')) throw new Error(`eventView: redirectOrigins at ${at} is not a list of strings`);
-  return parsed;
-}
-
-/** The eventView reply from `at` on: currency, level count, then name, price, available, held, sold per level. */
-function levelsAt(r: unknown[], at: number): LevelSnapshot[] {
-  const currency = stringAt('eventView', r, at);
-  const count = numberAt('eventView', r, at + 1);
-  return Array.from({ length: count }, (_, i) => {
-    const base = at + 2 + i * 5;
-    const n = (j: number) => numberAt('eventView', r, base + j);
-    return { priceLevel: stringAt('eventView', r, base), price: n(1), currency, available: n(2), held: n(3), sold: n(4) };
-  });
 }

@@ -42,11 +42,18 @@ export class JoinRateLimiter {
     private readonly scripts: ScriptRegistry,
   ) {}
 
-  /** Counts one join from the request's client address; throws RATE_LIMITED (with Retry-After) over the limit. */
-  async take(peer: string | undefined, forwardedFor: string | string[] | undefined): Promise<void> {
+  /**
+   * Counts one join from the request's client address; rejects with
+   * RATE_LIMITED (with Retry-After) over the limit. Nothing (no promise, no
+   * Redis) while the limit is off, so a join then waits for nothing here.
+   */
+  take(peer: string | undefined, forwardedFor: string | string[] | undefined): Promise<void> | undefined {
     const limit = this.config.ratePerMinute;
-    if (limit === 0) return;
-    const address = clientAddress(peer, forwardedFor, this.config.trustProxyHops);
+    if (limit === 0) return undefined;
+    return this.count(clientAddress(peer, forwardedFor, this.config.trustProxyHops), limit);
+  }
+
+  private async count(address: string, limit: number): Promise<void> {
     const r = await this.scripts.run('joinRate', [this.keys.joinRate(address)], [limit, JOIN_RATE_WINDOW_MS]);
     if (r[0] === ReplyCode.RATE_LIMITED) {
       const retryAfter = Math.max(1, Math.ceil(numberAt('joinRate', r, 1) / 1000));

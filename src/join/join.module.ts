@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { QueuegateRedisModule } from '../redis/redis.module';
 import { ChallengeController } from './challenge.controller';
 import { JoinChallenges } from './join-challenges';
+import { JoinGate } from './join-gate';
 import { JoinIdentity } from './join-identity';
 import { JoinRateLimiter } from './join-rate';
 
@@ -9,7 +10,7 @@ import { JoinRateLimiter } from './join-rate';
 @Module({
   imports: [QueuegateRedisModule],
   controllers: [ChallengeController],
-  providers: [JoinIdentity, JoinChallenges, JoinRateLimiter],
-  exports: [JoinIdentity, JoinChallenges, JoinRateLimiter],
+  providers: [JoinIdentity, JoinChallenges, JoinRateLimiter, JoinGate],
+  exports: [JoinGate, JoinIdentity],
 })
 export class JoinModule {}

@@ -9,6 +9,7 @@ import { toErrorBody } from '../common/http-exception.filter';
 import { IdParamPipe } from '../common/id-param.pipe';
 import { ApiJsonBody } from '../common/openapi';
 import { JOIN_SCHEMA, JoinedDto, JoinQueueBody, QueueHeadDto, TICKET_STATUS_SCHEMA, TicketStatusDto } from './dto/join-queue.dto';
+import { QueueStatusService } from './queue-status.service';
 import { QueueService } from './queue.service';
 
 /** A comment line every 15 s keeps proxies and load balancers from closing a quiet stream. */
@@ -17,7 +18,10 @@ export const SSE_HEARTBEAT_MS = 15_000;
 @ApiTags('queue')
 @Controller('v1/events/:eventId/queue')
 export class QueueController {
-  constructor(private readonly queue: QueueService) {}
+  constructor(
+    private readonly queue: QueueService,
+    private readonly reads: QueueStatusService,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -80,7 +84,7 @@ export class QueueController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const head = await this.queue.head(eventId);
+    const head = await this.reads.head(eventId);
     void reply.header('cache-control', 'public, max-age=1').header('etag', head.etag);
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === head.etag)) {
       void reply.status(304).send();
@@ -100,7 +104,7 @@ export class QueueController {
   @ApiResponse({ status: 200, type: TicketStatusDto })
   @ErrorResponses('VALIDATION', 'EVENT_NOT_FOUND', 'TICKET_NOT_FOUND', 'UNAVAILABLE')
   status(@Param('eventId', IdParamPipe) eventId: string, @Param('ticket') ticket: string): Promise<TicketStatusDto> {
-    return this.queue.status(eventId, ticket);
+    return this.reads.status(eventId, ticket);
   }
 
   @Get(':ticket/events')
@@ -123,7 +127,7 @@ export class QueueController {
   ): Promise<void> {
     const stop = new AbortController();
     // Throws (404, 503) before anything is sent: a normal JSON error answer.
-    const frames = await this.queue.watchStatus(eventId, ticket, stop.signal);
+    const frames = await this.reads.watchStatus(eventId, ticket, stop.signal);
     // Sent as a stream through Fastify (not reply.raw), so the onRequest /
     // onResponse hooks (x-request-id, access log, metrics) see this request too.
     const body = new PassThrough();

@@ -9,13 +9,14 @@ import { Admitter } from './admitter';
 import { QueueSnapshots } from './queue-snapshots';
 import { QueueController } from './queue.controller';
 import { QueueRepository } from './queue.repository';
+import { QueueStatusService } from './queue-status.service';
 import { QueueService } from './queue.service';
 import { QueueWatchRepository } from './queue.watch-repository';
 
 @Module({
   imports: [QueuegateRedisModule, FeatureFlagModule, AccessTokenModule, EventModule, JoinModule],
   controllers: [QueueController, AdmissionsController],
-  providers: [QueueRepository, QueueWatchRepository, QueueService, Admitter, QueueSnapshots],
-  exports: [QueueService, Admitter, QueueSnapshots],
+  providers: [QueueRepository, QueueWatchRepository, QueueService, QueueStatusService, Admitter, QueueSnapshots],
+  exports: [QueueService, QueueStatusService, Admitter, QueueSnapshots],
 })
 export class QueueModule {}

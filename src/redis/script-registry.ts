@@ -3,6 +3,8 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { defaultLuaDir, loadLuaScripts, LuaScript } from './lua-loader';
 import { isCluster, REDIS_CLIENT, RedisClient } from './redis.constants';
+import type { EventKeys } from './keys';
+import type { EventScript } from './script-catalogue';
 import { checkReply, ScriptReply } from './script-replies';
 
 export const LUA_DIR = Symbol('LUA_DIR');
@@ -58,6 +60,11 @@ export class ScriptRegistry implements OnModuleInit {
   /** Runs a script by name with its keys and arguments; checks the reply's shape. */
   run(name: string, keys: string[], args: (string | number)[] = []): Promise<ScriptReply> {
     return this.runWith(this.redis, name, keys, args);
+  }
+
+  /** Runs a catalogue script (script-catalogue.ts) on an event's keys: its keys, arguments and reply reading from one place. */
+  async call<In, Out>(script: EventScript<In, Out>, k: EventKeys, input: In): Promise<Out> {
+    return script.reply(await this.run(script.name, script.keys(k), script.args(input)));
   }
 
   /**

@@ -9,6 +9,7 @@ import { JoinIdentity } from '../../join/join-identity';
 import { Admitter } from '../../queue/admitter';
 import { TicketStatusDto } from '../../queue/dto/join-queue.dto';
 import { QueueSnapshot, QueueSnapshots, redisNow, salesStarted } from '../../queue/queue-snapshots';
+import { QueueStatusService } from '../../queue/queue-status.service';
 import { QueueService } from '../../queue/queue.service';
 import { formatTicket, mintedTicketParts, ticketKey, verifyTicket } from '../../queue/ticket';
 import { AwsVwrRepository } from './aws-vwr.repository';
@@ -64,6 +65,7 @@ export class AwsVwrService {
 
   constructor(
     private readonly queue: QueueService,
+    private readonly reads: QueueStatusService,
     private readonly snapshots: QueueSnapshots,
     private readonly admitter: Admitter,
     private readonly events: EventService,
@@ -171,7 +173,7 @@ export class AwsVwrService {
     if (place.kind === 'unnumbered') throw NOT_SERVED();
     let answer: TicketStatusDto;
     try {
-      answer = await this.queue.status(id, place.ticket);
+      answer = await this.reads.status(id, place.ticket);
     } catch (err) {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') {
         // Its turn came (the head passed it, or a random draw took it) and its
@@ -240,7 +242,7 @@ export class AwsVwrService {
     const notFound = new VwrRefusal(404, 'No active session for this request ID');
     if (place.kind === 'unnumbered') throw notFound;
     const ticket = place.ticket;
-    const answer = await this.queue.status(id, ticket).catch((err: unknown) => {
+    const answer = await this.reads.status(id, ticket).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') return null;
       throw err;
     });
@@ -293,7 +295,7 @@ export class AwsVwrService {
     const key = `${eventId}\n${s.epoch}\n${parts.n}\n${parts.nonce}`;
     let seq = this.resolved.get(key);
     if (seq === undefined) {
-      const answer = await this.queue.status(eventId, formatTicket(this.ticketKey, eventId, s.epoch, { kind: 'p', ...core })).catch((err: unknown) => {
+      const answer = await this.reads.status(eventId, formatTicket(this.ticketKey, eventId, s.epoch, { kind: 'p', ...core })).catch((err: unknown) => {
         if (err instanceof DomainError && err.code === 'TICKET_NOT_FOUND') throw INVALID_ID();
         throw err;
       });

@@ -6,7 +6,7 @@ import { ID_PATTERN } from '../../common/identifiers';
 import { isRedisUnavailable } from '../../common/redis-errors';
 import { queueItConfig } from '../../config/configuration';
 import { EventService } from '../../event/event.service';
-import { QueueService } from '../../queue/queue.service';
+import { QueueStatusService } from '../../queue/queue-status.service';
 import { QueueItTokenDto } from './dto/queue-it-token.dto';
 import { allowedTarget, formatQueueItToken, queueIdFor, withQueueItToken } from './queue-it-token';
 import { Refusal, refusals } from './refusal-page';
@@ -36,7 +36,7 @@ export class QueueItService {
   constructor(
     @Inject(queueItConfig.KEY) private readonly config: ConfigType<typeof queueItConfig>,
     private readonly events: EventService,
-    private readonly queue: QueueService,
+    private readonly reads: QueueStatusService,
     private readonly tokens: AccessTokenService,
   ) {}
 
@@ -79,7 +79,7 @@ export class QueueItService {
     if (!target) {
       throw new DomainError('TARGET_NOT_ALLOWED', `the target's origin is not one of event ${dto.eventId}'s redirectOrigins`);
     }
-    const status = await this.queue.status(dto.eventId, dto.ticket);
+    const status = await this.reads.status(dto.eventId, dto.ticket);
     if (status.status !== 'admitted' || !status.accessToken) {
       throw new DomainError('NOT_ADMITTED', `this ticket's turn has not come (${status.status})`, { status: status.status });
     }
