@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Admitter } from '../src/queue/admitter';
 import { EventActivity } from '../src/event/event-activity';
 import { QueueSnapshots } from '../src/queue/queue-snapshots';
-import { QueueService, STREAM_MIN_GAP_MS } from '../src/queue/queue.service';
+import { QueueStatusService, STREAM_MIN_GAP_MS } from '../src/queue/queue-status.service';
 import { headKeys, leaveKeys, queueKeys, statusKeys } from '../src/queue/queue.repository';
 import { KeyBuilder } from '../src/redis/keys';
 import { ScriptRegistry } from '../src/redis/script-registry';
@@ -281,7 +281,7 @@ describe.each(TOPOLOGIES)('what waiting costs on %s Redis', (name) => {
     // When the service decided to tell, on its own clock: each frame as its stream hands it
     // to the socket, and the confirm that sold the last seat as its script's reply arrived.
     // (The clients' arrival times also carry this process's load: 500 reads start at 1 s.)
-    const queue = app.app.get(QueueService);
+    const queue = app.app.get(QueueStatusService);
     const watch = queue.watchStatus;
     const told = new Map<string, number>();
     queue.watchStatus = async (id, ticket, stop) => {
