@@ -104,10 +104,16 @@ export function readAccessToken(token: string): AccessPayload {
 }
 
 /**
+ * Fields of an event's meta hash the admitter rewrites on its own clock: the
+ * admission bucket (`tokens`/`tokensAt`) and the observed-rate window, which
+ * moves every 5 s whether or not anyone is admitted. Not changes a request made.
+ */
+const ADMITTER_CLOCK_FIELDS = ['tokens', 'tokensAt', 'admWin', 'admHist', 'observedRate'];
+
+/**
  * A digest of every key of one event (every master is asked, so it works on a
- * cluster). The admission bucket's `tokens`/`tokensAt` fields are left out: the
- * admitter refills them on its own clock, which is not a change a request made;
- * so are housekeeping keys (isHousekeepingKey), for the same reason.
+ * cluster). The admitter's clock fields (ADMITTER_CLOCK_FIELDS) are left out,
+ * and so are housekeeping keys (isHousekeepingKey), for the same reason.
  */
 export async function eventDigest(topology: Topology, eventId: string, prefix = 'qg:'): Promise<string> {
   const { createHash } = await import('node:crypto');
@@ -120,8 +126,7 @@ export async function eventDigest(topology: Topology, eventId: string, prefix = 
         if (isHousekeepingKey(key)) continue;
         if (key === `${prefix}{${eventId}}:meta`) {
           const meta = await node.hgetall(key);
-          delete meta.tokens;
-          delete meta.tokensAt;
+          for (const field of ADMITTER_CLOCK_FIELDS) delete meta[field];
           parts.push(`${key}=${JSON.stringify(Object.entries(meta).sort())}`);
         } else {
           const dump = await node.dumpBuffer(key);
