@@ -1,7 +1,8 @@
 /**
  * Import rules `npm test` enforces (test/imports.e2e-spec.ts runs the
  * `lint:imports` script of package.json, whose arguments are the folders checked):
- * no cycle, and the service never imports the one-machine tools of src/dev/.
+ * no cycle, the service never imports the one-machine tools of src/dev/, and no
+ * page view imports another (web/flow.ts connects them).
  * Type-only imports count: a cycle of types is still a cycle a reader must untangle.
  */
 module.exports = {
@@ -19,6 +20,13 @@ module.exports = {
       comment: 'src/dev/ runs queuegate on one machine (the demo, the simulator, the tests); the service itself never needs it.',
       from: { path: '^src/', pathNot: '^src/(demo\\.ts|dev/)' },
       to: { path: '^src/dev/' },
+    },
+    {
+      name: 'web-views-independent',
+      severity: 'error',
+      comment: 'A page view imports another view: views register their steps with web/flow.ts and move on through it.',
+      from: { path: '^web/views/' },
+      to: { path: '^web/views/' },
     },
   ],
   options: {

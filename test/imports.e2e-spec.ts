@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,9 +48,9 @@ async function violations(folders: string[], cwd: string): Promise<string[]> {
 }
 
 describe('imports', () => {
-  it('src/ and the other checked folders keep the import rules: no cycle, the service never imports src/dev/', async () => {
+  it('src/ and the other checked folders keep the import rules: no cycle, the service never imports src/dev/, no page view imports another', async () => {
     const folders = checkedFolders();
-    expect(folders).toEqual(expect.arrayContaining(['src']));
+    expect(folders).toEqual(expect.arrayContaining(['src', 'web']));
     expect(await violations(folders, ROOT)).toEqual([]);
   });
 
@@ -67,6 +67,20 @@ describe('imports', () => {
       expect(found.every((v) => v.startsWith('no-circular: '))).toBe(true);
       expect(found.some((v) => ['a.ts', 'b.ts', 'c.ts'].every((f) => v.includes(f)))).toBe(true);
       expect(found.some((v) => v.includes('d.ts'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a page view importing another view is found, a view importing flow.ts is not (control)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qg-imports-'));
+    try {
+      writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": { "module": "commonjs", "strict": true } }\n');
+      mkdirSync(join(dir, 'web', 'views'), { recursive: true });
+      writeFileSync(join(dir, 'web', 'flow.ts'), 'export const flow = { go: (step: string) => step };\n');
+      writeFileSync(join(dir, 'web', 'views', 'join.ts'), "import { flow } from '../flow';\nexport const join = () => flow.go('wait');\n");
+      writeFileSync(join(dir, 'web', 'views', 'wait.ts'), "import { join } from './join';\nexport const wait = join;\n");
+      expect(await violations(['web'], dir)).toEqual(['web-views-independent: web/views/wait.ts → web/views/join.ts']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
