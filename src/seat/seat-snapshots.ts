@@ -64,6 +64,11 @@ interface Entry {
  * that fell more than the log's length behind, or a first read, reads the
  * whole map, in SEAT_CHUNK-seat calls.
  */
+/** The entry's map was read after `after` (a change this replica made) and is young enough to answer with. */
+function fresh(entry: Entry, after: number): entry is Entry & { map: SeatMap } {
+  return entry.map !== undefined && entry.readAt > after && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS;
+}
+
 @Injectable()
 export class SeatSnapshots extends RecurringJob {
   private readonly entries = new Map<string, Entry>();
@@ -109,14 +114,20 @@ export class SeatSnapshots extends RecurringJob {
     // bound for an answer (REDIS_COMMAND_TIMEOUT_MS + 200 ms). So a read waits one command
     // timeout at most; then it answers from the map it has, if that is recent (Redis is
     // not answering, so nothing newer can be known), and 503 without one.
+    // Most reads find the map fresh: they answer at once, with no timer.
+    const known = this.entries.get(eventId);
+    if (known && fresh(known, known.touchedAt)) {
+      known.askedAt = performance.now();
+      return known.map;
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), this.redisSettings.commandTimeoutMs);
     });
-    const fresh = this.fresh(eventId);
-    fresh.catch(() => undefined); // a refresh that fails after the deadline has no one to tell
+    const current = this.current(eventId);
+    current.catch(() => undefined); // a refresh that fails after the deadline has no one to tell
     try {
-      const map = await Promise.race([fresh, late]);
+      const map = await Promise.race([current, late]);
       if (map !== 'late') return map;
       const entry = this.entries.get(eventId);
       if (entry?.map && performance.now() - entry.readAt < SEAT_STALE_MAX_MS) return entry.map;
@@ -126,7 +137,7 @@ export class SeatSnapshots extends RecurringJob {
     }
   }
 
-  private async fresh(eventId: string): Promise<SeatMap | null> {
+  private async current(eventId: string): Promise<SeatMap | null> {
     let entry = this.entries.get(eventId);
     if (!entry) {
       entry = { askedAt: 0, readAt: 0, version: 0, touchedAt: -1, waiters: new Set() };
@@ -137,7 +148,7 @@ export class SeatSnapshots extends RecurringJob {
     // A refresh sent after this replica's last change of the event's seats shows it.
     const after = entry.touchedAt;
     for (let waited = false; ; ) {
-      if (entry.map && entry.readAt > after && performance.now() - entry.readAt < SNAPSHOT_MAX_AGE_MS) return entry.map;
+      if (fresh(entry, after)) return entry.map;
       if (entry.refreshing) {
         if ((await entry.refreshing) === null) return null;
         continue;
