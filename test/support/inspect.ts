@@ -56,9 +56,25 @@ export function scriptSha(name: string, luaDir?: string): string {
 export const isHousekeepingKey = (key: string): boolean => key.endsWith(':recordcheck');
 
 /**
+ * Fields of an event's meta hash the admitter rewrites on its own clock: the
+ * admission bucket (`tokens`/`tokensAt`) and the observed-rate window, which
+ * moves every 5 s whether or not anyone is admitted. Not changes a request made,
+ * so event digests leave them out.
+ */
+export const ADMITTER_CLOCK_FIELDS = ['tokens', 'tokensAt', 'admWin', 'admHist', 'observedRate'];
+
+/** An event's meta hash as a digest sees it: sorted fields, the admitter's clock fields left out. */
+export function metaForDigest(meta: Record<string, string>): string {
+  const kept = { ...meta };
+  for (const field of ADMITTER_CLOCK_FIELDS) delete kept[field];
+  return JSON.stringify(Object.entries(kept).sort());
+}
+
+/**
  * A digest of every key of one event (they share one hash tag, so this also
  * works through a cluster client, unlike KEYS). Hold and idempotency records
- * are left out: the queue suites create none; and housekeeping keys.
+ * are left out: the queue suites create none; and housekeeping keys and the
+ * admitter's clock fields (ADMITTER_CLOCK_FIELDS).
  */
 export async function eventDigest(client: Redis | Cluster, keys: EventKeys): Promise<string> {
   const names = Object.entries(keys)
@@ -68,7 +84,7 @@ export async function eventDigest(client: Redis | Cluster, keys: EventKeys): Pro
     .sort();
   const hash = createHash('sha256');
   for (const key of names) {
-    const value = await client.dumpBuffer(key);
+    const value = key === keys.meta ? Buffer.from(metaForDigest(await client.hgetall(key))) : await client.dumpBuffer(key);
     hash.update(key).update('\0').update(value ?? Buffer.alloc(0)).update('\0');
   }
   return hash.digest('hex');

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { isHousekeepingKey } from './inspect';
+import { isHousekeepingKey, metaForDigest } from './inspect';
 
 /**
  * A digest of every key and value in the database, to show a refused request
@@ -10,7 +10,8 @@ import { isHousekeepingKey } from './inspect';
  * tag, the registry and flags, stay in): their admitter and sweeper ticks may
  * write at any moment (a token bucket, the observed-rate window every 5 s),
  * which says nothing about the request under test. Housekeeping keys (the
- * sweeper's claims, see isHousekeepingKey) are left out for the same reason.
+ * sweeper's claims, see isHousekeepingKey) are left out for the same reason,
+ * and so are the admitter's clock fields of an event's meta (metaForDigest).
  */
 export async function keyspaceDigest(redis: Redis, eventId?: string): Promise<string> {
   const { createHash } = await import('node:crypto');
@@ -18,7 +19,7 @@ export async function keyspaceDigest(redis: Redis, eventId?: string): Promise<st
   const keys = (await redis.keys('*')).filter((key) => ownOrGlobal(key) && !isHousekeepingKey(key)).sort();
   const hash = createHash('sha256');
   for (const key of keys) {
-    const value = await redis.dumpBuffer(key);
+    const value = key.endsWith('}:meta') ? Buffer.from(metaForDigest(await redis.hgetall(key))) : await redis.dumpBuffer(key);
     hash.update(key).update('\0').update(value ?? Buffer.alloc(0)).update('\0');
   }
   return `${keys.length}:${hash.digest('hex')}`;

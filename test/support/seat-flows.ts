@@ -1,7 +1,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { ACCESS_TOKEN_SECRET, HttpResult, TestApp } from './app-harness';
 import { Admitted } from './flows';
-import { isHousekeepingKey, pollUntil } from './inspect';
+import { isHousekeepingKey, metaForDigest, pollUntil } from './inspect';
 import { Topology } from './topology';
 
 /**
@@ -104,13 +104,6 @@ export function readAccessToken(token: string): AccessPayload {
 }
 
 /**
- * Fields of an event's meta hash the admitter rewrites on its own clock: the
- * admission bucket (`tokens`/`tokensAt`) and the observed-rate window, which
- * moves every 5 s whether or not anyone is admitted. Not changes a request made.
- */
-const ADMITTER_CLOCK_FIELDS = ['tokens', 'tokensAt', 'admWin', 'admHist', 'observedRate'];
-
-/**
  * A digest of every key of one event (every master is asked, so it works on a
  * cluster). The admitter's clock fields (ADMITTER_CLOCK_FIELDS) are left out,
  * and so are housekeeping keys (isHousekeepingKey), for the same reason.
@@ -125,9 +118,7 @@ export async function eventDigest(topology: Topology, eventId: string, prefix = 
       for (const key of keys) {
         if (isHousekeepingKey(key)) continue;
         if (key === `${prefix}{${eventId}}:meta`) {
-          const meta = await node.hgetall(key);
-          for (const field of ADMITTER_CLOCK_FIELDS) delete meta[field];
-          parts.push(`${key}=${JSON.stringify(Object.entries(meta).sort())}`);
+          parts.push(`${key}=${metaForDigest(await node.hgetall(key))}`);
         } else {
           const dump = await node.dumpBuffer(key);
           parts.push(`${key}=${createHash('sha256').update(dump ?? Buffer.alloc(0)).digest('hex')}`);
